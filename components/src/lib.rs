@@ -1,0 +1,1 @@
+//! Reusable Dioxus components and hooks for the gptoss HUD.
