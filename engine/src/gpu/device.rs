@@ -1,0 +1,243 @@
+//! The one wgpu device. Created once with the adapter's maxima (the WebGPU defaults of 128 MiB bindings and
+//! 256 MiB buffers are far below what gpt-oss tensors need), then shared.
+
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// What the adapter is and what it allows, as shown in the HUD's WebGPU line and sent as an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdapterReport {
+    pub name: String,
+    pub vendor: String,
+    pub architecture: String,
+    pub description: String,
+    pub backend: String,
+    pub shader_f16: bool,
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_storage_buffers_per_shader_stage: u32,
+    pub timestamp_query: bool,
+}
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: wgpu::Adapter,
+    pub report: AdapterReport,
+}
+
+thread_local! {
+    // wasm is single-threaded and the app wants exactly one device; natively each thread that asks gets its own.
+    static SHARED: std::cell::RefCell<Option<Rc<GpuContext>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl GpuContext {
+    /// The app's one device, created on first call and shared after.
+    pub async fn shared() -> Result<Rc<GpuContext>> {
+        if let Some(ctx) = SHARED.with(|s| s.borrow().clone()) {
+            return Ok(ctx);
+        }
+        let ctx = Rc::new(Self::new().await?);
+        SHARED.with(|s| *s.borrow_mut() = Some(ctx.clone()));
+        Ok(ctx)
+    }
+
+    /// A new device on the best adapter, with the adapter's maximum limits and the optional features we use.
+    pub async fn new() -> Result<GpuContext> {
+        let instance = wgpu::Instance::new(instance_descriptor());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                apply_limit_buckets: false,
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("no WebGPU adapter: {e}")))?;
+        let available = adapter.features();
+        let mut features = wgpu::Features::empty();
+        for wanted in [wgpu::Features::SHADER_F16, wgpu::Features::TIMESTAMP_QUERY] {
+            if available.contains(wanted) {
+                features |= wanted;
+            }
+        }
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("gptoss"),
+                required_features: features,
+                required_limits: limits.clone(),
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("requesting a device failed: {e}")))?;
+        let info = adapter.get_info();
+        #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
+        let mut report = AdapterReport {
+            name: info.name.clone(),
+            vendor: vendor_name(info.vendor),
+            architecture: String::new(),
+            description: info.driver_info.clone(),
+            backend: format!("{:?}", info.backend),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            max_buffer_size: limits.max_buffer_size,
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+            max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
+            timestamp_query: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+        };
+        #[cfg(target_arch = "wasm32")]
+        web_adapter_info(&mut report).await;
+        Ok(GpuContext { device, queue, adapter, report })
+    }
+
+    /// Copy a mappable buffer's contents back to the CPU, awaiting the map without blocking (in the browser the
+    /// callback arrives from the event loop; natively we poll the device).
+    pub async fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        let slice = buffer.slice(..);
+        let (tx, rx) = futures::channel::oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        rx.await
+            .map_err(|_| Error::Gpu("buffer map was cancelled (device lost?)".into()))?
+            .map_err(|e| Error::Gpu(format!("mapping a buffer for readback failed: {e}")))?;
+        let bytes = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading a mapped buffer failed: {e}")))?
+            .to_vec();
+        buffer.unmap();
+        Ok(bytes)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn instance_descriptor() -> wgpu::InstanceDescriptor {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    // Natively we run on Vulkan (lavapipe in CI, NVIDIA on the benchmark machine); GL lacks what we need.
+    if std::env::var_os("WGPU_BACKEND").is_none() {
+        desc.backends = wgpu::Backends::VULKAN;
+    }
+    desc
+}
+
+#[cfg(target_arch = "wasm32")]
+fn instance_descriptor() -> wgpu::InstanceDescriptor {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::BROWSER_WEBGPU;
+    desc
+}
+
+fn vendor_name(id: u32) -> String {
+    match id {
+        0x10de => "nvidia".into(),
+        0x1002 => "amd".into(),
+        0x8086 => "intel".into(),
+        0x13b5 => "arm".into(),
+        0x5143 => "qualcomm".into(),
+        0x106b => "apple".into(),
+        0x10005 => "mesa".into(),
+        0 => String::new(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+/// wgpu's adapter info is thin on the web; `GPUAdapter.info` has vendor and architecture. Read through plain JS
+/// reflection so no unstable web-sys API is needed.
+#[cfg(target_arch = "wasm32")]
+async fn web_adapter_info(report: &mut AdapterReport) {
+    use wasm_bindgen::JsCast;
+    let get = |obj: &wasm_bindgen::JsValue, key: &str| js_sys::Reflect::get(obj, &key.into()).ok();
+    let Some(window) = web_sys::window() else { return };
+    let Some(gpu) = get(&window.navigator().into(), "gpu").filter(|g| !g.is_undefined()) else { return };
+    let Some(request) = get(&gpu, "requestAdapter").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) else {
+        return;
+    };
+    let Ok(promise) = request.call0(&gpu) else { return };
+    let Ok(adapter) = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise)).await else { return };
+    let Some(info) = get(&adapter, "info").filter(|i| !i.is_undefined()) else { return };
+    let text = |key: &str| get(&info, key).and_then(|v| v.as_string()).unwrap_or_default();
+    if !text("vendor").is_empty() {
+        report.vendor = text("vendor");
+    }
+    report.architecture = text("architecture");
+    if !text("description").is_empty() {
+        report.description = text("description");
+    }
+    if report.name.is_empty() {
+        report.name = text("device");
+    }
+}
+
+/// Result of [`compute_check`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComputeCheck {
+    pub elements: u32,
+    pub checksum: u64,
+    pub ms: f64,
+}
+
+/// One real compute dispatch through the device: out[i] = i*i + 7 for 1024 elements, read back and verified.
+pub async fn compute_check(ctx: &GpuContext) -> Result<ComputeCheck> {
+    const N: u32 = 1024;
+    let start = web_time::Instant::now();
+    let device = &ctx.device;
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("compute_check"),
+        source: wgpu::ShaderSource::Wgsl(include_str!("../../../shaders/compute_check.wgsl").into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("compute_check"),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    let bytes = (N as u64) * 4;
+    let out = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("compute_check.out"),
+        size: bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("compute_check.staging"),
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("compute_check"),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[wgpu::BindGroupEntry { binding: 0, resource: out.as_entire_binding() }],
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(N.div_ceil(64), 1, 1);
+    }
+    encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
+    ctx.queue.submit([encoder.finish()]);
+    let data = ctx.read_buffer(&staging).await?;
+    let values: &[u32] = bytemuck::cast_slice(&data);
+    let mut checksum = 0u64;
+    for (i, &v) in values.iter().enumerate() {
+        let want = (i as u32).wrapping_mul(i as u32).wrapping_add(7);
+        if v != want {
+            return Err(Error::Gpu(format!("compute check: element {i} is {v}, expected {want}")));
+        }
+        checksum += v as u64;
+    }
+    Ok(ComputeCheck { elements: N, checksum, ms: start.elapsed().as_secs_f64() * 1e3 })
+}

@@ -1,0 +1,1077 @@
+//! The gpt-oss forward pass on the GPU: the same sequence of named steps as `model::cpu` (§5 of gpt-oss.md), each
+//! one kernel. Everything is built once at load — weight buffers, activation buffers, pipelines, bind groups,
+//! per-dispatch parameters — so a step only writes the step uniform and the token ids, records the dispatches into
+//! one compute pass, submits once and reads back one small buffer.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::util::DeviceExt;
+
+use super::shaders::{self, Kernel};
+use super::weights::{write_rows, MatrixLayout, RowStream};
+use super::GpuContext;
+use crate::events::{Event, EventSink};
+use crate::model::config::{layer_tensor, GptOssConfig, TensorPlan};
+use crate::model::rope_frequencies;
+use crate::quant::{dequantize_row, BlockFormat};
+use crate::sampler::{SamplerConfig, TokenChoice, CANDIDATES};
+use crate::{Error, Result};
+
+/// Sizes chosen at load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuOptions {
+    /// Positions the full-attention layers' KV cache holds.
+    pub context: usize,
+    /// Tokens per prefill submission.
+    pub max_batch: usize,
+    /// Trailing tokens of a batch that can get full logits (1 for generation; more to check every position).
+    pub max_logit_rows: usize,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        GpuOptions { context: 4096, max_batch: 64, max_logit_rows: 1 }
+    }
+}
+
+/// One sampled token and what the UI shows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutput {
+    pub choice: TokenChoice,
+    /// Per layer, the last token's chosen experts and their routing weights.
+    pub routes: Vec<Vec<(u32, f32)>>,
+}
+
+// Uniform layouts, mirrored field for field in the WGSL structs named alongside.
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct StepUniform {
+    n_tokens: u32,
+    pos0: u32,
+    logits_rows: u32,
+    seed: u32,
+    temperature: f32,
+    top_k: u32,
+    top_p: f32,
+    step_index: u32,
+}
+
+/// matvec.wgsl `Matvec`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct MatvecParams {
+    rows: u32,
+    blocks: u32,
+    mat: u32,
+    x_stride: u32,
+    y_stride: u32,
+    y_offset: u32,
+    flags: u32,
+    _pad: u32,
+}
+const ADD_BIAS: u32 = 1;
+const ACCUMULATE: u32 = 2;
+const LAST_TOKENS: u32 = 4;
+
+/// embed.wgsl `Embed`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct EmbedParams {
+    row0: u32,
+    rows: u32,
+    width: u32,
+    mat: u32,
+}
+
+/// rmsnorm.wgsl `Norm`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct NormParams {
+    width: u32,
+    eps: f32,
+    _pad: [u32; 2],
+}
+
+/// rope_kv.wgsl `Rope`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RopeParams {
+    n_head: u32,
+    n_head_kv: u32,
+    head_dim: u32,
+    capacity: u32,
+    mscale: f32,
+    _pad: [u32; 3],
+}
+
+/// attention.wgsl `Attention`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct AttentionParams {
+    n_head: u32,
+    n_head_kv: u32,
+    head_dim: u32,
+    capacity: u32,
+    window: u32,
+    scale: f32,
+    _pad: [u32; 2],
+}
+
+/// moe_route.wgsl `Route` and moe_combine.wgsl `Combine` (same shape: width/n_expert, k, layer, max_tokens).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RouteParams {
+    width: u32,
+    k: u32,
+    layer: u32,
+    max_tokens: u32,
+}
+
+/// moe_gate_up.wgsl / moe_down.wgsl `Experts`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ExpertParams {
+    rows: u32,
+    blocks: u32,
+    pool: u32,
+    slot_words: u32,
+    second: u32,
+    n_expert: u32,
+    k: u32,
+    layer: u32,
+    max_tokens: u32,
+    x_stride: u32,
+    _pad: [u32; 2],
+}
+
+/// sample.wgsl `Sample`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct SampleParams {
+    vocab: u32,
+    groups: u32,
+    per_thread: u32,
+    _pad: u32,
+}
+
+/// sample.wgsl: words per group partial and of the result.
+const PARTIAL_WORDS: u64 = 5 + 2 * CANDIDATES as u64;
+const RESULT_WORDS: u64 = 14 + 2 * CANDIDATES as u64;
+const SAMPLE_THREADS: u64 = 256;
+const SAMPLE_MAX_PER_THREAD: u64 = 8;
+
+/// How a dispatch's grid follows the step: `x` fixed; y and z either fixed or the batch's token count.
+#[derive(Clone, Copy)]
+enum Dim {
+    Fixed(u32),
+    Tokens,
+    LogitRows,
+}
+
+struct Dispatch {
+    label: String,
+    pipeline: usize,
+    bind_group: wgpu::BindGroup,
+    grid: (u32, Dim, Dim),
+}
+
+/// A weight matrix cut into row ranges that each fit one storage binding.
+struct SplitMatrix {
+    layout: MatrixLayout,
+    parts: Vec<(u64, wgpu::Buffer)>,
+    rows_per_part: u64,
+}
+
+/// The experts of one layer: pools of slots, each slot one expert's gate, up and down matrices.
+struct ExpertPools {
+    gate: MatrixLayout,
+    down: MatrixLayout,
+    slots_per_pool: u64,
+    pools: Vec<wgpu::Buffer>,
+}
+
+impl ExpertPools {
+    fn slot_words(&self) -> u64 {
+        2 * self.gate.words() + self.down.words()
+    }
+}
+
+/// What a streamed tensor's bytes turn into on the GPU.
+enum Intake {
+    Matrix { stream: RowStream, name: String },
+    Experts { stream: RowStream, layer: usize, which: ExpertPart },
+    Vector { format: BlockFormat, bytes: Vec<u8>, buffer: wgpu::Buffer },
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ExpertPart {
+    Gate,
+    Up,
+    Down,
+}
+
+struct Activations {
+    step: wgpu::Buffer,
+    tokens: wgpu::Buffer,
+    h: wgpu::Buffer,
+    xn: wgpu::Buffer,
+    q: wgpu::Buffer,
+    k: wgpu::Buffer,
+    v: wgpu::Buffer,
+    attn: wgpu::Buffer,
+    router: wgpu::Buffer,
+    chosen: wgpu::Buffer,
+    route_weights: wgpu::Buffer,
+    act: wgpu::Buffer,
+    down: wgpu::Buffer,
+    logits: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    result: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    logits_readback: wgpu::Buffer,
+}
+
+/// gpt-oss resident on the GPU, with its KV cache.
+pub struct GpuModel {
+    ctx: Rc<GpuContext>,
+    config: GptOssConfig,
+    options: GpuOptions,
+    act: Activations,
+    pipelines: Vec<wgpu::ComputePipeline>,
+    forward: Vec<Dispatch>,
+    sample: Vec<Dispatch>,
+    /// KV positions filled.
+    pos: usize,
+    steps: u32,
+    gpu_bytes: u64,
+    _weights: Vec<wgpu::Buffer>,
+}
+
+/// Builds a [`GpuModel`] from streamed tensor bytes: `push` every planned tensor's bytes in order (any chunking),
+/// then `finish`.
+pub struct GpuLoader<'e> {
+    ctx: Rc<GpuContext>,
+    config: GptOssConfig,
+    options: GpuOptions,
+    plan: TensorPlan,
+    events: &'e mut dyn EventSink,
+    matrices: HashMap<String, SplitMatrix>,
+    experts: Vec<ExpertPools>,
+    vectors: HashMap<String, wgpu::Buffer>,
+    intake: HashMap<String, Intake>,
+    buffers_allocated: u32,
+    gpu_bytes: u64,
+    error_scope: Option<wgpu::ErrorScopeGuard>,
+}
+
+/// Rows per upload piece: about 8 MiB of GGUF bytes, a multiple of 4 rows (keeps scale writes word-aligned).
+fn piece_rows(row_bytes: usize, rows: u64) -> u64 {
+    let rows_in_8mib = ((8usize << 20) / row_bytes.max(1)) as u64;
+    (rows_in_8mib / 4 * 4).clamp(4, rows.max(4))
+}
+
+impl<'e> GpuLoader<'e> {
+    /// Allocate every weight buffer for `plan` (sized and split for the adapter's binding limit), ready to receive
+    /// tensor bytes.
+    pub fn new(
+        ctx: Rc<GpuContext>,
+        config: GptOssConfig,
+        plan: TensorPlan,
+        options: GpuOptions,
+        events: &'e mut dyn EventSink,
+    ) -> Result<Self> {
+        if config.rope.n_dims != config.head_dim || config.value_dim != config.head_dim {
+            return Err(Error::Gpu(format!(
+                "the GPU kernels rotate whole heads with equal key/value widths (rope dims {}, head dim {}, value dim {})",
+                config.rope.n_dims, config.head_dim, config.value_dim
+            )));
+        }
+        if config.head_dim > 256 || config.head_dim % 2 != 0 {
+            return Err(Error::Gpu(format!("head dim {} is over the attention kernel's 256", config.head_dim)));
+        }
+        if config.n_expert_used > 8 || config.n_expert > u16::MAX as usize {
+            return Err(Error::Gpu(format!(
+                "{} experts, {} used: the router kernel takes at most 8 used",
+                config.n_expert, config.n_expert_used
+            )));
+        }
+        let error_scope = Some(ctx.device.push_error_scope(wgpu::ErrorFilter::Validation));
+        let mut loader = GpuLoader {
+            ctx,
+            config,
+            options,
+            plan,
+            events,
+            matrices: HashMap::new(),
+            experts: Vec::new(),
+            vectors: HashMap::new(),
+            intake: HashMap::new(),
+            buffers_allocated: 0,
+            gpu_bytes: 0,
+            error_scope,
+        };
+        loader.allocate()?;
+        Ok(loader)
+    }
+
+    fn binding_limit(&self) -> u64 {
+        let limits = &self.ctx.report;
+        limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4 * 4
+    }
+
+    fn new_buffer(&mut self, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+        let limit = self.ctx.report.max_buffer_size;
+        if bytes > limit {
+            return Err(Error::Gpu(format!("buffer `{label}` needs {bytes} bytes, over maxBufferSize {limit}")));
+        }
+        let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(16).next_multiple_of(4),
+            usage,
+            mapped_at_creation: false,
+        });
+        self.gpu_bytes += buffer.size();
+        self.events.emit(Event::GpuBufferAllocated {
+            label: label.to_string(),
+            bytes: buffer.size(),
+            buffer_index: self.buffers_allocated,
+            total_gpu_bytes: self.gpu_bytes,
+        });
+        self.buffers_allocated += 1;
+        Ok(buffer)
+    }
+
+    fn weight_buffer(&mut self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
+        self.new_buffer(label, bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST)
+    }
+
+    fn allocate(&mut self) -> Result<()> {
+        let limit = self.binding_limit();
+        let c = self.config.clone();
+        for t in self.plan.tensors.clone() {
+            let name = t.info.name.clone();
+            let dims = &t.info.dims;
+            let is_expert = name.ends_with("_exps.weight");
+            let is_matrix = dims.len() >= 2 && dims.get(1).copied().unwrap_or(1) > 1 && !name.ends_with("_exps.bias");
+            if is_expert {
+                let layer = self.layer_of(&name)?;
+                let which = if name.contains("ffn_gate_exps") {
+                    ExpertPart::Gate
+                } else if name.contains("ffn_up_exps") {
+                    ExpertPart::Up
+                } else {
+                    ExpertPart::Down
+                };
+                let rows_per_expert = dims[1];
+                let total_rows = rows_per_expert * dims.get(2).copied().unwrap_or(1);
+                let layout = MatrixLayout::new(t.format, rows_per_expert, dims[0], &name)?;
+                if which == ExpertPart::Gate {
+                    self.allocate_pools(layer, &name, limit)?;
+                }
+                let stream = RowStream::new(layout.source_row_bytes(), rows_per_expert, total_rows);
+                self.intake.insert(name.clone(), Intake::Experts { stream, layer, which });
+            } else if is_matrix {
+                let rows = dims[1..].iter().product::<u64>();
+                let layout = MatrixLayout::new(t.format, rows, dims[0], &name)?;
+                let piece = piece_rows(layout.source_row_bytes(), rows);
+                let fit = limit / layout.gpu_row_bytes().max(1);
+                if fit < piece.min(rows) {
+                    return Err(Error::Gpu(format!(
+                        "tensor `{name}`: {piece} rows of {} bytes exceed the storage binding limit of {limit} bytes",
+                        layout.gpu_row_bytes()
+                    )));
+                }
+                // Whole pieces per part, so no upload piece straddles two buffers.
+                let rows_per_part = if fit >= rows { rows } else { fit / piece * piece };
+                let n_parts = rows.div_ceil(rows_per_part);
+                let mut parts = Vec::new();
+                for p in 0..n_parts {
+                    let row0 = p * rows_per_part;
+                    let part_rows = rows_per_part.min(rows - row0);
+                    let part_layout = MatrixLayout { rows: part_rows, ..layout };
+                    let label = if n_parts == 1 { name.clone() } else { format!("{name}[rows {row0}..{}]", row0 + part_rows) };
+                    parts.push((row0, self.weight_buffer(&label, part_layout.bytes())?));
+                }
+                self.matrices.insert(name.clone(), SplitMatrix { layout, parts, rows_per_part });
+                let stream = RowStream::new(layout.source_row_bytes(), piece, rows);
+                self.intake.insert(name.clone(), Intake::Matrix { stream, name: name.clone() });
+            } else {
+                // Norms, biases, sinks: small, converted to f32 on the CPU.
+                let n = t.info.n_elements();
+                let buffer = self.weight_buffer(&name, n * 4)?;
+                self.intake.insert(name.clone(), Intake::Vector { format: t.format, bytes: Vec::new(), buffer });
+            }
+        }
+        if self.experts.len() != c.n_layer {
+            return Err(Error::Model(format!("expert tensors found for {} of {} layers", self.experts.len(), c.n_layer)));
+        }
+        Ok(())
+    }
+
+    fn layer_of(&self, name: &str) -> Result<usize> {
+        name.strip_prefix("blk.")
+            .and_then(|r| r.split('.').next())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| Error::Model(format!("tensor `{name}` has no layer number")))
+    }
+
+    fn allocate_pools(&mut self, layer: usize, name: &str, limit: u64) -> Result<()> {
+        let c = self.config.clone();
+        let gate_t = self.plan.get(&layer_tensor(layer, "ffn_gate_exps.weight"))?.clone();
+        let up_t = self.plan.get(&layer_tensor(layer, "ffn_up_exps.weight"))?.clone();
+        let down_t = self.plan.get(&layer_tensor(layer, "ffn_down_exps.weight"))?.clone();
+        if gate_t.format != up_t.format || gate_t.format != down_t.format {
+            return Err(Error::Gpu(format!("layer {layer}: gate/up/down experts differ in format")));
+        }
+        let gate = MatrixLayout::new(gate_t.format, c.n_ff_expert as u64, c.n_embd as u64, name)?;
+        let down = MatrixLayout::new(down_t.format, c.n_embd as u64, c.n_ff_expert as u64, &down_t.info.name)?;
+        let slot_bytes = (2 * gate.words() + down.words()) * 4;
+        let slots_per_pool = (limit / slot_bytes).min(c.n_expert as u64);
+        if slots_per_pool == 0 {
+            return Err(Error::Gpu(format!(
+                "one expert of layer {layer} needs {slot_bytes} bytes, over the storage binding limit of {limit} bytes"
+            )));
+        }
+        let n_pools = (c.n_expert as u64).div_ceil(slots_per_pool);
+        let mut pools = Vec::new();
+        for p in 0..n_pools {
+            let slots = slots_per_pool.min(c.n_expert as u64 - p * slots_per_pool);
+            pools.push(self.weight_buffer(&format!("blk.{layer}.experts[pool {p}]"), slots * slot_bytes)?);
+        }
+        if self.experts.len() != layer {
+            return Err(Error::Model(format!("layer {layer}'s experts arrived out of order")));
+        }
+        self.experts.push(ExpertPools { gate, down, slots_per_pool, pools });
+        Ok(())
+    }
+
+    /// Stream the next bytes of tensor `name` (consecutive chunks in file order).
+    pub fn push(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let queue = &self.ctx.queue;
+        let intake = self
+            .intake
+            .get_mut(name)
+            .ok_or_else(|| Error::Gpu(format!("tensor `{name}` is not part of the load plan")))?;
+        match intake {
+            Intake::Matrix { stream, name } => {
+                let m = &self.matrices[name.as_str()];
+                stream.push(bytes, |row0, piece| {
+                    let part = (row0 / m.rows_per_part) as usize;
+                    let (part_row0, buffer) = &m.parts[part];
+                    let layout = MatrixLayout { rows: m.rows_per_part.min(m.layout.rows - part_row0), ..m.layout };
+                    write_rows(queue, buffer, 0, &layout, row0 - part_row0, piece)
+                })
+            }
+            Intake::Experts { stream, layer, which } => {
+                let pools = &self.experts[*layer];
+                let which = *which;
+                stream.push(bytes, |row0, piece| {
+                    let rows_per_expert = if which == ExpertPart::Down { pools.down.rows } else { pools.gate.rows };
+                    let expert = row0 / rows_per_expert;
+                    let (pool, slot) = (expert / pools.slots_per_pool, expert % pools.slots_per_pool);
+                    let (base, layout) = match which {
+                        ExpertPart::Gate => (0, pools.gate),
+                        ExpertPart::Up => (pools.gate.words(), pools.gate),
+                        ExpertPart::Down => (2 * pools.gate.words(), pools.down),
+                    };
+                    let slot_base = slot * pools.slot_words() + base;
+                    write_rows(queue, &pools.pools[pool as usize], slot_base, &layout, row0 % rows_per_expert, piece)
+                })
+            }
+            Intake::Vector { bytes: pending, .. } => {
+                pending.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// Check every tensor arrived whole, build activations, pipelines and bind groups, and surface any GPU
+    /// validation error raised while loading.
+    pub async fn finish(mut self) -> Result<GpuModel> {
+        for (name, intake) in std::mem::take(&mut self.intake) {
+            match intake {
+                Intake::Matrix { stream, .. } | Intake::Experts { stream, .. } => {
+                    if !stream.is_complete() {
+                        return Err(Error::Gpu(format!(
+                            "tensor `{name}`: only {} rows arrived before the load finished",
+                            stream.rows_done()
+                        )));
+                    }
+                }
+                Intake::Vector { format, bytes, buffer } => {
+                    let n = bytes.len() / format.block_bytes() * format.block_values();
+                    let mut values = vec![0f32; n];
+                    dequantize_row(format, &bytes, &mut values)
+                        .map_err(|e| Error::Gpu(format!("tensor `{name}`: {e}")))?;
+                    let want = buffer.size() / 4;
+                    if values.len() as u64 != want && (values.len() as u64).next_multiple_of(4) != want {
+                        return Err(Error::Gpu(format!("tensor `{name}`: {} values arrived, {want} expected", values.len())));
+                    }
+                    self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&values));
+                    self.vectors.insert(name, buffer);
+                }
+            }
+        }
+        let model = self.build()?;
+        if let Some(scope) = self.error_scope.take() {
+            if let Some(e) = scope.pop().await {
+                return Err(Error::Gpu(format!("loading the model on the GPU failed: {e}")));
+            }
+        }
+        Ok(model)
+    }
+
+    fn activation(&mut self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
+        let limit = self.binding_limit();
+        if bytes > limit {
+            return Err(Error::Gpu(format!(
+                "activation buffer `{label}` needs {bytes} bytes, over the storage binding limit of {limit}; lower the batch size"
+            )));
+        }
+        self.new_buffer(label, bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST)
+    }
+
+    fn build(&mut self) -> Result<GpuModel> {
+        let c = self.config.clone();
+        let o = self.options.clone();
+        let (t, e, k) = (o.max_batch as u64, c.n_embd as u64, c.n_expert_used as u64);
+        let q_width = (c.n_head * c.head_dim) as u64;
+        let kv_width = (c.n_head_kv * c.head_dim) as u64;
+        let groups = (c.n_vocab as u64).div_ceil(SAMPLE_THREADS * SAMPLE_MAX_PER_THREAD);
+        let readback_words = RESULT_WORDS + 2 * c.n_layer as u64 * k;
+        let act = Activations {
+            step: self.new_buffer(
+                "step",
+                std::mem::size_of::<StepUniform>() as u64,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            )?,
+            tokens: self.activation("tokens", t * 4)?,
+            h: self.activation("residual", t * e * 4)?,
+            xn: self.activation("normed", t * e * 4)?,
+            q: self.activation("q", t * q_width * 4)?,
+            k: self.activation("k", t * kv_width * 4)?,
+            v: self.activation("v", t * kv_width * 4)?,
+            attn: self.activation("attention_out", t * q_width * 4)?,
+            router: self.activation("router_logits", t * c.n_expert as u64 * 4)?,
+            chosen: self.activation("chosen_experts", c.n_layer as u64 * t * k * 4)?,
+            route_weights: self.activation("routing_weights", c.n_layer as u64 * t * k * 4)?,
+            act: self.activation("expert_act", t * k * c.n_ff_expert as u64 * 4)?,
+            down: self.activation("expert_out", t * k * e * 4)?,
+            logits: self.activation("logits", o.max_logit_rows as u64 * c.n_vocab as u64 * 4)?,
+            partials: self.activation("sample_partials", groups * PARTIAL_WORDS * 4)?,
+            result: self.activation("sample_result", RESULT_WORDS * 4)?,
+            readback: self.new_buffer(
+                "readback",
+                readback_words * 4,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            )?,
+            logits_readback: self.new_buffer(
+                "logits_readback",
+                o.max_logit_rows as u64 * c.n_vocab as u64 * 4,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            )?,
+        };
+        // KV caches: full layers hold the context; sliding layers a ring of window + batch − 1 positions, so a
+        // prefill batch never overwrites keys an earlier query of the same batch still needs.
+        let mut caches = Vec::new();
+        for il in 0..c.n_layer {
+            let capacity = self.cache_capacity(il);
+            caches.push((capacity, self.activation(&format!("blk.{il}.kv_cache"), 2 * capacity * kv_width * 4)?));
+        }
+        // (pool, slot) of every (layer, expert), read by the expert kernels.
+        let mut location = Vec::new();
+        for pools in &self.experts {
+            for ex in 0..c.n_expert as u64 {
+                location.push(((ex / pools.slots_per_pool) << 16 | ex % pools.slots_per_pool) as u32);
+            }
+        }
+        let location = self.init_buffer("expert_location", bytemuck::cast_slice(&location))?;
+        let rope = rope_frequencies(&c.rope, c.rope.freq_base);
+        let rope_swa = rope_frequencies(&c.rope, c.rope.freq_base_swa);
+        let inv_freq = self.init_buffer("rope_freqs", bytemuck::cast_slice(&rope.0.iter().map(|&f| f as f32).collect::<Vec<_>>()))?;
+        let inv_freq_swa =
+            self.init_buffer("rope_freqs_swa", bytemuck::cast_slice(&rope_swa.0.iter().map(|&f| f as f32).collect::<Vec<_>>()))?;
+
+        let mut b = PlanBuilder { ctx: self.ctx.clone(), pipelines: Vec::new(), index: HashMap::new(), dispatches: Vec::new(), step: &act.step };
+
+        // token_embd → residual stream.
+        let embd = &self.matrices["token_embd.weight"];
+        for (row0, buf) in &embd.parts {
+            let rows = embd.rows_per_part.min(embd.layout.rows - row0);
+            let p = EmbedParams { row0: *row0 as u32, rows: rows as u32, width: c.n_embd as u32, mat: 0 };
+            b.push(
+                "embed",
+                Kernel::Embed,
+                Some(embd.layout.format),
+                bytemuck::bytes_of(&p),
+                &[buf, &act.tokens, &act.h],
+                ((c.n_embd as u32).div_ceil(256), Dim::Tokens, Dim::Fixed(1)),
+            )?;
+        }
+        for il in 0..c.n_layer {
+            let name = |n: &str| layer_tensor(il, n);
+            let (capacity, cache) = &caches[il];
+            // a = RMSNorm(h) ⊙ attn_norm
+            self.norm(&mut b, &format!("blk.{il}.attn_norm"), &act.h, &self.vectors[&name("attn_norm.weight")], &act.xn)?;
+            // q, k, v = W·a + bias
+            for (w, out) in [("attn_q", &act.q), ("attn_k", &act.k), ("attn_v", &act.v)] {
+                let bias = &self.vectors[&name(&format!("{w}.bias"))];
+                self.matvec(&mut b, &name(&format!("{w}.weight")), &act.xn, out, Some(bias), 0)?;
+            }
+            // RoPE on q and k (NEOX, YaRN); k and v into the cache
+            let sliding = c.is_sliding(il);
+            let (freqs, mscale) = if sliding { (&inv_freq_swa, rope_swa.1) } else { (&inv_freq, rope.1) };
+            let rp = RopeParams {
+                n_head: c.n_head as u32,
+                n_head_kv: c.n_head_kv as u32,
+                head_dim: c.head_dim as u32,
+                capacity: *capacity as u32,
+                mscale: mscale as f32,
+                _pad: [0; 3],
+            };
+            let pairs = ((c.n_head + 2 * c.n_head_kv) * c.head_dim / 2) as u32;
+            b.push(
+                &format!("blk.{il}.rope_kv"),
+                Kernel::RopeKv,
+                None,
+                bytemuck::bytes_of(&rp),
+                &[freqs, &act.q, &act.k, &act.v, cache],
+                (pairs.div_ceil(64), Dim::Tokens, Dim::Fixed(1)),
+            )?;
+            // softmax(q·k/√d + mask, with the sink in the denominator)·v
+            let ap = AttentionParams {
+                n_head: c.n_head as u32,
+                n_head_kv: c.n_head_kv as u32,
+                head_dim: c.head_dim as u32,
+                capacity: *capacity as u32,
+                window: if sliding { c.sliding_window as u32 } else { 0 },
+                scale: 1.0 / (c.head_dim as f32).sqrt(),
+                _pad: [0; 2],
+            };
+            b.push(
+                &format!("blk.{il}.attention"),
+                Kernel::Attention,
+                None,
+                bytemuck::bytes_of(&ap),
+                &[&act.q, cache, &self.vectors[&name("attn_sinks.weight")], &act.attn],
+                (c.n_head as u32, Dim::Tokens, Dim::Fixed(1)),
+            )?;
+            // h += Wo·o + bo
+            let bo = &self.vectors[&name("attn_output.bias")];
+            self.matvec(&mut b, &name("attn_output.weight"), &act.attn, &act.h, Some(bo), ACCUMULATE)?;
+            // m = RMSNorm(h) ⊙ post_attention_norm
+            self.norm(&mut b, &format!("blk.{il}.post_attention_norm"), &act.h, &self.vectors[&name("post_attention_norm.weight")], &act.xn)?;
+            // router logits, top-k, softmax over the k
+            let br = &self.vectors[&name("ffn_gate_inp.bias")];
+            self.matvec(&mut b, &name("ffn_gate_inp.weight"), &act.xn, &act.router, Some(br), 0)?;
+            let route = RouteParams { width: c.n_expert as u32, k: k as u32, layer: il as u32, max_tokens: t as u32 };
+            b.push(
+                &format!("blk.{il}.moe_route"),
+                Kernel::MoeRoute,
+                None,
+                bytemuck::bytes_of(&route),
+                &[&act.router, &act.chosen, &act.route_weights],
+                ((t as u32).div_ceil(64), Dim::Fixed(1), Dim::Fixed(1)),
+            )?;
+            // experts: act = swiglu_oai(gate, up); y = down·act + bias
+            let pools = &self.experts[il];
+            let bg = &self.vectors[&name("ffn_gate_exps.bias")];
+            let bu = &self.vectors[&name("ffn_up_exps.bias")];
+            let bd = &self.vectors[&name("ffn_down_exps.bias")];
+            for (p, pool) in pools.pools.iter().enumerate() {
+                let gp = ExpertParams {
+                    rows: pools.gate.rows as u32,
+                    blocks: pools.gate.blocks as u32,
+                    pool: p as u32,
+                    slot_words: pools.slot_words() as u32,
+                    second: pools.gate.words() as u32,
+                    n_expert: c.n_expert as u32,
+                    k: k as u32,
+                    layer: il as u32,
+                    max_tokens: t as u32,
+                    x_stride: (c.n_embd / 4) as u32,
+                    _pad: [0; 2],
+                };
+                b.push(
+                    &format!("blk.{il}.moe_gate_up[pool {p}]"),
+                    Kernel::MoeGateUp,
+                    Some(pools.gate.format),
+                    bytemuck::bytes_of(&gp),
+                    &[pool, &act.xn, &act.act, &act.chosen, &location, bg, bu],
+                    ((pools.gate.rows as u32).div_ceil(8), Dim::Fixed(k as u32), Dim::Tokens),
+                )?;
+                let dp = ExpertParams {
+                    rows: pools.down.rows as u32,
+                    blocks: pools.down.blocks as u32,
+                    second: 2 * pools.gate.words() as u32,
+                    x_stride: (c.n_ff_expert / 4) as u32,
+                    ..gp
+                };
+                b.push(
+                    &format!("blk.{il}.moe_down[pool {p}]"),
+                    Kernel::MoeDown,
+                    Some(pools.down.format),
+                    bytemuck::bytes_of(&dp),
+                    &[pool, &act.act, &act.down, &act.chosen, &location, bd],
+                    ((pools.down.rows as u32).div_ceil(8), Dim::Fixed(k as u32), Dim::Tokens),
+                )?;
+            }
+            // h += Σ_k w_k · y_k
+            let cp = RouteParams { width: c.n_embd as u32, ..route };
+            b.push(
+                &format!("blk.{il}.moe_combine"),
+                Kernel::MoeCombine,
+                None,
+                bytemuck::bytes_of(&cp),
+                &[&act.down, &act.route_weights, &act.h],
+                ((c.n_embd as u32).div_ceil(256), Dim::Tokens, Dim::Fixed(1)),
+            )?;
+        }
+        // logits = W_out · RMSNorm(h) ⊙ output_norm, for the batch's trailing logit rows
+        self.norm(&mut b, "output_norm", &act.h, &self.vectors["output_norm.weight"], &act.xn)?;
+        self.matvec(&mut b, "output.weight", &act.xn, &act.logits, None, LAST_TOKENS)?;
+        let forward = std::mem::take(&mut b.dispatches);
+
+        let per_thread = (c.n_vocab as u64).div_ceil(groups * SAMPLE_THREADS);
+        let sp = SampleParams { vocab: c.n_vocab as u32, groups: groups as u32, per_thread: per_thread as u32, _pad: 0 };
+        b.push_entry("sample.partials", Kernel::Sample, "partials_main", bytemuck::bytes_of(&sp), &[(2, &act.logits), (3, &act.partials)], (groups as u32, Dim::Fixed(1), Dim::Fixed(1)))?;
+        b.push_entry("sample.finalize", Kernel::Sample, "finalize_main", bytemuck::bytes_of(&sp), &[(3, &act.partials), (4, &act.result)], (1, Dim::Fixed(1), Dim::Fixed(1)))?;
+        let sample = std::mem::take(&mut b.dispatches);
+        let pipelines = std::mem::take(&mut b.pipelines);
+        drop(b);
+
+        let mut weights: Vec<wgpu::Buffer> = Vec::new();
+        weights.extend(self.matrices.drain().flat_map(|(_, m)| m.parts.into_iter().map(|(_, b)| b)));
+        weights.extend(self.experts.drain(..).flat_map(|p| p.pools));
+        weights.extend(self.vectors.drain().map(|(_, b)| b));
+        weights.extend(caches.into_iter().map(|(_, b)| b));
+        weights.extend([location, inv_freq, inv_freq_swa]);
+        self.events.emit(Event::GpuModelReady {
+            gpu_bytes: self.gpu_bytes,
+            dispatches_per_step: (forward.len() + sample.len()) as u32,
+            pipelines: pipelines.len() as u32,
+        });
+        Ok(GpuModel {
+            ctx: self.ctx.clone(),
+            config: c,
+            options: o,
+            act,
+            pipelines,
+            forward,
+            sample,
+            pos: 0,
+            steps: 0,
+            gpu_bytes: self.gpu_bytes,
+            _weights: weights,
+        })
+    }
+
+    fn cache_capacity(&self, il: usize) -> u64 {
+        let (ctx, window) = (self.options.context as u64, self.config.sliding_window as u64);
+        if self.config.is_sliding(il) {
+            ctx.min(window + self.options.max_batch as u64 - 1)
+        } else {
+            ctx
+        }
+    }
+
+    fn init_buffer(&mut self, label: &str, contents: &[u8]) -> Result<wgpu::Buffer> {
+        let buffer = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents,
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        self.gpu_bytes += buffer.size();
+        self.events.emit(Event::GpuBufferAllocated {
+            label: label.to_string(),
+            bytes: buffer.size(),
+            buffer_index: self.buffers_allocated,
+            total_gpu_bytes: self.gpu_bytes,
+        });
+        self.buffers_allocated += 1;
+        Ok(buffer)
+    }
+
+    fn norm(&self, b: &mut PlanBuilder, label: &str, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<()> {
+        let p = NormParams { width: self.config.n_embd as u32, eps: self.config.rms_eps, _pad: [0; 2] };
+        b.push(label, Kernel::RmsNorm, None, bytemuck::bytes_of(&p), &[x, w, y], (1, Dim::Tokens, Dim::Fixed(1)))
+            .map(|_| ())
+    }
+
+    /// y = W·x (+ bias), one dispatch per row range of W.
+    fn matvec(
+        &self,
+        b: &mut PlanBuilder,
+        name: &str,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        bias: Option<&wgpu::Buffer>,
+        flags: u32,
+    ) -> Result<()> {
+        let m = self.matrices.get(name).ok_or_else(|| Error::Gpu(format!("matrix `{name}` was not loaded")))?;
+        let cols = m.layout.blocks * 32;
+        for (row0, buf) in &m.parts {
+            let rows = m.rows_per_part.min(m.layout.rows - row0);
+            let p = MatvecParams {
+                rows: rows as u32,
+                blocks: m.layout.blocks as u32,
+                mat: 0,
+                x_stride: (cols / 4) as u32,
+                y_stride: m.layout.rows as u32,
+                y_offset: *row0 as u32,
+                flags: flags | if bias.is_some() { ADD_BIAS } else { 0 },
+                _pad: 0,
+            };
+            // Without a bias, W stands in for B: the kernel never reads it (flag off), but the binding must exist.
+            let b_buf = bias.unwrap_or(buf);
+            let tokens = if flags & LAST_TOKENS != 0 { Dim::LogitRows } else { Dim::Tokens };
+            b.push(name, Kernel::Matvec, Some(m.layout.format), bytemuck::bytes_of(&p), &[buf, x, y, b_buf], ((rows as u32).div_ceil(8), tokens, Dim::Fixed(1)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects pipelines (one per kernel and format) and dispatches with their bind groups.
+struct PlanBuilder<'a> {
+    ctx: Rc<GpuContext>,
+    pipelines: Vec<wgpu::ComputePipeline>,
+    index: HashMap<(Kernel, Option<BlockFormat>, &'static str), usize>,
+    dispatches: Vec<Dispatch>,
+    step: &'a wgpu::Buffer,
+}
+
+impl PlanBuilder<'_> {
+    fn pipeline(&mut self, kernel: Kernel, format: Option<BlockFormat>, entry: &'static str) -> Result<usize> {
+        if let Some(&i) = self.index.get(&(kernel, format, entry)) {
+            return Ok(i);
+        }
+        let src = shaders::source(kernel, format)?;
+        let label = format!("{}{}", kernel.name(), format.map(|f| format!("+{f:?}")).unwrap_or_default());
+        let device = &self.ctx.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(src.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        self.pipelines.push(pipeline);
+        self.index.insert((kernel, format, entry), self.pipelines.len() - 1);
+        Ok(self.pipelines.len() - 1)
+    }
+
+    /// A dispatch of `kernel`'s `main` whose storage buffers take bindings 2, 3, … in order.
+    fn push(
+        &mut self,
+        label: &str,
+        kernel: Kernel,
+        format: Option<BlockFormat>,
+        params: &[u8],
+        buffers: &[&wgpu::Buffer],
+        grid: (u32, Dim, Dim),
+    ) -> Result<()> {
+        let bindings: Vec<(u32, &wgpu::Buffer)> = buffers.iter().enumerate().map(|(i, b)| (i as u32 + 2, *b)).collect();
+        self.push_bound(label, kernel, format, "main", params, &bindings, grid)
+    }
+
+    fn push_entry(
+        &mut self,
+        label: &str,
+        kernel: Kernel,
+        entry: &'static str,
+        params: &[u8],
+        bindings: &[(u32, &wgpu::Buffer)],
+        grid: (u32, Dim, Dim),
+    ) -> Result<()> {
+        self.push_bound(label, kernel, None, entry, params, bindings, grid)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_bound(
+        &mut self,
+        label: &str,
+        kernel: Kernel,
+        format: Option<BlockFormat>,
+        entry: &'static str,
+        params: &[u8],
+        bindings: &[(u32, &wgpu::Buffer)],
+        grid: (u32, Dim, Dim),
+    ) -> Result<()> {
+        if grid.0 > self.ctx.device.limits().max_compute_workgroups_per_dimension {
+            return Err(Error::Gpu(format!("dispatch `{label}` needs {} workgroups, over the adapter's limit", grid.0)));
+        }
+        let pipeline = self.pipeline(kernel, format, entry)?;
+        let uniform = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: params,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![
+            wgpu::BindGroupEntry { binding: 0, resource: self.step.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() },
+        ];
+        entries.extend(bindings.iter().map(|(i, buf)| wgpu::BindGroupEntry { binding: *i, resource: buf.as_entire_binding() }));
+        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &self.pipelines[pipeline].get_bind_group_layout(0),
+            entries: &entries,
+        });
+        self.dispatches.push(Dispatch { label: label.to_string(), pipeline, bind_group, grid });
+        Ok(())
+    }
+}
+
+impl GpuModel {
+    pub fn config(&self) -> &GptOssConfig {
+        &self.config
+    }
+
+    pub fn options(&self) -> &GpuOptions {
+        &self.options
+    }
+
+    /// Positions in the KV cache.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes of GPU memory this model allocated.
+    pub fn gpu_bytes(&self) -> u64 {
+        self.gpu_bytes
+    }
+
+    /// Dispatches recorded per decoded token (forward pass plus sampling).
+    pub fn dispatches_per_token(&self) -> usize {
+        self.forward.len() + self.sample.len()
+    }
+
+    /// Labels of the forward pass's dispatches in order (for the benchmark's per-kernel report).
+    pub fn dispatch_labels(&self) -> Vec<&str> {
+        self.forward.iter().chain(&self.sample).map(|d| d.label.as_str()).collect()
+    }
+
+    /// Forget the context (a new conversation).
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+
+    fn check_room(&self, n: usize) -> Result<()> {
+        if n == 0 {
+            return Err(Error::Usage("no tokens to run".into()));
+        }
+        if self.pos + n > self.options.context {
+            return Err(Error::Usage(format!(
+                "context full: {} + {n} tokens exceed the KV cache's {} positions",
+                self.pos, self.options.context
+            )));
+        }
+        Ok(())
+    }
+
+    fn encode(&self, tokens: &[u32], logits_rows: usize, sampling: Option<&SamplerConfig>) -> wgpu::CommandEncoder {
+        let s = sampling.copied().unwrap_or_else(SamplerConfig::greedy);
+        let step = StepUniform {
+            n_tokens: tokens.len() as u32,
+            pos0: self.pos as u32,
+            logits_rows: logits_rows as u32,
+            seed: s.seed,
+            temperature: s.temperature,
+            top_k: s.top_k,
+            top_p: s.top_p,
+            step_index: self.steps,
+        };
+        self.ctx.queue.write_buffer(&self.act.step, 0, bytemuck::bytes_of(&step));
+        self.ctx.queue.write_buffer(&self.act.tokens, 0, bytemuck::cast_slice(tokens));
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
+            let dispatches = self.forward.iter().chain(if sampling.is_some() { &self.sample[..] } else { &[] });
+            for d in dispatches {
+                let dim = |x: Dim| match x {
+                    Dim::Fixed(n) => n,
+                    Dim::Tokens => tokens.len() as u32,
+                    Dim::LogitRows => logits_rows as u32,
+                };
+                pass.set_pipeline(&self.pipelines[d.pipeline]);
+                pass.set_bind_group(0, &d.bind_group, &[]);
+                pass.dispatch_workgroups(d.grid.0, dim(d.grid.1), dim(d.grid.2));
+            }
+        }
+        encoder
+    }
+
+    /// Run `tokens` (a prompt chunk, or the one new token) at the next positions and sample the token after them.
+    /// One submission and one small readback.
+    pub async fn step(&mut self, tokens: &[u32], sampling: &SamplerConfig) -> Result<StepOutput> {
+        sampling.validate()?;
+        let mut out = None;
+        for chunk in tokens.chunks(self.options.max_batch) {
+            self.check_room(chunk.len())?;
+            let last = std::ptr::eq(chunk.as_ptr_range().end, tokens.as_ptr_range().end);
+            if !last {
+                self.ctx.queue.submit([self.encode(chunk, 1, None).finish()]);
+                self.pos += chunk.len();
+                continue;
+            }
+            let mut encoder = self.encode(chunk, 1, Some(sampling));
+            let c = &self.config;
+            let k = c.n_expert_used as u64;
+            let t_max = self.options.max_batch as u64;
+            encoder.copy_buffer_to_buffer(&self.act.result, 0, &self.act.readback, 0, RESULT_WORDS * 4);
+            // The last token's routing in every layer: k ids then k weights per layer.
+            let t = chunk.len() as u64 - 1;
+            for il in 0..c.n_layer as u64 {
+                let src = ((il * t_max + t) * k) * 4;
+                let dst = (RESULT_WORDS + il * k) * 4;
+                encoder.copy_buffer_to_buffer(&self.act.chosen, src, &self.act.readback, dst, k * 4);
+                let dst_w = (RESULT_WORDS + (c.n_layer as u64 + il) * k) * 4;
+                encoder.copy_buffer_to_buffer(&self.act.route_weights, src, &self.act.readback, dst_w, k * 4);
+            }
+            self.ctx.queue.submit([encoder.finish()]);
+            self.pos += chunk.len();
+            self.steps = self.steps.wrapping_add(1);
+            let bytes = self.ctx.read_buffer(&self.act.readback).await?;
+            out = Some(self.decode_readback(&bytes));
+        }
+        out.ok_or_else(|| Error::Usage("no tokens to run".into()))
+    }
+
+    fn decode_readback(&self, bytes: &[u8]) -> StepOutput {
+        let w: &[u32] = bytemuck::cast_slice(bytes);
+        let f = |i: usize| f32::from_bits(w[i]);
+        let top = (0..5).map(|r| (w[1 + r], f(6 + r))).filter(|(id, _)| *id != u32::MAX).collect();
+        let (l, k) = (self.config.n_layer, self.config.n_expert_used);
+        let base = RESULT_WORDS as usize;
+        let routes = (0..l)
+            .map(|il| (0..k).map(|j| (w[base + il * k + j], f(base + (l + il) * k + j))).collect())
+            .collect();
+        StepOutput { choice: TokenChoice { token: w[0], top, entropy: f(11), logsumexp: f(12) }, routes }
+    }
+
+    /// Full logits at every position of `tokens` (for checking against references; the app never reads logits).
+    pub async fn logits(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>> {
+        let rows_max = self.options.max_logit_rows.min(self.options.max_batch);
+        let vocab = self.config.n_vocab;
+        let mut all = Vec::with_capacity(tokens.len());
+        for chunk in tokens.chunks(rows_max) {
+            self.check_room(chunk.len())?;
+            let mut encoder = self.encode(chunk, chunk.len(), None);
+            let bytes = (chunk.len() * vocab * 4) as u64;
+            encoder.copy_buffer_to_buffer(&self.act.logits, 0, &self.act.logits_readback, 0, bytes);
+            self.ctx.queue.submit([encoder.finish()]);
+            self.pos += chunk.len();
+            let data = self.ctx.read_buffer(&self.act.logits_readback).await?;
+            let values: &[f32] = bytemuck::cast_slice(&data);
+            all.extend(values[..chunk.len() * vocab].chunks_exact(vocab).map(|r| r.to_vec()));
+        }
+        Ok(all)
+    }
+}

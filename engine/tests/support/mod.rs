@@ -1,0 +1,126 @@
+//! Shared by the golden tests: the fixture paths, the goldens, and the comparison the issues specify.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use gptoss_engine::gguf::{parse_header, GgufHeader, ParseOutcome};
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+}
+
+/// tiny.gguf, whole, with its parsed header. A missing fixture fails the test.
+pub fn tiny() -> (GgufHeader, Vec<u8>) {
+    let path = fixtures().join("tiny.gguf");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+    match parse_header(&bytes, Some(bytes.len() as u64), "tiny.gguf").expect("tiny.gguf parses") {
+        ParseOutcome::Complete(h) => (h, bytes),
+        ParseOutcome::NeedMore { .. } => panic!("tiny.gguf header incomplete"),
+    }
+}
+
+pub struct Case {
+    pub name: String,
+    pub tokens: Vec<u32>,
+    pub greedy: Vec<u32>,
+    /// Per position: top-20 (id, logit) descending, log-sum-exp, sampled logits.
+    pub top: Vec<Vec<(u32, f32)>>,
+    pub logsumexp: Vec<f32>,
+    pub sample: Vec<Vec<f32>>,
+    pub last_logits: Vec<f32>,
+}
+
+pub struct Goldens {
+    pub sample_ids: Vec<u32>,
+    pub cases: Vec<Case>,
+}
+
+pub fn goldens() -> Goldens {
+    let dir = fixtures();
+    let path = dir.join("tiny.golden.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).expect("golden json");
+    let ids = |x: &serde_json::Value| x.as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as u32).collect::<Vec<_>>();
+    let cases = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let positions = c["positions"].as_array().unwrap();
+            let last_file = dir.join(c["last_logits_file"].as_str().unwrap());
+            let raw = std::fs::read(&last_file).unwrap_or_else(|e| panic!("fixture {} missing: {e}", last_file.display()));
+            Case {
+                name: c["name"].as_str().unwrap().to_string(),
+                tokens: ids(&c["tokens"]),
+                greedy: ids(&c["greedy"]),
+                top: positions
+                    .iter()
+                    .map(|p| {
+                        p["top"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|e| (e[0].as_u64().unwrap() as u32, e[1].as_f64().unwrap() as f32))
+                            .collect()
+                    })
+                    .collect(),
+                logsumexp: positions.iter().map(|p| p["logsumexp"].as_f64().unwrap() as f32).collect(),
+                sample: positions
+                    .iter()
+                    .map(|p| p["sample"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+                    .collect(),
+                last_logits: raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            }
+        })
+        .collect();
+    Goldens { sample_ids: ids(&v["sample_ids"]), cases }
+}
+
+/// Largest errors seen against a case.
+#[derive(Debug, Default)]
+pub struct Errors {
+    pub top: f32,
+    pub sample: f32,
+    pub logsumexp: f32,
+    pub last: f32,
+}
+
+fn logsumexp(x: &[f32]) -> f32 {
+    let m = x.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    m + x.iter().map(|v| ((v - m) as f64).exp()).sum::<f64>().ln() as f32
+}
+
+/// Compare every position's logits with the goldens at `tol`: same top-20 ids (a swap of two ids whose reference
+/// logits differ by < 1e-4 is allowed), those logits, the sampled logits and the log-sum-exp within `tol`; the last
+/// position's full logits within `tol`. Returns the largest errors.
+pub fn check_case(case: &Case, sample_ids: &[u32], logits: &[Vec<f32>], tol: f32) -> Errors {
+    assert_eq!(logits.len(), case.tokens.len(), "{}: one logit row per position", case.name);
+    let mut err = Errors::default();
+    for (p, row) in logits.iter().enumerate() {
+        let want = &case.top[p];
+        let mut order: Vec<u32> = (0..row.len() as u32).collect();
+        order.sort_by(|&a, &b| row[b as usize].total_cmp(&row[a as usize]).then(a.cmp(&b)));
+        for (r, &(id, logit)) in want.iter().enumerate() {
+            let got = order[r];
+            if got != id {
+                // Allowed only when the reference logits of the two ids are within 1e-4.
+                let other = want.iter().find(|(i, _)| *i == got).map(|(_, l)| *l);
+                let close = other.is_some_and(|l| (l - logit).abs() < 1e-4);
+                assert!(close, "{} position {p}: rank {r} is id {got}, golden {id}", case.name);
+            }
+            err.top = err.top.max((row[id as usize] - logit).abs());
+        }
+        for (&id, &want) in sample_ids.iter().zip(&case.sample[p]) {
+            err.sample = err.sample.max((row[id as usize] - want).abs());
+        }
+        err.logsumexp = err.logsumexp.max((logsumexp(row) - case.logsumexp[p]).abs());
+    }
+    let last = logits.last().unwrap();
+    assert_eq!(last.len(), case.last_logits.len());
+    for (a, b) in last.iter().zip(&case.last_logits) {
+        err.last = err.last.max((a - b).abs());
+    }
+    eprintln!("{}: max |Δ| top-20 {:.2e}, sampled {:.2e}, logsumexp {:.2e}, last logits {:.2e}", case.name, err.top, err.sample, err.logsumexp, err.last);
+    assert!(err.top <= tol && err.sample <= tol && err.logsumexp <= tol && err.last <= tol, "{}: {err:?} over {tol}", case.name);
+    err
+}

@@ -1,0 +1,78 @@
+// For each token and each of its k chosen experts: g = W_gate[e]·x + b_gate[e], u = W_up[e]·x + b_up[e], and the
+// SwiGLU-OAI activation act = min(g, 7) · σ(1.702 · min(g, 7)) · (clamp(u, −7, 7) + 1) (gate clamped from above
+// only; the +1 applies to the clamped up). Only the chosen experts are read: their ids stay on the GPU, and an
+// indirection table maps (layer, expert) to (pool, slot). One dispatch per expert pool (pools keep each binding
+// under the storage-binding limit); a workgroup whose expert lives in another pool does nothing.
+// Composed after step.wgsl and one format_*.wgsl.
+
+struct Experts {
+    rows: u32,         // output rows per expert matrix
+    blocks: u32,       // 32-element blocks per row
+    pool: u32,         // which pool this dispatch reads
+    slot_words: u32,   // words per expert slot in the pool
+    second: u32,       // word offset of the second matrix (up here, unused for down) within a slot
+    n_expert: u32,
+    k: u32,
+    layer: u32,
+    max_tokens: u32,
+    x_stride: u32,     // vec4s per token of X
+    _pad1: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(1) var<uniform> P: Experts;
+@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> A: array<f32>;        // [token][k][rows]
+@group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
+@group(0) @binding(6) var<storage, read> location: array<u32>;       // [layer][expert] = pool << 16 | slot
+@group(0) @binding(7) var<storage, read> bias_gate: array<f32>;      // [expert][rows]
+@group(0) @binding(8) var<storage, read> bias_up: array<f32>;        // [expert][rows]
+
+const LANES: u32 = 32u;
+const ROWS_PER_GROUP: u32 = 8u;
+const SWIGLU_ALPHA: f32 = 1.702;
+const SWIGLU_LIMIT: f32 = 7.0;
+var<workgroup> gate_partial: array<f32, 256>;
+var<workgroup> up_partial: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let t = wg.z;
+    let slot_k = wg.y;
+    if (t >= S.n_tokens) {
+        return;
+    }
+    let e = chosen[(P.layer * P.max_tokens + t) * P.k + slot_k];
+    let loc = location[P.layer * P.n_expert + e];
+    let in_pool = (loc >> 16u) == P.pool;
+    let lane = li % LANES;
+    let row = wg.x * ROWS_PER_GROUP + li / LANES;
+    var g = 0.0;
+    var u = 0.0;
+    if (in_pool && row < P.rows) {
+        let gate = (loc & 0xffffu) * P.slot_words;
+        let up = gate + P.second;
+        let nblocks = P.rows * P.blocks;
+        for (var b = lane; b < P.blocks; b += LANES) {
+            let xb = t * P.x_stride + b * 8u;
+            g += block_dot(gate, nblocks, row * P.blocks + b, xb);
+            u += block_dot(up, nblocks, row * P.blocks + b, xb);
+        }
+    }
+    gate_partial[li] = g;
+    up_partial[li] = u;
+    workgroupBarrier();
+    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+        if (lane < s) {
+            gate_partial[li] += gate_partial[li + s];
+            up_partial[li] += up_partial[li + s];
+        }
+        workgroupBarrier();
+    }
+    if (in_pool && lane == 0u && row < P.rows) {
+        let xg = min(gate_partial[li] + bias_gate[e * P.rows + row], SWIGLU_LIMIT);
+        let xu = clamp(up_partial[li] + bias_up[e * P.rows + row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
+        A[(t * P.k + slot_k) * P.rows + row] = xg / (1.0 + exp(-SWIGLU_ALPHA * xg)) * (xu + 1.0);
+    }
+}
