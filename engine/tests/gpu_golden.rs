@@ -24,7 +24,7 @@ fn load(ctx: &Rc<GpuContext>, options: GpuOptions, events: &mut dyn EventSink) -
             loader.push(&t.info.name, chunk).unwrap();
         }
     }
-    pollster::block_on(loader.finish()).unwrap()
+    pollster::block_on(loader.finish(events)).unwrap()
 }
 
 #[test]

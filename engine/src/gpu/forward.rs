@@ -172,6 +172,7 @@ enum Dim {
 }
 
 struct Dispatch {
+    kernel: Kernel,
     label: String,
     pipeline: usize,
     bind_group: wgpu::BindGroup,
@@ -252,12 +253,13 @@ pub struct GpuModel {
 
 /// Builds a [`GpuModel`] from streamed tensor bytes: `push` every planned tensor's bytes in order (any chunking),
 /// then `finish`.
-pub struct GpuLoader<'e> {
+pub struct GpuLoader {
     ctx: Rc<GpuContext>,
     config: GptOssConfig,
     options: GpuOptions,
     plan: TensorPlan,
-    events: &'e mut dyn EventSink,
+    /// Buffer allocations not yet reported (the sink is not held, so the same sink can also take fetch events).
+    pending_events: Vec<Event>,
     matrices: HashMap<String, SplitMatrix>,
     experts: Vec<ExpertPools>,
     vectors: HashMap<String, wgpu::Buffer>,
@@ -273,7 +275,7 @@ fn piece_rows(row_bytes: usize, rows: u64) -> u64 {
     (rows_in_8mib / 4 * 4).clamp(4, rows.max(4))
 }
 
-impl<'e> GpuLoader<'e> {
+impl GpuLoader {
     /// Allocate every weight buffer for `plan` (sized and split for the adapter's binding limit), ready to receive
     /// tensor bytes.
     pub fn new(
@@ -281,7 +283,7 @@ impl<'e> GpuLoader<'e> {
         config: GptOssConfig,
         plan: TensorPlan,
         options: GpuOptions,
-        events: &'e mut dyn EventSink,
+        events: &mut dyn EventSink,
     ) -> Result<Self> {
         if config.rope.n_dims != config.head_dim || config.value_dim != config.head_dim {
             return Err(Error::Gpu(format!(
@@ -304,7 +306,7 @@ impl<'e> GpuLoader<'e> {
             config,
             options,
             plan,
-            events,
+            pending_events: Vec::new(),
             matrices: HashMap::new(),
             experts: Vec::new(),
             vectors: HashMap::new(),
@@ -313,7 +315,9 @@ impl<'e> GpuLoader<'e> {
             gpu_bytes: 0,
             error_scope,
         };
-        loader.allocate()?;
+        let allocated = loader.allocate();
+        loader.flush_events(events);
+        allocated?;
         Ok(loader)
     }
 
@@ -334,7 +338,7 @@ impl<'e> GpuLoader<'e> {
             mapped_at_creation: false,
         });
         self.gpu_bytes += buffer.size();
-        self.events.emit(Event::GpuBufferAllocated {
+        self.pending_events.push(Event::GpuBufferAllocated {
             label: label.to_string(),
             bytes: buffer.size(),
             buffer_index: self.buffers_allocated,
@@ -490,7 +494,19 @@ impl<'e> GpuLoader<'e> {
 
     /// Check every tensor arrived whole, build activations, pipelines and bind groups, and surface any GPU
     /// validation error raised while loading.
-    pub async fn finish(mut self) -> Result<GpuModel> {
+    pub async fn finish(mut self, events: &mut dyn EventSink) -> Result<GpuModel> {
+        let model = self.finish_buffers().await;
+        self.flush_events(events);
+        model
+    }
+
+    fn flush_events(&mut self, events: &mut dyn EventSink) {
+        for e in self.pending_events.drain(..) {
+            events.emit(e);
+        }
+    }
+
+    async fn finish_buffers(&mut self) -> Result<GpuModel> {
         for (name, intake) in std::mem::take(&mut self.intake) {
             match intake {
                 Intake::Matrix { stream, .. } | Intake::Experts { stream, .. } => {
@@ -749,7 +765,7 @@ impl<'e> GpuLoader<'e> {
         weights.extend(self.vectors.drain().map(|(_, b)| b));
         weights.extend(caches.into_iter().map(|(_, b)| b));
         weights.extend([location, inv_freq, inv_freq_swa]);
-        self.events.emit(Event::GpuModelReady {
+        self.pending_events.push(Event::GpuModelReady {
             gpu_bytes: self.gpu_bytes,
             dispatches_per_step: (forward.len() + sample.len()) as u32,
             pipelines: pipelines.len() as u32,
@@ -785,7 +801,7 @@ impl<'e> GpuLoader<'e> {
             usage: wgpu::BufferUsages::STORAGE,
         });
         self.gpu_bytes += buffer.size();
-        self.events.emit(Event::GpuBufferAllocated {
+        self.pending_events.push(Event::GpuBufferAllocated {
             label: label.to_string(),
             bytes: buffer.size(),
             buffer_index: self.buffers_allocated,
@@ -924,7 +940,7 @@ impl PlanBuilder<'_> {
             layout: &self.pipelines[pipeline].get_bind_group_layout(0),
             entries: &entries,
         });
-        self.dispatches.push(Dispatch { label: label.to_string(), pipeline, bind_group, grid });
+        self.dispatches.push(Dispatch { kernel, label: label.to_string(), pipeline, bind_group, grid });
         Ok(())
     }
 }
@@ -977,6 +993,19 @@ impl GpuModel {
     }
 
     fn encode(&self, tokens: &[u32], logits_rows: usize, sampling: Option<&SamplerConfig>) -> wgpu::CommandEncoder {
+        self.write_step(tokens, logits_rows, sampling);
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
+            let dispatches = self.forward.iter().chain(if sampling.is_some() { &self.sample[..] } else { &[] });
+            for d in dispatches {
+                self.record(&mut pass, d, tokens.len(), logits_rows);
+            }
+        }
+        encoder
+    }
+
+    fn write_step(&self, tokens: &[u32], logits_rows: usize, sampling: Option<&SamplerConfig>) {
         let s = sampling.copied().unwrap_or_else(SamplerConfig::greedy);
         let step = StepUniform {
             n_tokens: tokens.len() as u32,
@@ -990,22 +1019,72 @@ impl GpuModel {
         };
         self.ctx.queue.write_buffer(&self.act.step, 0, bytemuck::bytes_of(&step));
         self.ctx.queue.write_buffer(&self.act.tokens, 0, bytemuck::cast_slice(tokens));
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
-            let dispatches = self.forward.iter().chain(if sampling.is_some() { &self.sample[..] } else { &[] });
-            for d in dispatches {
-                let dim = |x: Dim| match x {
-                    Dim::Fixed(n) => n,
-                    Dim::Tokens => tokens.len() as u32,
-                    Dim::LogitRows => logits_rows as u32,
-                };
-                pass.set_pipeline(&self.pipelines[d.pipeline]);
-                pass.set_bind_group(0, &d.bind_group, &[]);
-                pass.dispatch_workgroups(d.grid.0, dim(d.grid.1), dim(d.grid.2));
-            }
+    }
+
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch, n_tokens: usize, logits_rows: usize) {
+        let dim = |x: Dim| match x {
+            Dim::Fixed(n) => n,
+            Dim::Tokens => n_tokens as u32,
+            Dim::LogitRows => logits_rows as u32,
+        };
+        pass.set_pipeline(&self.pipelines[d.pipeline]);
+        pass.set_bind_group(0, &d.bind_group, &[]);
+        pass.dispatch_workgroups(d.grid.0, dim(d.grid.1), dim(d.grid.2));
+    }
+
+    /// GPU time of every dispatch of one decode step, in nanoseconds, labelled `kernel: what`. Uses timestamp
+    /// queries with one compute pass per dispatch, so the sum is a little above a normal step's GPU time.
+    pub async fn profile_step(&mut self, token: u32, sampling: &SamplerConfig) -> Result<Vec<(String, f64)>> {
+        if !self.ctx.report.timestamp_query {
+            return Err(Error::Gpu("the adapter has no timestamp queries; per-kernel times are unavailable".into()));
         }
-        encoder
+        self.check_room(1)?;
+        let dispatches: Vec<&Dispatch> = self.forward.iter().chain(&self.sample).collect();
+        let n = dispatches.len() as u32 * 2;
+        let device = &self.ctx.device;
+        let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile"),
+            ty: wgpu::QueryType::Timestamp,
+            count: n,
+        });
+        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile.resolve"),
+            size: n as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let read = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile.read"),
+            size: n as u64 * 8,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.write_step(&[token], 1, Some(sampling));
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("profile") });
+        for (i, d) in dispatches.iter().enumerate() {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(&d.label),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &set,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            self.record(&mut pass, d, 1, 1);
+        }
+        encoder.resolve_query_set(&set, 0..n, &resolve, 0);
+        encoder.copy_buffer_to_buffer(&resolve, 0, &read, 0, n as u64 * 8);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.pos += 1;
+        self.steps = self.steps.wrapping_add(1);
+        let bytes = self.ctx.read_buffer(&read).await?;
+        let ticks: &[u64] = bytemuck::cast_slice(&bytes);
+        let period = self.ctx.queue.get_timestamp_period() as f64;
+        Ok(dispatches
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("{}: {}", d.kernel.name(), d.label), ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period))
+            .collect())
     }
 
     /// Run `tokens` (a prompt chunk, or the one new token) at the next positions and sample the token after them.

@@ -1,0 +1,358 @@
+//! `gptoss bench`: load, prefill and decode measured on the real engine, with a read-bandwidth ceiling measured in
+//! the same run so every decode figure is stated as a fraction of the roofline it implies.
+
+use std::rc::Rc;
+
+use serde::Serialize;
+use web_time::Instant;
+
+use crate::events::NoEvents;
+use crate::gguf::GgufModel;
+use crate::gpu::{load_model, GpuContext, GpuModel, GpuOptions};
+use crate::model::GptOssConfig;
+use crate::sampler::SamplerConfig;
+use crate::source::ByteSource;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub device: String,
+    pub driver: String,
+    pub backend: String,
+    pub model: String,
+    pub tensor_bytes: u64,
+    pub load_s: f64,
+    pub load_gb_per_s: f64,
+    pub gpu_bytes: u64,
+    /// Weight bytes one decoded token reads: the dense weights, one embedding row, k of n experts per layer.
+    pub weight_bytes_per_token: u64,
+    pub ceiling_gb_per_s: f64,
+    /// ceiling / weight bytes per token.
+    pub roofline_tokens_per_s: f64,
+    pub prefill: Vec<PrefillFigure>,
+    pub decode: Vec<DecodeFigure>,
+    pub dispatches_per_token: usize,
+    pub submissions_per_token: usize,
+    /// GPU time per kernel family in one profiled decode step (empty without timestamp queries).
+    pub kernels: Vec<KernelFigure>,
+    pub kernel_total_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrefillFigure {
+    pub prompt_tokens: usize,
+    pub seconds: f64,
+    pub tokens_per_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecodeFigure {
+    pub context: usize,
+    pub tokens_per_s: f64,
+    pub ms_per_token: f64,
+    /// Bytes per token over the measured time.
+    pub implied_gb_per_s: f64,
+    pub roofline_fraction: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelFigure {
+    pub name: String,
+    pub dispatches: usize,
+    pub ms: f64,
+    pub share: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub prefill_lengths: Vec<usize>,
+    pub decode_contexts: Vec<usize>,
+    pub decode_tokens: usize,
+    pub warmup_tokens: usize,
+    pub max_batch: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            prefill_lengths: vec![128, 1024],
+            decode_contexts: vec![0, 1024, 4096],
+            decode_tokens: 32,
+            warmup_tokens: 4,
+            max_batch: 256,
+        }
+    }
+}
+
+/// Deterministic token ids spread over the ordinary vocabulary.
+fn prompt(n: usize, vocab: usize, salt: u64) -> Vec<u32> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ salt;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % vocab.min(199_998) as u64) as u32
+        })
+        .collect()
+}
+
+/// Weight bytes read by one decoded token.
+fn bytes_per_token(model: &GgufModel, config: &GptOssConfig) -> u64 {
+    model
+        .tensors()
+        .map(|t| {
+            let n = t.info.n_bytes;
+            if t.info.name == "token_embd.weight" {
+                n / config.n_vocab as u64
+            } else if t.info.name.contains("_exps.") {
+                n * config.n_expert_used as u64 / config.n_expert as u64
+            } else {
+                n
+            }
+        })
+        .sum()
+}
+
+/// Best of a few runs of the read-bandwidth kernel over a buffer of up to 1 GiB, in GB/s.
+async fn read_ceiling(ctx: &GpuContext) -> Result<f64> {
+    let limit = ctx.report.max_storage_buffer_binding_size.min(ctx.report.max_buffer_size);
+    let bytes = (1u64 << 30).min(limit) / 16 * 16;
+    let device = &ctx.device;
+    let src = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("ceiling.src"),
+        size: bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    // Non-zero contents, so no driver can skip reading a cleared buffer.
+    let fill: Vec<u8> = (0..(16u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let mut at = 0;
+    while at < bytes {
+        let n = (fill.len() as u64).min(bytes - at);
+        ctx.queue.write_buffer(&src, at, &fill[..n as usize]);
+        at += n;
+    }
+    let sink = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("ceiling.sink"),
+        size: 4096,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("read_bandwidth"),
+        source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/read_bandwidth.wgsl").into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("read_bandwidth"),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("read_bandwidth"),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[
+            wgpu::BindGroupEntry { binding: 0, resource: src.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: sink.as_entire_binding() },
+        ],
+    });
+    let mut best = 0f64;
+    for _ in 0..6 {
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(4096, 1, 1);
+        }
+        let start = Instant::now();
+        ctx.queue.submit([encoder.finish()]);
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the ceiling kernel: {e}")))?;
+        best = best.max(bytes as f64 / start.elapsed().as_secs_f64() / 1e9);
+    }
+    Ok(best)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Decode `n` tokens one step at a time, returning the median seconds per token.
+async fn decode_seconds(model: &mut GpuModel, n: usize, warmup: usize) -> Result<f64> {
+    let greedy = SamplerConfig::greedy();
+    let mut token = 0u32;
+    let mut times = Vec::with_capacity(n);
+    for i in 0..warmup + n {
+        let start = Instant::now();
+        token = model.step(&[token], &greedy).await?.choice.token;
+        if i >= warmup {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    Ok(median(times))
+}
+
+/// Run the whole benchmark on the model at `path_or_url`.
+pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchReport> {
+    let ctx = Rc::new(GpuContext::new().await?);
+    let ceiling = read_ceiling(&ctx).await?;
+    let source = ByteSource::from_path_or_url(path_or_url);
+    let start = Instant::now();
+    let file = GgufModel::open(source, &mut NoEvents).await?;
+    let config = GptOssConfig::from_header(file.header())?;
+    let max_context = options.decode_contexts.iter().max().copied().unwrap_or(0)
+        + options.warmup_tokens
+        + options.decode_tokens
+        + options.prefill_lengths.iter().max().copied().unwrap_or(0);
+    let gpu_options = GpuOptions { context: max_context + 1, max_batch: options.max_batch, max_logit_rows: 1 };
+    let mut model = load_model(ctx.clone(), &file, gpu_options, &mut NoEvents).await?;
+    // The load is done when the GPU has every byte: wait for the queue.
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("waiting for uploads: {e}")))?;
+    let load_s = start.elapsed().as_secs_f64();
+    let tensor_bytes = file.tensor_bytes();
+    let weight_bytes_per_token = bytes_per_token(&file, &config);
+    let roofline = ceiling * 1e9 / weight_bytes_per_token as f64;
+
+    let greedy = SamplerConfig::greedy();
+    let mut prefill = Vec::new();
+    for (i, &n) in options.prefill_lengths.iter().enumerate() {
+        let tokens = prompt(n, config.n_vocab, i as u64);
+        // Warm up the pipelines once at this batch shape, then time a fresh context.
+        model.reset();
+        model.step(&tokens[..n.min(options.max_batch)], &greedy).await?;
+        model.reset();
+        let t = Instant::now();
+        model.step(&tokens, &greedy).await?;
+        let seconds = t.elapsed().as_secs_f64();
+        prefill.push(PrefillFigure { prompt_tokens: n, seconds, tokens_per_s: n as f64 / seconds });
+    }
+
+    let mut decode = Vec::new();
+    for &context in &options.decode_contexts {
+        model.reset();
+        if context > 0 {
+            model.step(&prompt(context, config.n_vocab, 99), &greedy).await?;
+        }
+        let s = decode_seconds(&mut model, options.decode_tokens, options.warmup_tokens).await?;
+        let implied = weight_bytes_per_token as f64 / s / 1e9;
+        decode.push(DecodeFigure {
+            context,
+            tokens_per_s: 1.0 / s,
+            ms_per_token: s * 1e3,
+            implied_gb_per_s: implied,
+            roofline_fraction: (1.0 / s) / roofline,
+        });
+    }
+
+    let mut kernels = Vec::new();
+    let mut kernel_total_ms = 0.0;
+    if ctx.report.timestamp_query {
+        model.reset();
+        model.step(&[0], &greedy).await?;
+        let times = model.profile_step(1, &greedy).await?;
+        kernel_total_ms = times.iter().map(|(_, ns)| ns).sum::<f64>() / 1e6;
+        let mut families: Vec<(String, usize, f64)> = Vec::new();
+        for (label, ns) in times {
+            let family = family_of(&label);
+            match families.iter_mut().find(|(f, _, _)| *f == family) {
+                Some(f) => {
+                    f.1 += 1;
+                    f.2 += ns;
+                }
+                None => families.push((family, 1, ns)),
+            }
+        }
+        families.sort_by(|a, b| b.2.total_cmp(&a.2));
+        kernels = families
+            .into_iter()
+            .map(|(name, dispatches, ns)| KernelFigure {
+                name,
+                dispatches,
+                ms: ns / 1e6,
+                share: ns / 1e6 / kernel_total_ms.max(1e-12),
+            })
+            .collect();
+    }
+    let info = ctx.adapter.get_info();
+    Ok(BenchReport {
+        device: info.name.clone(),
+        driver: format!("{} {}", info.driver, info.driver_info),
+        backend: format!("{:?}", info.backend),
+        model: path_or_url.to_string(),
+        tensor_bytes,
+        load_s,
+        load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
+        gpu_bytes: model.gpu_bytes(),
+        weight_bytes_per_token,
+        ceiling_gb_per_s: ceiling,
+        roofline_tokens_per_s: roofline,
+        prefill,
+        decode,
+        dispatches_per_token: model.dispatches_per_token(),
+        submissions_per_token: 1,
+        kernels,
+        kernel_total_ms,
+    })
+}
+
+/// `matvec: blk.3.attn_q.weight` → `matvec: attn_q.weight`; pools and layers folded together.
+fn family_of(label: &str) -> String {
+    let (kernel, what) = label.split_once(": ").unwrap_or((label, ""));
+    let what = what.strip_prefix("blk.").map(|r| r.split_once('.').map_or(r, |(_, rest)| rest)).unwrap_or(what);
+    let what = what.split('[').next().unwrap_or(what);
+    if what.is_empty() || what == kernel || what.starts_with(kernel) {
+        kernel.to_string()
+    } else {
+        format!("{kernel}: {what}")
+    }
+}
+
+impl BenchReport {
+    /// The human-readable report.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "device {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s), GPU memory {:.2} GiB\n\
+             read ceiling {:.0} GB/s; {:.3} GB of weights per token → roofline {:.0} tokens/s\n",
+            self.device,
+            self.backend,
+            self.driver,
+            self.model,
+            self.tensor_bytes as f64 / (1u64 << 30) as f64,
+            self.load_s,
+            self.load_gb_per_s,
+            self.gpu_bytes as f64 / (1u64 << 30) as f64,
+            self.ceiling_gb_per_s,
+            self.weight_bytes_per_token as f64 / 1e9,
+            self.roofline_tokens_per_s
+        );
+        for p in &self.prefill {
+            s += &format!("prefill {:>5} tokens: {:>8.1} tokens/s ({:.3} s)\n", p.prompt_tokens, p.tokens_per_s, p.seconds);
+        }
+        for d in &self.decode {
+            s += &format!(
+                "decode at context {:>5}: {:>7.1} tokens/s ({:.2} ms/token, {:.0} GB/s, {:.1}% of roofline)\n",
+                d.context,
+                d.tokens_per_s,
+                d.ms_per_token,
+                d.implied_gb_per_s,
+                100.0 * d.roofline_fraction
+            );
+        }
+        s += &format!("{} dispatches and {} submission per token\n", self.dispatches_per_token, self.submissions_per_token);
+        if !self.kernels.is_empty() {
+            s += &format!("GPU time of one decode step by kernel (total {:.3} ms):\n", self.kernel_total_ms);
+            for k in &self.kernels {
+                s += &format!("  {:>6.3} ms {:>5.1}%  {:>4}×  {}\n", k.ms, 100.0 * k.share, k.dispatches, k.name);
+            }
+        }
+        s
+    }
+}

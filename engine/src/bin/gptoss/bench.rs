@@ -1,0 +1,34 @@
+//! `gptoss bench <model> [--json] [--decode-tokens N] [--prefill 128,1024] [--contexts 0,1024,4096]`
+
+use gptoss_engine::bench::{self, BenchOptions};
+
+use crate::args::Args;
+
+pub fn run(mut args: Args) -> Result<(), String> {
+    let json = args.flag("--json");
+    let mut options = BenchOptions::default();
+    if let Some(n) = args.value(&["--decode-tokens"])? {
+        options.decode_tokens = n.parse().map_err(|_| format!("--decode-tokens: `{n}` is not a count"))?;
+    }
+    let list = |v: String, flag: &str| -> Result<Vec<usize>, String> {
+        Args::parse_ids(&v, flag).map(|ids| ids.into_iter().map(|x| x as usize).collect())
+    };
+    if let Some(v) = args.value(&["--prefill"])? {
+        options.prefill_lengths = list(v, "--prefill")?;
+    }
+    if let Some(v) = args.value(&["--contexts"])? {
+        options.decode_contexts = list(v, "--contexts")?;
+    }
+    if let Some(v) = args.value(&["--max-batch"])? {
+        options.max_batch = v.parse().map_err(|_| format!("--max-batch: `{v}` is not a count"))?;
+    }
+    let model = args.positional("model path or URL")?;
+    args.finish()?;
+    let report = pollster::block_on(bench::run(&model, &options)).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(())
+}
