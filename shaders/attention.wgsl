@@ -3,7 +3,7 @@
 // 1/sqrt(head_dim); causal mask, and on sliding-window layers only keys with pos - j < window (the window counts
 // the current token). Softmax is online over chunks of 256 keys; the head's learned sink logit joins the
 // denominator only (M = max(max_j s_j, sink); Z = Σ exp(s_j − M) + exp(sink − M)) and contributes no value.
-// Composed after step.wgsl.
+// Composed after kv_*.wgsl (the cache's storage type `kv_t`) and step.wgsl.
 
 struct Attention {
     n_head: u32,
@@ -18,7 +18,7 @@ struct Attention {
 
 @group(0) @binding(1) var<uniform> P: Attention;
 @group(0) @binding(2) var<storage, read> Q: array<f32>;
-@group(0) @binding(3) var<storage, read> KV: array<f32>;
+@group(0) @binding(3) var<storage, read> KV: array<kv_t>;
 @group(0) @binding(4) var<storage, read> sinks: array<f32>;
 @group(0) @binding(5) var<storage, read_write> O: array<f32>;
 
@@ -62,7 +62,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
             let k = ((c + j) % P.capacity) * kv_width + g * d;
             var s = 0.0;
             for (var i = 0u; i < d; i++) {
-                s += q[i] * KV[k + i];
+                s += q[i] * f32(KV[k + i]);
             }
             s *= P.scale;
             weights[j] = s;
@@ -92,7 +92,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
             if (i < d) {
                 var a = acc[e] * rescale;
                 for (var j = 0u; j < n; j++) {
-                    a += weights[j] * KV[P.capacity * kv_width + ((c + j) % P.capacity) * kv_width + g * d + i];
+                    a += weights[j] * f32(KV[P.capacity * kv_width + ((c + j) % P.capacity) * kv_width + g * d + i]);
                 }
                 acc[e] = a;
             }

@@ -9,7 +9,7 @@ struct Embed {
 }
 
 @group(0) @binding(1) var<uniform> P: Embed;
-@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> tokens: array<u32>;
 @group(0) @binding(4) var<storage, read_write> H: array<f32>;
 // Declared for the format functions' signature; get_rows reads no activations.

@@ -1,18 +1,19 @@
-// F16 weights: two halves per word, element 2i in the low half. unpack2x16float is core WGSL, so this works without
-// the shader-f16 feature. Needs the kernel to declare `W: array<u32>` and `X: array<vec4<f32>>`.
+// F16 weights: two halves per word, element 2i in the low half; a chunk is 8 values. unpack2x16float is core
+// WGSL, so this works without the shader-f16 feature.
+// Needs the kernel to declare `W: array<vec4<u32>>` and `X: array<vec4<f32>>`; `mat` is a word offset.
 
-const BLOCK_WORDS: u32 = 16u;
+const CHUNKS_PER_BLOCK: u32 = 4u;
 
-fn block_dot(mat: u32, nblocks: u32, blk: u32, xb: u32) -> f32 {
-    let base = mat + blk * BLOCK_WORDS;
-    var acc = 0.0;
-    for (var i = 0u; i < 8u; i++) {
-        let w = vec4<f32>(unpack2x16float(W[base + 2u * i]), unpack2x16float(W[base + 2u * i + 1u]));
-        acc += dot(w, X[xb + i]);
-    }
-    return acc;
+fn word_at(i: u32) -> u32 {
+    return W[i >> 2u][i & 3u];
+}
+
+fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
+    let q = W[(mat >> 2u) + c];
+    return dot(vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)), X[xb])
+        + dot(vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)), X[xb + 1u]);
 }
 
 fn weight_at(mat: u32, nblocks: u32, blk: u32, j: u32) -> f32 {
-    return unpack2x16float(W[mat + blk * BLOCK_WORDS + j / 2u])[j & 1u];
+    return unpack2x16float(word_at(mat + blk * 16u + j / 2u))[j & 1u];
 }

@@ -1,17 +1,16 @@
-// F32 weights, stored as raw bits. Needs the kernel to declare `W: array<u32>` and `X: array<vec4<f32>>`.
+// F32 weights, stored as raw bits; a chunk is 4 values.
+// Needs the kernel to declare `W: array<vec4<u32>>` and `X: array<vec4<f32>>`; `mat` is a word offset.
 
-const BLOCK_WORDS: u32 = 32u;
+const CHUNKS_PER_BLOCK: u32 = 8u;
 
-fn block_dot(mat: u32, nblocks: u32, blk: u32, xb: u32) -> f32 {
-    let base = mat + blk * BLOCK_WORDS;
-    var acc = 0.0;
-    for (var i = 0u; i < 8u; i++) {
-        let o = base + 4u * i;
-        acc += dot(bitcast<vec4<f32>>(vec4<u32>(W[o], W[o + 1u], W[o + 2u], W[o + 3u])), X[xb + i]);
-    }
-    return acc;
+fn word_at(i: u32) -> u32 {
+    return W[i >> 2u][i & 3u];
+}
+
+fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
+    return dot(bitcast<vec4<f32>>(W[(mat >> 2u) + c]), X[xb]);
 }
 
 fn weight_at(mat: u32, nblocks: u32, blk: u32, j: u32) -> f32 {
-    return bitcast<f32>(W[mat + blk * BLOCK_WORDS + j]);
+    return bitcast<f32>(word_at(mat + blk * 32u + j));
 }

@@ -1,30 +1,45 @@
-// MXFP4 weights (ggml type 39), repacked at upload: per matrix, `nblocks` blocks of 4 words (the 16 code bytes),
-// then the E8M0 exponents four per word. Element j (< 16) is the low nibble of byte j, element j + 16 its high
-// nibble (split order, not interleaved). ggml's table is the E2M1 table doubled, hence the scale 2^(e - 128).
-// Needs the kernel to declare `W: array<u32>` and `X: array<vec4<f32>>`.
+// MXFP4 weights (ggml type 39), repacked at upload: per matrix, each block's 16 code bytes (one vec4), then the
+// E8M0 exponents four per word. Element j (< 16) is the low nibble of byte j, element j + 16 its high nibble
+// (split order, not interleaved). ggml's table is the E2M1 table doubled — {0, 1, 2, 3, 4, 6, 8, 12}, bit 3 the
+// sign — hence the scale 2^(e − 128). The table is computed, not looked up: a dynamically indexed constant array
+// lands in slow local memory on some GPUs.
+// Needs the kernel to declare `W: array<vec4<u32>>` and `X: array<vec4<f32>>`; `mat` is a word offset.
 
-const BLOCK_WORDS: u32 = 4u;
-const MXFP4_VALUES = array<f32, 16>(0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, -1.0, -2.0, -3.0, -4.0, -6.0, -8.0, -12.0);
+const CHUNKS_PER_BLOCK: u32 = 1u;
+
+fn word_at(i: u32) -> u32 {
+    return W[i >> 2u][i & 3u];
+}
 
 fn block_scale(mat: u32, nblocks: u32, blk: u32) -> f32 {
-    let e = (W[mat + nblocks * BLOCK_WORDS + blk / 4u] >> ((blk & 3u) * 8u)) & 0xffu;
+    let e = (word_at(mat + nblocks * 4u + blk / 4u) >> ((blk & 3u) * 8u)) & 0xffu;
     return ldexp(1.0, i32(e) - 128);
 }
 
-fn block_dot(mat: u32, nblocks: u32, blk: u32, xb: u32) -> f32 {
-    let base = mat + blk * BLOCK_WORDS;
+// Four codes (one per component, in the low 4 bits) to their doubled E2M1 values.
+fn e2m1x4(codes: vec4<u32>) -> vec4<f32> {
+    let mag = codes & vec4<u32>(7u);
+    // mag ≥ 2: (2 + m) << (e − 1) with e = mag >> 1, m = mag & 1; mag < 2: mag itself.
+    let big = (vec4<u32>(2u) + (mag & vec4<u32>(1u))) << ((mag >> vec4<u32>(1u)) - vec4<u32>(1u));
+    let v = vec4<f32>(select(mag, big, mag >= vec4<u32>(2u)));
+    return select(v, -v, (codes & vec4<u32>(8u)) != vec4<u32>(0u));
+}
+
+fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
+    let q = W[(mat >> 2u) + c];
     var acc = 0.0;
+    let words = array<u32, 4>(q.x, q.y, q.z, q.w);
     for (var i = 0u; i < 4u; i++) {
-        let q = W[base + i];
-        let lo = vec4<f32>(MXFP4_VALUES[q & 15u], MXFP4_VALUES[(q >> 8u) & 15u], MXFP4_VALUES[(q >> 16u) & 15u], MXFP4_VALUES[(q >> 24u) & 15u]);
-        let hi = vec4<f32>(MXFP4_VALUES[(q >> 4u) & 15u], MXFP4_VALUES[(q >> 12u) & 15u], MXFP4_VALUES[(q >> 20u) & 15u], MXFP4_VALUES[q >> 28u]);
+        let w = words[i];
+        let lo = e2m1x4(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u));
+        let hi = e2m1x4(vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u));
         acc += dot(lo, X[xb + i]) + dot(hi, X[xb + 4u + i]);
     }
-    return acc * block_scale(mat, nblocks, blk);
+    return acc * block_scale(mat, nblocks, c);
 }
 
 fn weight_at(mat: u32, nblocks: u32, blk: u32, j: u32) -> f32 {
-    let byte = (W[mat + blk * BLOCK_WORDS + (j & 15u) / 4u] >> ((j & 3u) * 8u)) & 0xffu;
+    let byte = (word_at(mat + blk * 4u + (j & 15u) / 4u) >> ((j & 3u) * 8u)) & 0xffu;
     let code = select(byte & 15u, byte >> 4u, j >= 16u);
-    return MXFP4_VALUES[code] * block_scale(mat, nblocks, blk);
+    return e2m1x4(vec4<u32>(code))[0] * block_scale(mat, nblocks, blk);
 }

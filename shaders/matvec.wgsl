@@ -1,6 +1,6 @@
 // y = W·x (+ bias) for a quantised or plain weight matrix, one token per workgroup row of the grid.
-// 8 rows per workgroup, 32 lanes per row striding over the row's 32-element blocks, a tree reduction in workgroup
-// memory (WebGPU exposes no subgroups). f32 accumulation. `accumulate` adds into y (residual connections);
+// 8 rows per workgroup, 32 lanes per row striding over the row's 16-byte chunks (contiguous loads across a warp),
+// a tree reduction in workgroup memory (WebGPU exposes no subgroups). f32 accumulation. `accumulate` adds into y (residual connections);
 // `last_tokens` applies the matrix to the batch's trailing `logits_rows` tokens only (the LM head).
 // Composed after step.wgsl and one format_*.wgsl.
 
@@ -16,7 +16,7 @@ struct Matvec {
 }
 
 @group(0) @binding(1) var<uniform> P: Matvec;
-@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read> B: array<f32>;
@@ -39,8 +39,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     var acc = 0.0;
     if (row < P.rows) {
         let nblocks = P.rows * P.blocks;
-        for (var b = lane; b < P.blocks; b += LANES) {
-            acc += block_dot(P.mat, nblocks, row * P.blocks + b, x_token * P.x_stride + b * 8u);
+        let chunks = P.blocks * CHUNKS_PER_BLOCK;
+        for (var c = lane; c < chunks; c += LANES) {
+            acc += chunk_dot(P.mat, nblocks, row * chunks + c, x_token * P.x_stride + c * (8u / CHUNKS_PER_BLOCK));
         }
     }
     partial[li] = acc;

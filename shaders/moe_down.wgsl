@@ -18,7 +18,7 @@ struct Experts {
 }
 
 @group(0) @binding(1) var<uniform> P: Experts;
-@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;      // [token][k][expert width]
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;      // [token][k][rows]
 @group(0) @binding(5) var<storage, read> chosen: array<u32>;
@@ -45,8 +45,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     if (in_pool && row < P.rows) {
         let down = (loc & 0xffffu) * P.slot_words + P.second;
         let nblocks = P.rows * P.blocks;
-        for (var b = lane; b < P.blocks; b += LANES) {
-            acc += block_dot(down, nblocks, row * P.blocks + b, (t * P.k + slot_k) * P.x_stride + b * 8u);
+        let chunks = P.blocks * CHUNKS_PER_BLOCK;
+        for (var c = lane; c < chunks; c += LANES) {
+            acc += chunk_dot(down, nblocks, row * chunks + c, (t * P.k + slot_k) * P.x_stride + c * (8u / CHUNKS_PER_BLOCK));
         }
     }
     partial[li] = acc;

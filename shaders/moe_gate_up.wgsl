@@ -21,7 +21,7 @@ struct Experts {
 }
 
 @group(0) @binding(1) var<uniform> P: Experts;
-@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> A: array<f32>;        // [token][k][rows]
 @group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
@@ -54,10 +54,11 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         let gate = (loc & 0xffffu) * P.slot_words;
         let up = gate + P.second;
         let nblocks = P.rows * P.blocks;
-        for (var b = lane; b < P.blocks; b += LANES) {
-            let xb = t * P.x_stride + b * 8u;
-            g += block_dot(gate, nblocks, row * P.blocks + b, xb);
-            u += block_dot(up, nblocks, row * P.blocks + b, xb);
+        let chunks = P.blocks * CHUNKS_PER_BLOCK;
+        for (var c = lane; c < chunks; c += LANES) {
+            let xb = t * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
+            g += chunk_dot(gate, nblocks, row * chunks + c, xb);
+            u += chunk_dot(up, nblocks, row * chunks + c, xb);
         }
     }
     gate_partial[li] = g;

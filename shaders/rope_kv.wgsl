@@ -2,7 +2,8 @@
 // the two halves, not adjacent elements. The per-pair frequency (YaRN ramp between interpolation and
 // extrapolation, llama.cpp's floored/ceiled correction dims) is precomputed on the CPU in f64, so
 // theta = pos · inv_freq[i]; mscale = 1 + 0.1·ln(factor) multiplies both cos and sin, on q and on k.
-// Sliding-window layers keep a ring of `capacity` positions. Composed after step.wgsl.
+// Sliding-window layers keep a ring of `capacity` positions. Composed after kv_*.wgsl (the cache's storage type
+// `kv_t`) and step.wgsl.
 
 struct Rope {
     n_head: u32,
@@ -20,7 +21,7 @@ struct Rope {
 @group(0) @binding(3) var<storage, read_write> Q: array<f32>;
 @group(0) @binding(4) var<storage, read> Kcur: array<f32>;
 @group(0) @binding(5) var<storage, read> Vcur: array<f32>;
-@group(0) @binding(6) var<storage, read_write> KV: array<f32>;  // K for all slots, then V for all slots
+@group(0) @binding(6) var<storage, read_write> KV: array<kv_t>;  // K for all slots, then V for all slots
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -42,8 +43,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let i = v % half;
         let src = t * kv_width + head * P.head_dim + i;
         let dst = P.capacity * kv_width + slot * kv_width + head * P.head_dim + i;
-        KV[dst] = Vcur[src];
-        KV[dst + half] = Vcur[src + half];
+        KV[dst] = kv_t(Vcur[src]);
+        KV[dst + half] = kv_t(Vcur[src + half]);
         return;
     }
     let i = p % half;
@@ -63,7 +64,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let x0 = Kcur[o];
         let x1 = Kcur[o + half];
         let dst = slot * kv_width + head * P.head_dim + i;
-        KV[dst] = x0 * c - x1 * s;
-        KV[dst + half] = x0 * s + x1 * c;
+        KV[dst] = kv_t(x0 * c - x1 * s);
+        KV[dst + half] = kv_t(x0 * s + x1 * c);
     }
 }

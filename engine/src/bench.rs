@@ -210,7 +210,7 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         + options.warmup_tokens
         + options.decode_tokens
         + options.prefill_lengths.iter().max().copied().unwrap_or(0);
-    let gpu_options = GpuOptions { context: max_context + 1, max_batch: options.max_batch, max_logit_rows: 1 };
+    let gpu_options = GpuOptions { context: max_context + 1, max_batch: options.max_batch, max_logit_rows: 1, kv_storage: None };
     let mut model = load_model(ctx.clone(), &file, gpu_options, &mut NoEvents).await?;
     // The load is done when the GPU has every byte: wait for the queue.
     ctx.device

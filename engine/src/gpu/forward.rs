@@ -9,7 +9,7 @@ use std::rc::Rc;
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-use super::shaders::{self, Kernel};
+use super::shaders::{self, Kernel, KvStorage, Variant};
 use super::weights::{write_rows, MatrixLayout, RowStream};
 use super::GpuContext;
 use crate::events::{Event, EventSink};
@@ -28,11 +28,13 @@ pub struct GpuOptions {
     pub max_batch: usize,
     /// Trailing tokens of a batch that can get full logits (1 for generation; more to check every position).
     pub max_logit_rows: usize,
+    /// KV cache storage; `None` picks f16 when the adapter has shader-f16.
+    pub kv_storage: Option<KvStorage>,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { context: 4096, max_batch: 64, max_logit_rows: 1 }
+        GpuOptions { context: 4096, max_batch: 64, max_logit_rows: 1, kv_storage: None }
     }
 }
 
@@ -244,6 +246,7 @@ pub struct GpuModel {
     pipelines: Vec<wgpu::ComputePipeline>,
     forward: Vec<Dispatch>,
     sample: Vec<Dispatch>,
+    kv: KvStorage,
     /// KV positions filled.
     pos: usize,
     steps: u32,
@@ -592,10 +595,12 @@ impl GpuLoader {
         };
         // KV caches: full layers hold the context; sliding layers a ring of window + batch − 1 positions, so a
         // prefill batch never overwrites keys an earlier query of the same batch still needs.
+        let kv = self.kv_storage()?;
         let mut caches = Vec::new();
         for il in 0..c.n_layer {
             let capacity = self.cache_capacity(il);
-            caches.push((capacity, self.activation(&format!("blk.{il}.kv_cache"), 2 * capacity * kv_width * 4)?));
+            let bytes = (2 * capacity * kv_width * kv.bytes()).next_multiple_of(4);
+            caches.push((capacity, self.activation(&format!("blk.{il}.kv_cache"), bytes)?));
         }
         // (pool, slot) of every (layer, expert), read by the expert kernels.
         let mut location = Vec::new();
@@ -621,7 +626,7 @@ impl GpuLoader {
             b.push(
                 "embed",
                 Kernel::Embed,
-                Some(embd.layout.format),
+                Variant::Weights(embd.layout.format),
                 bytemuck::bytes_of(&p),
                 &[buf, &act.tokens, &act.h],
                 ((c.n_embd as u32).div_ceil(256), Dim::Tokens, Dim::Fixed(1)),
@@ -652,7 +657,7 @@ impl GpuLoader {
             b.push(
                 &format!("blk.{il}.rope_kv"),
                 Kernel::RopeKv,
-                None,
+                Variant::Kv(kv),
                 bytemuck::bytes_of(&rp),
                 &[freqs, &act.q, &act.k, &act.v, cache],
                 (pairs.div_ceil(64), Dim::Tokens, Dim::Fixed(1)),
@@ -670,7 +675,7 @@ impl GpuLoader {
             b.push(
                 &format!("blk.{il}.attention"),
                 Kernel::Attention,
-                None,
+                Variant::Kv(kv),
                 bytemuck::bytes_of(&ap),
                 &[&act.q, cache, &self.vectors[&name("attn_sinks.weight")], &act.attn],
                 (c.n_head as u32, Dim::Tokens, Dim::Fixed(1)),
@@ -687,7 +692,7 @@ impl GpuLoader {
             b.push(
                 &format!("blk.{il}.moe_route"),
                 Kernel::MoeRoute,
-                None,
+                Variant::Plain,
                 bytemuck::bytes_of(&route),
                 &[&act.router, &act.chosen, &act.route_weights],
                 ((t as u32).div_ceil(64), Dim::Fixed(1), Dim::Fixed(1)),
@@ -714,7 +719,7 @@ impl GpuLoader {
                 b.push(
                     &format!("blk.{il}.moe_gate_up[pool {p}]"),
                     Kernel::MoeGateUp,
-                    Some(pools.gate.format),
+                    Variant::Weights(pools.gate.format),
                     bytemuck::bytes_of(&gp),
                     &[pool, &act.xn, &act.act, &act.chosen, &location, bg, bu],
                     ((pools.gate.rows as u32).div_ceil(8), Dim::Fixed(k as u32), Dim::Tokens),
@@ -729,7 +734,7 @@ impl GpuLoader {
                 b.push(
                     &format!("blk.{il}.moe_down[pool {p}]"),
                     Kernel::MoeDown,
-                    Some(pools.down.format),
+                    Variant::Weights(pools.down.format),
                     bytemuck::bytes_of(&dp),
                     &[pool, &act.act, &act.down, &act.chosen, &location, bd],
                     ((pools.down.rows as u32).div_ceil(8), Dim::Fixed(k as u32), Dim::Tokens),
@@ -740,7 +745,7 @@ impl GpuLoader {
             b.push(
                 &format!("blk.{il}.moe_combine"),
                 Kernel::MoeCombine,
-                None,
+                Variant::Plain,
                 bytemuck::bytes_of(&cp),
                 &[&act.down, &act.route_weights, &act.h],
                 ((c.n_embd as u32).div_ceil(256), Dim::Tokens, Dim::Fixed(1)),
@@ -778,11 +783,23 @@ impl GpuLoader {
             pipelines,
             forward,
             sample,
+            kv,
             pos: 0,
             steps: 0,
             gpu_bytes: self.gpu_bytes,
             _weights: weights,
         })
+    }
+
+    fn kv_storage(&self) -> Result<KvStorage> {
+        let f16 = self.ctx.report.shader_f16;
+        match self.options.kv_storage {
+            None => Ok(if f16 { KvStorage::F16 } else { KvStorage::F32 }),
+            Some(KvStorage::F16) if !f16 => {
+                Err(Error::Gpu("an f16 KV cache needs the shader-f16 feature, which this adapter lacks".into()))
+            }
+            Some(kv) => Ok(kv),
+        }
     }
 
     fn cache_capacity(&self, il: usize) -> u64 {
@@ -813,7 +830,7 @@ impl GpuLoader {
 
     fn norm(&self, b: &mut PlanBuilder, label: &str, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<()> {
         let p = NormParams { width: self.config.n_embd as u32, eps: self.config.rms_eps, _pad: [0; 2] };
-        b.push(label, Kernel::RmsNorm, None, bytemuck::bytes_of(&p), &[x, w, y], (1, Dim::Tokens, Dim::Fixed(1)))
+        b.push(label, Kernel::RmsNorm, Variant::Plain, bytemuck::bytes_of(&p), &[x, w, y], (1, Dim::Tokens, Dim::Fixed(1)))
             .map(|_| ())
     }
 
@@ -844,7 +861,7 @@ impl GpuLoader {
             // Without a bias, W stands in for B: the kernel never reads it (flag off), but the binding must exist.
             let b_buf = bias.unwrap_or(buf);
             let tokens = if flags & LAST_TOKENS != 0 { Dim::LogitRows } else { Dim::Tokens };
-            b.push(name, Kernel::Matvec, Some(m.layout.format), bytemuck::bytes_of(&p), &[buf, x, y, b_buf], ((rows as u32).div_ceil(8), tokens, Dim::Fixed(1)))?;
+            b.push(name, Kernel::Matvec, Variant::Weights(m.layout.format), bytemuck::bytes_of(&p), &[buf, x, y, b_buf], ((rows as u32).div_ceil(8), tokens, Dim::Fixed(1)))?;
         }
         Ok(())
     }
@@ -854,18 +871,18 @@ impl GpuLoader {
 struct PlanBuilder<'a> {
     ctx: Rc<GpuContext>,
     pipelines: Vec<wgpu::ComputePipeline>,
-    index: HashMap<(Kernel, Option<BlockFormat>, &'static str), usize>,
+    index: HashMap<(Kernel, Variant, &'static str), usize>,
     dispatches: Vec<Dispatch>,
     step: &'a wgpu::Buffer,
 }
 
 impl PlanBuilder<'_> {
-    fn pipeline(&mut self, kernel: Kernel, format: Option<BlockFormat>, entry: &'static str) -> Result<usize> {
-        if let Some(&i) = self.index.get(&(kernel, format, entry)) {
+    fn pipeline(&mut self, kernel: Kernel, variant: Variant, entry: &'static str) -> Result<usize> {
+        if let Some(&i) = self.index.get(&(kernel, variant, entry)) {
             return Ok(i);
         }
-        let src = shaders::source(kernel, format)?;
-        let label = format!("{}{}", kernel.name(), format.map(|f| format!("+{f:?}")).unwrap_or_default());
+        let src = shaders::source(kernel, variant)?;
+        let label = format!("{}+{variant:?}", kernel.name());
         let device = &self.ctx.device;
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(&label),
@@ -880,7 +897,7 @@ impl PlanBuilder<'_> {
             cache: None,
         });
         self.pipelines.push(pipeline);
-        self.index.insert((kernel, format, entry), self.pipelines.len() - 1);
+        self.index.insert((kernel, variant, entry), self.pipelines.len() - 1);
         Ok(self.pipelines.len() - 1)
     }
 
@@ -889,13 +906,13 @@ impl PlanBuilder<'_> {
         &mut self,
         label: &str,
         kernel: Kernel,
-        format: Option<BlockFormat>,
+        variant: Variant,
         params: &[u8],
         buffers: &[&wgpu::Buffer],
         grid: (u32, Dim, Dim),
     ) -> Result<()> {
         let bindings: Vec<(u32, &wgpu::Buffer)> = buffers.iter().enumerate().map(|(i, b)| (i as u32 + 2, *b)).collect();
-        self.push_bound(label, kernel, format, "main", params, &bindings, grid)
+        self.push_bound(label, kernel, variant, "main", params, &bindings, grid)
     }
 
     fn push_entry(
@@ -907,7 +924,7 @@ impl PlanBuilder<'_> {
         bindings: &[(u32, &wgpu::Buffer)],
         grid: (u32, Dim, Dim),
     ) -> Result<()> {
-        self.push_bound(label, kernel, None, entry, params, bindings, grid)
+        self.push_bound(label, kernel, Variant::Plain, entry, params, bindings, grid)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -915,7 +932,7 @@ impl PlanBuilder<'_> {
         &mut self,
         label: &str,
         kernel: Kernel,
-        format: Option<BlockFormat>,
+        variant: Variant,
         entry: &'static str,
         params: &[u8],
         bindings: &[(u32, &wgpu::Buffer)],
@@ -924,7 +941,7 @@ impl PlanBuilder<'_> {
         if grid.0 > self.ctx.device.limits().max_compute_workgroups_per_dimension {
             return Err(Error::Gpu(format!("dispatch `{label}` needs {} workgroups, over the adapter's limit", grid.0)));
         }
-        let pipeline = self.pipeline(kernel, format, entry)?;
+        let pipeline = self.pipeline(kernel, variant, entry)?;
         let uniform = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: params,
@@ -952,6 +969,11 @@ impl GpuModel {
 
     pub fn options(&self) -> &GpuOptions {
         &self.options
+    }
+
+    /// How the KV cache stores keys and values.
+    pub fn kv_storage(&self) -> KvStorage {
+        self.kv
     }
 
     /// Positions in the KV cache.

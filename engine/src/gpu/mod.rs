@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 pub use device::{compute_check, AdapterReport, ComputeCheck, GpuContext};
 pub use forward::{GpuLoader, GpuModel, GpuOptions, StepOutput};
+pub use shaders::KvStorage;
 
 use crate::events::{Event, EventSink};
 use crate::gguf::{GgufModel, StreamOptions, TensorInfo};

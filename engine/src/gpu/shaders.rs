@@ -1,5 +1,6 @@
 //! WGSL sources. WGSL has no includes, so each kernel is composed from `step.wgsl` (the per-submission uniform),
-//! for weight-reading kernels one `format_*.wgsl` (how a 32-value block is decoded), and the kernel itself.
+//! the kernel itself, and before them its variant's snippet: for weight-reading kernels one `format_*.wgsl` (how a
+//! 32-value block is decoded), for KV-cache kernels one `kv_*.wgsl` (the cache's storage type).
 
 use crate::quant::BlockFormat;
 use crate::{Error, Result};
@@ -48,9 +49,15 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel decodes weights and so needs a format snippet.
-    pub fn reads_weights(self) -> bool {
-        matches!(self, Kernel::Embed | Kernel::Matvec | Kernel::MoeGateUp | Kernel::MoeDown)
+    /// The variants the kernel is built in.
+    pub fn variants(self) -> Vec<Variant> {
+        match self {
+            Kernel::Embed | Kernel::Matvec | Kernel::MoeGateUp | Kernel::MoeDown => {
+                GPU_FORMATS.into_iter().map(Variant::Weights).collect()
+            }
+            Kernel::RopeKv | Kernel::Attention => vec![Variant::Kv(KvStorage::F16), Variant::Kv(KvStorage::F32)],
+            _ => vec![Variant::Plain],
+        }
     }
 
     fn body(self) -> &'static str {
@@ -71,6 +78,31 @@ impl Kernel {
 
 const STEP: &str = include_str!("../../../shaders/step.wgsl");
 
+/// How the KV cache stores keys and values: f16 where the adapter has shader-f16 (half the memory and reads),
+/// else f32. Attention arithmetic is f32 either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KvStorage {
+    F16,
+    F32,
+}
+
+impl KvStorage {
+    pub fn bytes(self) -> u64 {
+        match self {
+            KvStorage::F16 => 2,
+            KvStorage::F32 => 4,
+        }
+    }
+}
+
+/// Which build of a kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    Plain,
+    Weights(BlockFormat),
+    Kv(KvStorage),
+}
+
 /// Weight formats the GPU kernels decode. The others (K-quants, Q4/Q5 variants) load on the CPU path only.
 pub const GPU_FORMATS: [BlockFormat; 5] =
     [BlockFormat::Q8_0, BlockFormat::MXFP4, BlockFormat::F16, BlockFormat::BF16, BlockFormat::F32];
@@ -86,31 +118,27 @@ fn format_snippet(format: BlockFormat) -> Option<&'static str> {
     })
 }
 
-/// The composed WGSL of `kernel`, for weights in `format` when it reads weights.
-pub fn source(kernel: Kernel, format: Option<BlockFormat>) -> Result<String> {
-    let mut src = String::from(STEP);
-    if kernel.reads_weights() {
-        let format = format.ok_or_else(|| Error::Gpu(format!("kernel {} needs a weight format", kernel.name())))?;
-        let snippet = format_snippet(format)
-            .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?;
-        src.push_str(snippet);
+/// The composed WGSL of `kernel` in `variant`.
+pub fn source(kernel: Kernel, variant: Variant) -> Result<String> {
+    if !kernel.variants().contains(&variant) {
+        return Err(Error::Gpu(format!("kernel {} has no {variant:?} build", kernel.name())));
     }
-    src.push_str(kernel.body());
-    Ok(src)
+    let prefix = match variant {
+        Variant::Plain => "",
+        Variant::Weights(format) => format_snippet(format)
+            .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?,
+        Variant::Kv(KvStorage::F16) => include_str!("../../../shaders/kv_f16.wgsl"),
+        Variant::Kv(KvStorage::F32) => include_str!("../../../shaders/kv_f32.wgsl"),
+    };
+    // `enable` directives must come first, so the variant's snippet leads.
+    Ok(format!("{prefix}{STEP}{}", kernel.body()))
 }
 
-/// Every composed module the engine can build, named `kernel[+format]`, for validation in tests.
+/// Every composed module the engine can build, named `kernel+variant`, for validation in tests.
 pub fn all_modules() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for kernel in Kernel::ALL {
-        if kernel.reads_weights() {
-            for format in GPU_FORMATS {
-                let src = source(kernel, Some(format)).expect("every GPU format has a snippet");
-                out.push((format!("{}+{format:?}", kernel.name()), src));
-            }
-        } else {
-            out.push((kernel.name().to_string(), source(kernel, None).expect("no format needed")));
-        }
-    }
-    out
+    Kernel::ALL
+        .into_iter()
+        .flat_map(|k| k.variants().into_iter().map(move |v| (k, v)))
+        .map(|(k, v)| (format!("{}+{v:?}", k.name()), source(k, v).expect("every listed variant composes")))
+        .collect()
 }

@@ -37,9 +37,11 @@ impl MatrixLayout {
         self.n_blocks() * block_words(self.format).unwrap_or(0) as u64
     }
 
-    /// Words of the whole matrix: values, then scales padded to a whole word.
+    /// Words of the whole matrix: values, then scales, padded to 16 bytes so the next matrix in a buffer starts
+    /// on a vec4 (kernels read weights as `array<vec4<u32>>`).
     pub fn words(&self) -> u64 {
-        self.value_words() + scale_bytes_per_block(self.format).map_or(0, |b| (self.n_blocks() * b).div_ceil(4))
+        let scale_words = scale_bytes_per_block(self.format).map_or(0, |b| (self.n_blocks() * b).div_ceil(4));
+        (self.value_words() + scale_words).next_multiple_of(4)
     }
 
     pub fn bytes(&self) -> u64 {
