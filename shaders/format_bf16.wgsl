@@ -11,8 +11,7 @@ fn bf16x2(w: u32) -> vec2<f32> {
     return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u));
 }
 
-fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
-    let q = W[(mat >> 2u) + c];
+fn chunk_dot(q: vec4<u32>, mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
     return dot(vec4<f32>(bf16x2(q.x), bf16x2(q.y)), X[xb]) + dot(vec4<f32>(bf16x2(q.z), bf16x2(q.w)), X[xb + 1u]);
 }
 

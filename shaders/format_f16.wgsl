@@ -8,8 +8,7 @@ fn word_at(i: u32) -> u32 {
     return W[i >> 2u][i & 3u];
 }
 
-fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
-    let q = W[(mat >> 2u) + c];
+fn chunk_dot(q: vec4<u32>, mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
     return dot(vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)), X[xb])
         + dot(vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)), X[xb + 1u]);
 }

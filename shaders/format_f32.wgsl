@@ -7,8 +7,8 @@ fn word_at(i: u32) -> u32 {
     return W[i >> 2u][i & 3u];
 }
 
-fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
-    return dot(bitcast<vec4<f32>>(W[(mat >> 2u) + c]), X[xb]);
+fn chunk_dot(q: vec4<u32>, mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
+    return dot(bitcast<vec4<f32>>(q), X[xb]);
 }
 
 fn weight_at(mat: u32, nblocks: u32, blk: u32, j: u32) -> f32 {

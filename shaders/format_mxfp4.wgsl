@@ -25,8 +25,7 @@ fn e2m1x4(codes: vec4<u32>) -> vec4<f32> {
     return select(v, -v, (codes & vec4<u32>(8u)) != vec4<u32>(0u));
 }
 
-fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
-    let q = W[(mat >> 2u) + c];
+fn chunk_dot(q: vec4<u32>, mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
     var acc = 0.0;
     let words = array<u32, 4>(q.x, q.y, q.z, q.w);
     for (var i = 0u; i < 4u; i++) {

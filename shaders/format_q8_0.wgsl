@@ -18,10 +18,9 @@ fn int8x4(w: u32) -> vec4<f32> {
     return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w << 24u, w << 16u, w << 8u, w)) >> vec4<u32>(24u));
 }
 
-// Σ w·x over chunk `c` of the matrix (values 16c .. 16c + 15); `xb` is the X index (vec4 units) of the chunk's
-// first value.
-fn chunk_dot(mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
-    let q = W[(mat >> 2u) + c];
+// Σ w·x over chunk `c` of the matrix (values 16c .. 16c + 15), whose 16 bytes `q` the caller loaded; `xb` is the
+// X index (vec4 units) of the chunk's first value.
+fn chunk_dot(q: vec4<u32>, mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
     let acc = dot(int8x4(q.x), X[xb]) + dot(int8x4(q.y), X[xb + 1u]) + dot(int8x4(q.z), X[xb + 2u]) + dot(int8x4(q.w), X[xb + 3u]);
     return acc * block_scale(mat, nblocks, c / CHUNKS_PER_BLOCK);
 }

@@ -2,7 +2,7 @@
 // 8 rows per workgroup, 32 lanes per row striding over the row's 16-byte chunks (contiguous loads across a warp),
 // a tree reduction in workgroup memory (WebGPU exposes no subgroups). f32 accumulation. `accumulate` adds into y (residual connections);
 // `last_tokens` applies the matrix to the batch's trailing `logits_rows` tokens only (the LM head).
-// Composed after step.wgsl and one format_*.wgsl.
+// Composed after a format_*.wgsl, matvec_core.wgsl and step.wgsl.
 
 struct Matvec {
     rows: u32,          // rows in this binding (a row range for split tensors)
@@ -21,7 +21,6 @@ struct Matvec {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read> B: array<f32>;
 
-const LANES: u32 = 32u;
 const ROWS_PER_GROUP: u32 = 8u;
 var<workgroup> partial: array<f32, 256>;
 
@@ -38,11 +37,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     let row = wg.x * ROWS_PER_GROUP + li / LANES;
     var acc = 0.0;
     if (row < P.rows) {
-        let nblocks = P.rows * P.blocks;
-        let chunks = P.blocks * CHUNKS_PER_BLOCK;
-        for (var c = lane; c < chunks; c += LANES) {
-            acc += chunk_dot(P.mat, nblocks, row * chunks + c, x_token * P.x_stride + c * (8u / CHUNKS_PER_BLOCK));
-        }
+        acc = row_dot(P.mat, P.rows * P.blocks, row, P.blocks * CHUNKS_PER_BLOCK, lane, x_token * P.x_stride);
     }
     partial[li] = acc;
     workgroupBarrier();

@@ -1,6 +1,6 @@
 // For each token and each of its k chosen experts: y = W_down[e]·act + b_down[e] (the bias is added before the
 // routing weight). Reads through the same (pool, slot) indirection as moe_gate_up. Composed after step.wgsl and
-// one format_*.wgsl.
+// a format_*.wgsl and matvec_core.wgsl.
 
 struct Experts {
     rows: u32,
@@ -25,7 +25,6 @@ struct Experts {
 @group(0) @binding(6) var<storage, read> location: array<u32>;
 @group(0) @binding(7) var<storage, read> bias_down: array<f32>;    // [expert][rows]
 
-const LANES: u32 = 32u;
 const ROWS_PER_GROUP: u32 = 8u;
 var<workgroup> partial: array<f32, 256>;
 
@@ -44,11 +43,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     var acc = 0.0;
     if (in_pool && row < P.rows) {
         let down = (loc & 0xffffu) * P.slot_words + P.second;
-        let nblocks = P.rows * P.blocks;
-        let chunks = P.blocks * CHUNKS_PER_BLOCK;
-        for (var c = lane; c < chunks; c += LANES) {
-            acc += chunk_dot(down, nblocks, row * chunks + c, (t * P.k + slot_k) * P.x_stride + c * (8u / CHUNKS_PER_BLOCK));
-        }
+        acc = row_dot(down, P.rows * P.blocks, row, P.blocks * CHUNKS_PER_BLOCK, lane, (t * P.k + slot_k) * P.x_stride);
     }
     partial[li] = acc;
     workgroupBarrier();

@@ -3,7 +3,7 @@
 // only; the +1 applies to the clamped up). Only the chosen experts are read: their ids stay on the GPU, and an
 // indirection table maps (layer, expert) to (pool, slot). One dispatch per expert pool (pools keep each binding
 // under the storage-binding limit); a workgroup whose expert lives in another pool does nothing.
-// Composed after step.wgsl and one format_*.wgsl.
+// Composed after a format_*.wgsl, matvec_core.wgsl and step.wgsl.
 
 struct Experts {
     rows: u32,         // output rows per expert matrix
@@ -29,7 +29,6 @@ struct Experts {
 @group(0) @binding(7) var<storage, read> bias_gate: array<f32>;      // [expert][rows]
 @group(0) @binding(8) var<storage, read> bias_up: array<f32>;        // [expert][rows]
 
-const LANES: u32 = 32u;
 const ROWS_PER_GROUP: u32 = 8u;
 const SWIGLU_ALPHA: f32 = 1.702;
 const SWIGLU_LIMIT: f32 = 7.0;
@@ -53,13 +52,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     if (in_pool && row < P.rows) {
         let gate = (loc & 0xffffu) * P.slot_words;
         let up = gate + P.second;
-        let nblocks = P.rows * P.blocks;
-        let chunks = P.blocks * CHUNKS_PER_BLOCK;
-        for (var c = lane; c < chunks; c += LANES) {
-            let xb = t * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
-            g += chunk_dot(gate, nblocks, row * chunks + c, xb);
-            u += chunk_dot(up, nblocks, row * chunks + c, xb);
-        }
+        let gu = row_dot2(gate, up, P.rows * P.blocks, row, P.blocks * CHUNKS_PER_BLOCK, lane, t * P.x_stride);
+        g = gu.x;
+        u = gu.y;
     }
     gate_partial[li] = g;
     up_partial[li] = u;

@@ -1,6 +1,7 @@
-// Router selection for one token: the top-k experts by biased router logit (ties go to the lower id, as a stable
-// descending argsort would), then softmax over those k logits only — not softmax over all experts first, and no
-// renormalisation (llama.cpp SOFTMAX_WEIGHT gating). Composed after step.wgsl.
+// Router selection for one token per workgroup: the top-k experts by biased router logit (ties go to the lower
+// id, as a stable descending argsort would), then softmax over those k logits only — not softmax over all experts
+// first, and no renormalisation (llama.cpp SOFTMAX_WEIGHT gating). Each thread ranks one expert by counting the
+// experts ahead of it, so selection is one pass, not k serial scans. Composed after step.wgsl.
 
 struct Route {
     n_expert: u32,
@@ -14,41 +15,44 @@ struct Route {
 @group(0) @binding(3) var<storage, read_write> chosen: array<u32>;  // [layer][token][k]
 @group(0) @binding(4) var<storage, read_write> weights: array<f32>; // [layer][token][k]
 
+const MAX_EXPERTS: u32 = 128u;
 const MAX_K: u32 = 8u;
+var<workgroup> values: array<f32, MAX_EXPERTS>;
+var<workgroup> ranked: array<f32, MAX_K>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let t = gid.x;
+@compute @workgroup_size(128)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let t = wg.y;
     if (t >= S.n_tokens) {
         return;
     }
-    let base = t * P.n_expert;
-    var ids: array<u32, MAX_K>;
-    var vals: array<f32, MAX_K>;
-    for (var r = 0u; r < P.k; r++) {
-        var best = 0xffffffffu;
-        var best_v = -3.0e38;
+    if (li < P.n_expert) {
+        values[li] = logits[t * P.n_expert + li];
+    }
+    workgroupBarrier();
+    var rank = MAX_EXPERTS;
+    if (li < P.n_expert) {
+        let v = values[li];
+        var ahead = 0u;
         for (var e = 0u; e < P.n_expert; e++) {
-            var taken = false;
-            for (var p = 0u; p < r; p++) {
-                taken = taken || ids[p] == e;
-            }
-            let v = logits[base + e];
-            if (!taken && (best == 0xffffffffu || v > best_v)) {
-                best = e;
-                best_v = v;
+            let o = values[e];
+            if (o > v || (o == v && e < li)) {
+                ahead++;
             }
         }
-        ids[r] = best;
-        vals[r] = best_v;
+        rank = ahead;
+        if (rank < P.k) {
+            ranked[rank] = v;
+        }
     }
-    var z = 0.0;
-    for (var r = 0u; r < P.k; r++) {
-        z += exp(vals[r] - vals[0]);
-    }
-    let out = (P.layer * P.max_tokens + t) * P.k;
-    for (var r = 0u; r < P.k; r++) {
-        chosen[out + r] = ids[r];
-        weights[out + r] = exp(vals[r] - vals[0]) / z;
+    workgroupBarrier();
+    if (rank < P.k) {
+        var z = 0.0;
+        for (var r = 0u; r < P.k; r++) {
+            z += exp(ranked[r] - ranked[0]);
+        }
+        let out = (P.layer * P.max_tokens + t) * P.k + rank;
+        chosen[out] = li;
+        weights[out] = exp(values[li] - ranked[0]) / z;
     }
 }

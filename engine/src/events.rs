@@ -17,6 +17,12 @@ pub enum Event {
     GgufParse { file: String, version: u32, tensor_count: u64, metadata_count: u64, data_offset: u64 },
     /// One tensor's bytes arrived.
     TensorFetched { name: String, ggml_type: String, shape: Vec<u64>, bytes: u64, duration_ms: f64 },
+    /// The adapter and the limits and features the device was created with.
+    GpuAdapter { report: crate::gpu::AdapterReport },
+    /// A GPU buffer was created (weights, activations, KV cache); `total_gpu_bytes` is the running total.
+    GpuBufferAllocated { label: String, bytes: u64, buffer_index: u32, total_gpu_bytes: u64 },
+    /// Every weight is resident and the per-token plan is built.
+    GpuModelReady { gpu_bytes: u64, dispatches_per_step: u32, pipelines: u32 },
 }
 
 /// Where events go. A plain closure keeps the engine free of any UI or async-runtime dependency.

@@ -4,8 +4,21 @@
 //! → [`quant`] (block formats) → [`model`] (config, CPU reference forward pass) → [`gpu`] (WebGPU runtime)
 //! → [`sampler`] → [`tokenizer`] / [`harmony`] → [`events`] (the one telemetry enum the UI subscribes to).
 
+/// Load, prefill and decode benchmarks (native: wall-clock timing with blocking GPU waits).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod error;
 pub mod events;
 pub mod gguf;
+pub mod gpu;
+pub mod model;
+pub mod quant;
+pub mod sampler;
+pub mod source;
+/// Synthetic gpt-oss GGUFs (native only: the vocabulary comes from `tiktoken-rs`).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod synth;
+pub mod tokenizer;
+pub mod harmony;
 
 pub use error::{Error, Result};

@@ -1,11 +1,20 @@
 //! GGUF: the container gpt-oss ships in (`gpt-oss.md` §1). Types shared by the parser and the writer.
 //!
 //! The parser works on a byte prefix of the file and says when it needs more, so the header of a 12 GB model can be
-//! read over range requests a few megabytes at a time without ever holding the tensor data.
+//! read over range requests a few megabytes at a time without ever holding the tensor data. [`GgufModel`] does that
+//! from any [`crate::source::ByteSource`], opens split models and streams tensor data in bounded chunks;
+//! [`GgufWriter`] lays out a file and streams it out tensor by tensor.
 
+mod load;
 mod reader;
+mod writer;
 
+pub use load::{
+    parse_split_name, read_header, split_file_name, GgufModel, Shard, StreamOptions, TensorChunk, TensorRef,
+    FIRST_HEADER_CHUNK, MAX_HEADER_BYTES,
+};
 pub use reader::{parse_header, ParseOutcome};
+pub use writer::GgufWriter;
 
 use crate::{Error, Result};
 
@@ -13,6 +22,8 @@ use crate::{Error, Result};
 pub const DEFAULT_ALIGNMENT: u64 = 32;
 /// ggml tensors have at most four dimensions (`GGML_MAX_DIMS`).
 pub const MAX_DIMS: usize = 4;
+/// `GGML_MAX_NAME`: llama.cpp rejects tensor names of this many bytes or more (room for the NUL).
+pub const MAX_NAME: usize = 64;
 
 /// ggml tensor element types (`ggml.h`). Ids 4, 5, 31–33, 36–38 are retired and rejected.
 #[allow(non_camel_case_types)]
@@ -164,9 +175,9 @@ impl GgmlType {
         }
     }
 
-    /// Bytes of one row of `n` elements, or `None` when `n` is not a whole number of blocks.
+    /// Bytes of one row of `n` elements, or `None` when `n` is not a whole number of blocks or the size overflows.
     pub fn row_bytes(self, n: u64) -> Option<u64> {
-        (n % self.block_size() == 0).then(|| n / self.block_size() * self.type_size())
+        n.is_multiple_of(self.block_size()).then(|| (n / self.block_size()).checked_mul(self.type_size())).flatten()
     }
 }
 
@@ -365,6 +376,40 @@ pub struct TensorInfo {
 impl TensorInfo {
     pub fn n_elements(&self) -> u64 {
         self.dims.iter().product()
+    }
+}
+
+/// Byte size of a tensor (`ggml_nbytes` for a contiguous tensor): `ne[0]` must be a whole number of blocks and the
+/// element count must fit in an i64, as `gguf.cpp` checks. The error says which rule failed (the caller names the
+/// tensor).
+pub fn tensor_n_bytes(ggml_type: GgmlType, dims: &[u64]) -> std::result::Result<u64, String> {
+    if dims.len() > MAX_DIMS {
+        return Err(format!("has {} dimensions (at most {MAX_DIMS})", dims.len()));
+    }
+    let n_elements = dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= i64::MAX as u64)
+        .ok_or_else(|| format!("dimensions {dims:?} overflow"))?;
+    let ne0 = dims.first().copied().unwrap_or(1);
+    if !ne0.is_multiple_of(ggml_type.block_size()) {
+        return Err(format!(
+            "row length {ne0} is not a multiple of {ggml_type}'s block size {}",
+            ggml_type.block_size()
+        ));
+    }
+    ggml_type
+        .row_bytes(ne0)
+        .and_then(|row| row.checked_mul(n_elements.checked_div(ne0).unwrap_or(0)))
+        .ok_or_else(|| "byte size overflows".to_string())
+}
+
+/// The alignment a metadata list implies: `general.alignment` (a u32 power of two, as `gguf.cpp` requires) or 32.
+pub fn alignment_of(metadata: &[(String, MetaValue)]) -> std::result::Result<u64, String> {
+    match metadata.iter().find(|(k, _)| k == "general.alignment") {
+        None => Ok(DEFAULT_ALIGNMENT),
+        Some((_, MetaValue::U32(a))) if *a != 0 && a.is_power_of_two() => Ok(*a as u64),
+        Some((_, v)) => Err(format!("bad general.alignment {v:?} (must be a u32 power of two)")),
     }
 }
 

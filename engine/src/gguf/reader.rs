@@ -19,10 +19,11 @@ const MAGIC: &[u8; 4] = b"GGUF";
 const MAX_TENSORS: u64 = 1 << 20;
 const MAX_KV: u64 = 1 << 20;
 const MAX_KEY_LEN: u64 = 65_535;
-const MAX_TENSOR_NAME_LEN: u64 = 1024;
+/// `GGML_MAX_NAME` − 1: llama.cpp rejects longer tensor names.
+const MAX_TENSOR_NAME_LEN: u64 = MAX_NAME as u64 - 1;
 const MAX_STRING_LEN: u64 = 1 << 30;
 /// Arrays of arrays are allowed by the spec; deeper nesting than this is not something a model needs.
-const MAX_ARRAY_DEPTH: u32 = 4;
+pub(super) const MAX_ARRAY_DEPTH: u32 = 4;
 
 enum Fail {
     More(u64),
@@ -81,16 +82,17 @@ impl<'a> Cursor<'a> {
     }
 
     /// A count of items each at least `min_item_bytes` long, checked against the bytes the file can still hold.
-    fn count(&mut self, what: &str, min_item_bytes: u64, cap: u64) -> Step<u64> {
+    /// Errors read "{what} {noun} {n} at offset …" (e.g. "tensor count", "metadata key #3 string length").
+    fn count(&mut self, what: &str, noun: &str, min_item_bytes: u64, cap: u64) -> Step<u64> {
         let at = self.pos;
         let n = self.u64(what)?;
         if n > cap {
-            return Err(Fail::Bad(format!("{what} {n} at offset {at} exceeds the limit of {cap}")));
+            return Err(Fail::Bad(format!("{what} {noun} {n} at offset {at} exceeds the limit of {cap}")));
         }
         if let Some(rem) = self.remaining_in_file() {
             if n.checked_mul(min_item_bytes).is_none_or(|need| need > rem) {
                 return Err(Fail::Bad(format!(
-                    "{what} {n} at offset {at} needs at least {} bytes but only {rem} remain in the file",
+                    "{what} {noun} {n} at offset {at} needs at least {} bytes but only {rem} remain in the file",
                     n.saturating_mul(min_item_bytes)
                 )));
             }
@@ -106,7 +108,7 @@ impl<'a> Cursor<'a> {
 
     fn string(&mut self, what: &str, max_len: u64) -> Step<String> {
         let at = self.pos;
-        let len = self.count(what, 1, max_len)?;
+        let len = self.count(what, "string length", 1, max_len)?;
         let raw = self.take(len, what)?;
         String::from_utf8(raw.to_vec()).map_err(|_| Fail::Bad(format!("{what} at offset {at} is not valid UTF-8")))
     }
@@ -133,17 +135,21 @@ fn parse(c: &mut Cursor) -> Step<GgufHeader> {
     }
     let version = c.u32("version")?;
     if !(2..=3).contains(&version) {
-        return Err(Fail::Bad(format!("unsupported GGUF version {version} (2 and 3 are supported)")));
+        // GGUF has no endianness flag; a big-endian file shows up as a byte-swapped version.
+        let hint = if (2..=3).contains(&version.swap_bytes()) { ", a big-endian file?" } else { "" };
+        return Err(Fail::Bad(format!("unsupported GGUF version {version} (2 and 3 are supported{hint})")));
     }
     // A tensor info is at least name length (8) + n_dims (4) + type (4) + offset (8); a kv at least key length (8),
     // type (4) and a 1-byte value.
-    let n_tensors = c.count("tensor count", 24, MAX_TENSORS)?;
-    let n_kv = c.count("metadata count", 13, MAX_KV)?;
+    let n_tensors = c.count("tensor", "count", 24, MAX_TENSORS)?;
+    let n_kv = c.count("metadata", "count", 13, MAX_KV)?;
 
     let mut metadata = Vec::with_capacity(c.capacity(n_kv, 13));
+    // A set, not a scan of `metadata`: a file with a million keys must not cost a trillion comparisons.
+    let mut keys = std::collections::HashSet::new();
     for i in 0..n_kv {
         let key = c.string(&format!("metadata key #{i}"), MAX_KEY_LEN)?;
-        if metadata.iter().any(|(k, _): &(String, MetaValue)| *k == key) {
+        if !keys.insert(key.clone()) {
             return Err(Fail::Bad(format!("duplicate metadata key `{key}`")));
         }
         let at = c.pos;
@@ -154,13 +160,7 @@ fn parse(c: &mut Cursor) -> Step<GgufHeader> {
         metadata.push((key, value));
     }
 
-    let alignment = match metadata.iter().find(|(k, _)| k == "general.alignment") {
-        None => DEFAULT_ALIGNMENT,
-        Some((_, MetaValue::U32(a))) if *a != 0 && a.is_power_of_two() => *a as u64,
-        Some((_, v)) => {
-            return Err(Fail::Bad(format!("bad general.alignment {v:?} (must be a u32 power of two)")));
-        }
-    };
+    let alignment = alignment_of(&metadata).map_err(Fail::Bad)?;
 
     let mut tensors: Vec<TensorInfo> = Vec::with_capacity(c.capacity(n_tensors, 24));
     let mut names = std::collections::HashSet::new();
@@ -184,21 +184,7 @@ fn parse(c: &mut Cursor) -> Step<GgufHeader> {
             .ok_or_else(|| Fail::Bad(format!("tensor `{name}` has unknown ggml type id {type_id} (at offset {at})")))?;
         let offset = c.u64(&format!("offset of tensor `{name}`"))?;
 
-        let n_elements = dims
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-            .filter(|&n| n <= i64::MAX as u64)
-            .ok_or_else(|| Fail::Bad(format!("tensor `{name}` dimensions {dims:?} overflow")))?;
-        let ne0 = dims.first().copied().unwrap_or(1);
-        let row = ggml_type.row_bytes(ne0).ok_or_else(|| {
-            Fail::Bad(format!(
-                "tensor `{name}`: row length {ne0} is not a multiple of {ggml_type}'s block size {}",
-                ggml_type.block_size()
-            ))
-        })?;
-        let n_bytes = row
-            .checked_mul(if ne0 == 0 { 0 } else { n_elements / ne0 })
-            .ok_or_else(|| Fail::Bad(format!("tensor `{name}` byte size overflows")))?;
+        let n_bytes = tensor_n_bytes(ggml_type, &dims).map_err(|e| Fail::Bad(format!("tensor `{name}`: {e}")))?;
         if offset % alignment != 0 {
             return Err(Fail::Bad(format!("tensor `{name}` data offset {offset} is not a multiple of alignment {alignment}")));
         }
@@ -229,7 +215,7 @@ fn parse(c: &mut Cursor) -> Step<GgufHeader> {
                 return Err(Fail::Bad(format!(
                     "tensor `{}` data [{}, {end}) lies beyond the end of the file ({len} bytes): truncated",
                     t.name,
-                    data_offset + t.offset
+                    data_offset.saturating_add(t.offset)
                 )));
             }
         }
@@ -277,7 +263,7 @@ fn read_array(c: &mut Cursor, key: &str, depth: u32) -> Step<MetaArray> {
         MetaType::U64 | MetaType::I64 | MetaType::F64 | MetaType::String => 8,
         MetaType::Array => 12,
     };
-    let n = c.count(&format!("metadata `{key}` array length"), min, u64::MAX / 16)?;
+    let n = c.count(&format!("metadata `{key}`"), "array length", min, u64::MAX / 16)?;
     macro_rules! fill {
         ($variant:ident, $read:expr) => {{
             let mut v = Vec::with_capacity(c.capacity(n, min));

@@ -297,9 +297,9 @@ impl GpuLoader {
         if config.head_dim > 256 || config.head_dim % 2 != 0 {
             return Err(Error::Gpu(format!("head dim {} is over the attention kernel's 256", config.head_dim)));
         }
-        if config.n_expert_used > 8 || config.n_expert > u16::MAX as usize {
+        if config.n_expert_used > 8 || config.n_expert > 128 {
             return Err(Error::Gpu(format!(
-                "{} experts, {} used: the router kernel takes at most 8 used",
+                "{} experts, {} used: the router kernel takes at most 128 experts and 8 used",
                 config.n_expert, config.n_expert_used
             )));
         }
@@ -695,7 +695,7 @@ impl GpuLoader {
                 Variant::Plain,
                 bytemuck::bytes_of(&route),
                 &[&act.router, &act.chosen, &act.route_weights],
-                ((t as u32).div_ceil(64), Dim::Fixed(1), Dim::Fixed(1)),
+                (1, Dim::Tokens, Dim::Fixed(1)),
             )?;
             // experts: act = swiglu_oai(gate, up); y = down·act + bias
             let pools = &self.experts[il];

@@ -77,6 +77,7 @@ impl Kernel {
 }
 
 const STEP: &str = include_str!("../../../shaders/step.wgsl");
+const MATVEC_CORE: &str = include_str!("../../../shaders/matvec_core.wgsl");
 
 /// How the KV cache stores keys and values: f16 where the adapter has shader-f16 (half the memory and reads),
 /// else f32. Attention arithmetic is f32 either way.
@@ -123,10 +124,13 @@ pub fn source(kernel: Kernel, variant: Variant) -> Result<String> {
     if !kernel.variants().contains(&variant) {
         return Err(Error::Gpu(format!("kernel {} has no {variant:?} build", kernel.name())));
     }
-    let prefix = match variant {
+    let prefix: &str = match variant {
         Variant::Plain => "",
-        Variant::Weights(format) => format_snippet(format)
-            .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?,
+        Variant::Weights(format) => &format!(
+            "{}{MATVEC_CORE}",
+            format_snippet(format)
+                .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?
+        ),
         Variant::Kv(KvStorage::F16) => include_str!("../../../shaders/kv_f16.wgsl"),
         Variant::Kv(KvStorage::F32) => include_str!("../../../shaders/kv_f32.wgsl"),
     };

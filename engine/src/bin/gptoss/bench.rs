@@ -26,6 +26,8 @@ pub fn run(mut args: Args) -> Result<(), String> {
     args.finish()?;
     let report = pollster::block_on(bench::run(&model, &options)).map_err(|e| e.to_string())?;
     if json {
+        // The readable report still goes to stderr, so one run gives both.
+        eprint!("{}", report.text());
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
     } else {
         print!("{}", report.text());

@@ -6,6 +6,16 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
+#[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod inspect;
+#[cfg(not(target_arch = "wasm32"))]
+mod logits;
+#[cfg(not(target_arch = "wasm32"))]
+mod synth;
+#[cfg(not(target_arch = "wasm32"))]
+mod tokenize;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
@@ -17,6 +27,12 @@ fn main() {
     let rest = args::Args::new(rest.to_vec());
     let result: Result<(), String> = match command.as_str() {
         // Each command module is added here as it lands.
+        "bench" => bench::run(rest),
+        "inspect" => inspect::run(rest),
+        "logits" => logits::run(rest),
+        "synth" => synth::run(rest),
+        "tokenize" => tokenize::tokenize(rest),
+        "detokenize" => tokenize::detokenize(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

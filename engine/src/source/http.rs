@@ -1,0 +1,321 @@
+//! HTTP range reads, shared by the native client and the browser's `fetch`; `transport` is the per-target part
+//! (one request, its status and headers, its body chunk by chunk, and a sleep).
+//!
+//! Transport rules: a ranged GET must come back as 206 with a `Content-Range` naming exactly the bytes asked for.
+//! A 200 means the server ignored `Range` and is sending the whole file; it is refused after looking at the first
+//! body chunk at most (enough to tell a GGUF from the HTML page a dev server returns for a missing file), so nothing
+//! like the whole file is ever read. Dropped connections, timeouts and 5xx/429 answers are retried with exponential
+//! backoff, resuming from the last byte received.
+
+#[cfg(not(target_arch = "wasm32"))]
+use super::native as transport;
+#[cfg(target_arch = "wasm32")]
+use super::web as transport;
+
+use crate::{Error, Result};
+use std::sync::{Arc, OnceLock};
+
+/// How often and how patiently transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per range without progress before giving up (a response that delivers some bytes resets the count).
+    pub attempts: u32,
+    pub first_delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            first_delay_ms: 250,
+            max_delay_ms: 4_000,
+        }
+    }
+}
+
+/// A URL read with range requests. The file size is learnt from the first `Content-Range` and then checked on
+/// every answer, so a file replaced mid-load is noticed.
+#[derive(Debug, Clone)]
+pub struct HttpSource {
+    url: String,
+    len: Arc<OnceLock<u64>>,
+    retry: RetryPolicy,
+}
+
+/// How one attempt failed.
+enum Failure {
+    /// Worth retrying (network, truncated body, 5xx/408/429).
+    Transient(String),
+    /// Retrying cannot help (404, no range support, wrong Content-Range, not a GGUF file).
+    Fatal(Error),
+}
+
+/// `url` without its query and fragment, and the rest (`?…`/`#…`, possibly empty).
+pub(super) fn split_url(url: &str) -> (&str, &str) {
+    let cut = url.find(['?', '#']).unwrap_or(url.len());
+    url.split_at(cut)
+}
+
+/// `bytes a-b/total` (total may be `*`).
+fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (a, b) = span.split_once('-')?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?, total))
+}
+
+impl HttpSource {
+    pub fn new(url: impl Into<String>) -> Self {
+        HttpSource {
+            url: url.into(),
+            len: Arc::new(OnceLock::new()),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL with its last path segment replaced, query kept (signed URLs carry their token there).
+    pub(super) fn sibling(&self, file_name: &str) -> HttpSource {
+        let (base, rest) = split_url(&self.url);
+        let dir = base.rfind('/').map_or("", |i| &base[..=i]);
+        HttpSource {
+            url: format!("{dir}{file_name}{rest}"),
+            len: Arc::new(OnceLock::new()),
+            retry: self.retry,
+        }
+    }
+
+    /// File size, learnt from a one-byte range request the first time.
+    pub async fn len(&self) -> Result<u64> {
+        if let Some(&n) = self.len.get() {
+            return Ok(n);
+        }
+        self.fetch_range(0, 1).await?;
+        self.len.get().copied().ok_or_else(|| {
+            Error::Source(format!(
+                "{}: the server did not say the file size",
+                self.url
+            ))
+        })
+    }
+
+    pub(super) async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        self.fetch_range(offset, len).await
+    }
+
+    /// Natively the client blocks, so each range runs on its own thread; the caller's future just awaits the result,
+    /// which lets several ranges be in flight at once.
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn fetch_range(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let this = self.clone();
+        let (tx, rx) = futures::channel::oneshot::channel();
+        std::thread::Builder::new()
+            .name("gguf-fetch".into())
+            .spawn(move || {
+                // The receiver may have been dropped (load cancelled); nothing to tell then.
+                let _ = tx.send(pollster::block_on(this.fetch(offset, len)));
+            })
+            .map_err(|e| {
+                Error::Source(format!("{}: cannot start a fetch thread: {e}", self.url))
+            })?;
+        rx.await.map_err(|_| {
+            Error::Source(format!("{}: fetch thread ended without a result", self.url))
+        })?
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    async fn fetch_range(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        self.fetch(offset, len).await
+    }
+
+    /// Bytes `[offset, offset + len)`, `len >= 1`, retrying and resuming until complete or hopeless.
+    async fn fetch(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let last = offset.checked_add(len - 1).ok_or_else(|| {
+            Error::Source(format!(
+                "{}: range at {offset} of {len} bytes overflows",
+                self.url
+            ))
+        })?;
+        let mut buf = Vec::new();
+        let mut failures = 0u32;
+        let mut delay = self.retry.first_delay_ms;
+        loop {
+            let start = offset + buf.len() as u64;
+            let had = buf.len();
+            match self.attempt(start, last, &mut buf).await {
+                Ok(()) => return Ok(buf),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient(why)) => {
+                    if buf.len() > had {
+                        failures = 0;
+                        delay = self.retry.first_delay_ms;
+                    }
+                    failures += 1;
+                    if failures >= self.retry.attempts {
+                        return Err(Error::Source(format!(
+                            "{} bytes={start}-{last}: {why} (gave up after {failures} attempts)",
+                            self.url
+                        )));
+                    }
+                    transport::sleep_ms(delay).await;
+                    delay = (delay * 2).min(self.retry.max_delay_ms);
+                }
+            }
+        }
+    }
+
+    /// One request for `[start, last]`, appending what arrives to `buf` (also on failure, so a retry resumes).
+    async fn attempt(
+        &self,
+        start: u64,
+        last: u64,
+        buf: &mut Vec<u8>,
+    ) -> std::result::Result<(), Failure> {
+        let range = format!("bytes={start}-{last}");
+        let fatal =
+            |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
+        let mut reply = transport::get(&self.url, &range)
+            .await
+            .map_err(|e| Failure::Transient(format!("network error: {e}")))?;
+        let status = reply.status();
+        let is_html = reply
+            .header("content-type")
+            .is_some_and(|t| t.trim_start().starts_with("text/html"));
+        match status {
+            206 | 200 if is_html => {
+                return Err(Failure::Fatal(Error::Gguf {
+                    file: self.url.clone(),
+                    what: "not a GGUF file: the server answered with an HTML page (missing file or wrong URL?)".into(),
+                }))
+            }
+            206 => {
+                let cr = reply.header("content-range").ok_or_else(|| {
+                    fatal(
+                        "206 without a readable Content-Range (a cross-origin server must list it in \
+                         Access-Control-Expose-Headers)"
+                            .into(),
+                    )
+                })?;
+                match parse_content_range(&cr) {
+                    Some((a, b, total)) if a == start && b == last => self.check_total(total, &fatal)?,
+                    _ => return Err(fatal(format!("wrong Content-Range `{cr}` (asked for {range})"))),
+                }
+            }
+            200 => {
+                // The body is the whole file from byte 0. It is the answer only when the range asked for is exactly
+                // the whole file; otherwise refuse, having looked at one chunk at most.
+                let whole = reply.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+                if !(start == 0 && whole == Some(last + 1)) {
+                    let first = reply.chunk().await.ok().flatten().unwrap_or_default();
+                    if first.len() >= 4 && &first[..4] != b"GGUF" {
+                        return Err(Failure::Fatal(Error::Gguf {
+                            file: self.url.clone(),
+                            what: format!(
+                                "not a GGUF file: the server answered 200 with a body starting {:?}",
+                                String::from_utf8_lossy(&first[..first.len().min(16)])
+                            ),
+                        }));
+                    }
+                    let size = whole.map_or("unknown size".to_string(), |n| format!("{n} bytes"));
+                    return Err(fatal(format!(
+                        "the server ignored the Range header and answered 200 with the whole file ({size}); \
+                         streaming needs a server that supports range requests (206)"
+                    )));
+                }
+                self.check_total(whole, &fatal)?;
+            }
+            404 | 410 => return Err(fatal(format!("HTTP {status}: not found"))),
+            416 => return Err(fatal("HTTP 416: range not satisfiable (the file is shorter than expected)".into())),
+            408 | 425 | 429 | 500..=599 => return Err(Failure::Transient(format!("HTTP {status}"))),
+            _ => return Err(fatal(format!("unexpected HTTP status {status}"))),
+        }
+        let want = last - start + 1;
+        let mut got = 0u64;
+        while got < want {
+            match reply.chunk().await {
+                Ok(Some(chunk)) => {
+                    if got + chunk.len() as u64 > want {
+                        return Err(fatal(format!(
+                            "the server sent more than the {want} bytes asked for"
+                        )));
+                    }
+                    got += chunk.len() as u64;
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(None) => {
+                    return Err(Failure::Transient(format!(
+                        "connection closed after {got} of {want} bytes"
+                    )))
+                }
+                Err(e) => {
+                    return Err(Failure::Transient(format!(
+                        "body read failed after {got} of {want} bytes: {e}"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Record the file size the first time; a different size later means the file changed under us.
+    fn check_total(
+        &self,
+        total: Option<u64>,
+        fatal: &dyn Fn(String) -> Failure,
+    ) -> std::result::Result<(), Failure> {
+        let Some(total) = total else {
+            return match self.len.get() {
+                Some(_) => Ok(()),
+                None => Err(fatal(
+                    "the answer does not give the file size (Content-Range total is `*`)".into(),
+                )),
+            };
+        };
+        let known = *self.len.get_or_init(|| total);
+        if known != total {
+            return Err(fatal(format!(
+                "the file size changed from {known} to {total} bytes during the load"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_forms() {
+        assert_eq!(
+            parse_content_range("bytes 0-3/1234"),
+            Some((0, 3, Some(1234)))
+        );
+        assert_eq!(parse_content_range("bytes 10-19/*"), Some((10, 19, None)));
+        assert_eq!(parse_content_range("bytes */1234"), None);
+        assert_eq!(parse_content_range("items 0-3/4"), None);
+    }
+
+    #[test]
+    fn sibling_keeps_directory_and_query() {
+        let h = HttpSource::new("https://h.example/m/a-00001-of-00003.gguf?download=true");
+        assert_eq!(
+            h.sibling("a-00002-of-00003.gguf").url(),
+            "https://h.example/m/a-00002-of-00003.gguf?download=true"
+        );
+        assert_eq!(split_url("http://x/y#z"), ("http://x/y", "#z"));
+    }
+}

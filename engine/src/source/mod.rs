@@ -1,0 +1,152 @@
+//! Byte sources: where a GGUF file's bytes come from. One async interface over memory (tests), a local file
+//! (native), HTTP range requests (native and browser) and a browser `File`/`Blob` (file picker, drag and drop).
+//!
+//! Every read asks for an exact byte range and returns exactly that many bytes or an error naming the source and the
+//! range, so the loader never holds more than the ranges it asked for.
+
+mod http;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use http::{HttpSource, RetryPolicy};
+
+use crate::{Error, Result};
+use std::sync::Arc;
+
+/// One readable file.
+#[derive(Clone)]
+pub enum ByteSource {
+    /// Bytes already in memory (tests, generated models).
+    Memory { name: String, bytes: Arc<[u8]> },
+    /// A local file, opened for each read.
+    #[cfg(not(target_arch = "wasm32"))]
+    File { path: std::path::PathBuf },
+    /// A URL read with `Range` requests.
+    Http(HttpSource),
+    /// A browser `File` or `Blob`, read with `Blob.slice`.
+    #[cfg(target_arch = "wasm32")]
+    Blob { name: String, blob: web_sys::Blob },
+}
+
+impl std::fmt::Debug for ByteSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ByteSource({})", self.name())
+    }
+}
+
+impl ByteSource {
+    pub fn memory(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        ByteSource::Memory {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
+    }
+
+    pub fn http(url: impl Into<String>) -> Self {
+        ByteSource::Http(HttpSource::new(url))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn file(path: impl Into<std::path::PathBuf>) -> Self {
+        ByteSource::File { path: path.into() }
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    pub fn blob(name: impl Into<String>, blob: web_sys::Blob) -> Self {
+        ByteSource::Blob {
+            name: name.into(),
+            blob,
+        }
+    }
+
+    /// An `http://` or `https://` argument is a URL, anything else a local path (the CLI's `<path-or-url>`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_path_or_url(arg: &str) -> Self {
+        if arg.starts_with("http://") || arg.starts_with("https://") {
+            Self::http(arg)
+        } else {
+            Self::file(arg)
+        }
+    }
+
+    /// What errors and events call this source: the URL, the path or the given name.
+    pub fn name(&self) -> String {
+        match self {
+            ByteSource::Memory { name, .. } => name.clone(),
+            #[cfg(not(target_arch = "wasm32"))]
+            ByteSource::File { path } => path.display().to_string(),
+            ByteSource::Http(h) => h.url().to_string(),
+            #[cfg(target_arch = "wasm32")]
+            ByteSource::Blob { name, .. } => name.clone(),
+        }
+    }
+
+    /// The last path segment (query and fragment stripped for URLs): what split-file naming works on.
+    pub fn file_name(&self) -> String {
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            ByteSource::File { path } => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            ByteSource::Http(h) => {
+                let (base, _) = http::split_url(h.url());
+                base.rsplit('/').next().unwrap_or(base).to_string()
+            }
+            _ => self.name(),
+        }
+    }
+
+    /// The file called `file_name` next to this one (other shards of a split model). Memory and browser files have
+    /// no neighbours to name: the caller passes every shard instead.
+    pub fn sibling(&self, file_name: &str) -> Option<ByteSource> {
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            ByteSource::File { path } => Some(ByteSource::File {
+                path: path.with_file_name(file_name),
+            }),
+            ByteSource::Http(h) => Some(ByteSource::Http(h.sibling(file_name))),
+            _ => None,
+        }
+    }
+
+    /// Size of the file in bytes.
+    pub async fn len(&self) -> Result<u64> {
+        match self {
+            ByteSource::Memory { bytes, .. } => Ok(bytes.len() as u64),
+            #[cfg(not(target_arch = "wasm32"))]
+            ByteSource::File { path } => native::file_len(path),
+            ByteSource::Http(h) => h.len().await,
+            #[cfg(target_arch = "wasm32")]
+            ByteSource::Blob { blob, .. } => Ok(blob.size() as u64),
+        }
+    }
+
+    /// Exactly `len` bytes starting at `offset`; a range past the end of the file is an error naming it.
+    pub async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let file_len = self.len().await?;
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= file_len)
+            .ok_or_else(|| {
+                Error::Source(format!(
+                    "{}: range [{offset}, {}) is beyond the end of the file ({file_len} bytes)",
+                    self.name(),
+                    offset.saturating_add(len)
+                ))
+            })?;
+        match self {
+            ByteSource::Memory { bytes, .. } => Ok(bytes[offset as usize..end as usize].to_vec()),
+            #[cfg(not(target_arch = "wasm32"))]
+            ByteSource::File { path } => native::file_read(path, offset, len),
+            ByteSource::Http(h) => h.read(offset, len).await,
+            #[cfg(target_arch = "wasm32")]
+            ByteSource::Blob { name, blob } => web::blob_read(name, blob, offset, end).await,
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Native I/O: local files, and the HTTP transport over `ureq` (blocking; `http.rs` runs it on fetch threads).
+
+use crate::{Error, Result};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub(super) fn file_len(path: &Path) -> Result<u64> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| Error::Source(format!("{}: {e}", path.display())))
+}
+
+pub(super) fn file_read(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let fail = |e: std::io::Error| {
+        Error::Source(format!(
+            "{}: reading [{offset}, {}): {e}",
+            path.display(),
+            offset + len
+        ))
+    };
+    let mut f = std::fs::File::open(path).map_err(fail)?;
+    f.seek(SeekFrom::Start(offset)).map_err(fail)?;
+    let n = usize::try_from(len)
+        .map_err(|_| Error::Source(format!("{}: read of {len} bytes", path.display())))?;
+    let mut buf = vec![0u8; n];
+    f.read_exact(&mut buf).map_err(fail)?;
+    Ok(buf)
+}
+
+/// One agent for the process: connections are pooled across shards and chunks.
+fn agent() -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            // Statuses are the loader's to interpret (404 vs 200-instead-of-206 vs 5xx).
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(20)))
+            .timeout_recv_response(Some(Duration::from_secs(60)))
+            .timeout_recv_body(Some(Duration::from_secs(300)))
+            .build()
+            .into()
+    })
+}
+
+/// One answer being read.
+pub(super) struct Reply {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: ureq::BodyReader<'static>,
+}
+
+/// Largest body piece handed up at once; bodies are never read whole.
+const READ_PIECE: usize = 256 * 1024;
+
+pub(super) async fn get(url: &str, range: &str) -> std::result::Result<Reply, String> {
+    let resp = agent()
+        .get(url)
+        .header("Range", range)
+        .call()
+        .map_err(|e| e.to_string())?;
+    let (parts, body) = resp.into_parts();
+    Ok(Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.into_reader(),
+    })
+}
+
+impl Reply {
+    pub(super) fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub(super) fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The next piece of the body, `None` at its end.
+    pub(super) async fn chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+        let mut piece = vec![0u8; READ_PIECE];
+        loop {
+            match self.body.read(&mut piece) {
+                Ok(0) => return Ok(None),
+                Ok(n) => {
+                    piece.truncate(n);
+                    return Ok(Some(piece));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+}
+
+/// Runs on a fetch thread, so blocking is what it should do.
+pub(super) async fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}

@@ -1,0 +1,117 @@
+//! Browser I/O: `fetch` with a `Range` header (a single range needs no CORS preflight), bodies read through the
+//! stream reader so a refused 200 is cancelled after one chunk, and `Blob.slice` for picked or dropped files.
+//! Works from a window or a worker.
+
+use crate::{Error, Result};
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestInit, Response};
+
+fn js_text(v: &JsValue) -> String {
+    v.as_string()
+        .or_else(|| {
+            v.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{v:?}"))
+}
+
+pub(super) async fn blob_read(name: &str, blob: &Blob, offset: u64, end: u64) -> Result<Vec<u8>> {
+    let fail = |e: JsValue| {
+        Error::Source(format!(
+            "{name}: reading [{offset}, {end}): {}",
+            js_text(&e)
+        ))
+    };
+    let slice = blob
+        .slice_with_f64_and_f64(offset as f64, end as f64)
+        .map_err(fail)?;
+    let buf = JsFuture::from(slice.array_buffer()).await.map_err(fail)?;
+    let bytes = Uint8Array::new(&buf).to_vec();
+    if bytes.len() as u64 != end - offset {
+        return Err(Error::Source(format!(
+            "{name}: reading [{offset}, {end}) gave {} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// One answer being read; dropping it cancels the rest of the body.
+pub(super) struct Reply {
+    response: Response,
+    reader: Option<ReadableStreamDefaultReader>,
+}
+
+pub(super) async fn get(url: &str, range: &str) -> std::result::Result<Reply, String> {
+    let headers = Headers::new().map_err(|e| js_text(&e))?;
+    headers.set("Range", range).map_err(|e| js_text(&e))?;
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_headers(&headers);
+    let request = Request::new_with_str_and_init(url, &init).map_err(|e| js_text(&e))?;
+    let global = js_sys::global();
+    let promise = if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        window.fetch_with_request(&request)
+    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        worker.fetch_with_request(&request)
+    } else {
+        return Err("no fetch in this JavaScript context".into());
+    };
+    // fetch rejects only for network and CORS failures, which the browser does not tell apart.
+    let response: Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("network or CORS failure ({})", js_text(&e)))?
+        .dyn_into()
+        .map_err(|e| js_text(&e))?;
+    let reader = match response.body() {
+        Some(stream) => Some(
+            stream
+                .get_reader()
+                .dyn_into::<ReadableStreamDefaultReader>()
+                .map_err(|e| js_text(&e))?,
+        ),
+        None => None,
+    };
+    Ok(Reply { response, reader })
+}
+
+impl Reply {
+    pub(super) fn status(&self) -> u16 {
+        self.response.status()
+    }
+
+    pub(super) fn header(&self, name: &str) -> Option<String> {
+        self.response.headers().get(name).ok().flatten()
+    }
+
+    /// The next piece of the body, `None` at its end.
+    pub(super) async fn chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+        let Some(reader) = &self.reader else {
+            return Ok(None);
+        };
+        let result = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| js_text(&e))?;
+        let done = Reflect::get(&result, &"done".into()).map_err(|e| js_text(&e))?;
+        if done.as_bool() == Some(true) {
+            return Ok(None);
+        }
+        let value = Reflect::get(&result, &"value".into()).map_err(|e| js_text(&e))?;
+        Ok(Some(Uint8Array::new(&value).to_vec()))
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if let Some(reader) = &self.reader {
+            // Stops the download of whatever is left (a refused 200 body); the promise's outcome does not matter.
+            let _ = reader.cancel();
+        }
+    }
+}
+
+pub(super) async fn sleep_ms(ms: u64) {
+    gloo_timers::future::TimeoutFuture::new(ms.min(u32::MAX as u64) as u32).await;
+}
