@@ -1,8 +1,8 @@
-// Attention for one query head of one token per workgroup, over the layer's KV cache.
-// q head h reads kv head h / (n_head / n_head_kv) (GQA groups of consecutive heads). Scores are scaled by
-// 1/sqrt(head_dim); causal mask, and on sliding-window layers only keys with pos - j < window (the window counts
-// the current token). Softmax is online over chunks of 256 keys; the head's learned sink logit joins the
-// denominator only (M = max(max_j s_j, sink); Z = Σ exp(s_j − M) + exp(sink − M)) and contributes no value.
+// Attention, split over keys (flash-decoding): one workgroup per (kv head, split of SPLIT keys, token). The q heads
+// of a GQA group — q head h reads kv head h / (n_head / n_head_kv) — are handled together, so each key and value
+// is read once for the whole group. Scores are scaled by 1/sqrt(head_dim); causal mask, and on sliding-window
+// layers only keys with pos − j < window (the window counts the current token). Each split writes, per q head, its
+// max m, Σ exp(s − m) and Σ exp(s − m)·v; attention_combine.wgsl merges the splits and adds the sink.
 // Composed after kv_*.wgsl (the cache's storage type `kv_t`) and step.wgsl.
 
 struct Attention {
@@ -12,103 +12,130 @@ struct Attention {
     capacity: u32,
     window: u32,     // 0 = full attention
     scale: f32,
-    _pad0: u32,
-    _pad1: u32,
+    n_splits: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(1) var<uniform> P: Attention;
 @group(0) @binding(2) var<storage, read> Q: array<f32>;
 @group(0) @binding(3) var<storage, read> KV: array<kv_t>;
-@group(0) @binding(4) var<storage, read> sinks: array<f32>;
-@group(0) @binding(5) var<storage, read_write> O: array<f32>;
+@group(0) @binding(4) var<storage, read_write> partials: array<f32>;  // [token][q head][split][2 + head_dim]
 
 const THREADS: u32 = 64u;
-const CHUNK: u32 = 256u;
+const SPLIT: u32 = 256u;
+const MAX_GROUP: u32 = 16u;
 const MAX_HEAD_DIM: u32 = 256u;
 const DIMS_PER_THREAD: u32 = MAX_HEAD_DIM / THREADS;
 
-var<workgroup> q: array<f32, MAX_HEAD_DIM>;
-var<workgroup> weights: array<f32, CHUNK>;
+var<workgroup> q: array<f32, 1024>;                  // group × head_dim
+var<workgroup> scores: array<f32, 2048>;             // group × SPLIT (8 × 256 for gpt-oss)
 var<workgroup> reduce: array<f32, THREADS>;
+var<workgroup> head_max: array<f32, MAX_GROUP>;
+var<workgroup> head_sum: array<f32, MAX_GROUP>;
+
+fn first_key(pos: u32) -> u32 {
+    if (P.window > 0u && pos + 1u > P.window) {
+        return pos + 1u - P.window;
+    }
+    return 0u;
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let h = wg.x;
-    let t = wg.y;
+    let g = wg.x;
+    let split = wg.y;
+    let t = wg.z;
     if (t >= S.n_tokens) {
         return;
     }
-    let d = P.head_dim;
-    let g = h / (P.n_head / P.n_head_kv);
-    let kv_width = P.n_head_kv * d;
     let pos = S.pos0 + t;
-    var first = 0u;
-    if (P.window > 0u && pos + 1u > P.window) {
-        first = pos + 1u - P.window;
+    let start = first_key(pos) + split * SPLIT;
+    if (start > pos) {
+        return;  // past the last key; attention_combine never reads this split
     }
-    for (var i = li; i < d; i += THREADS) {
-        q[i] = Q[t * P.n_head * d + h * d + i];
+    let n = min(SPLIT, pos + 1u - start);
+    let d = P.head_dim;
+    let group = P.n_head / P.n_head_kv;
+    let kv_width = P.n_head_kv * d;
+    for (var i = li; i < group * d; i += THREADS) {
+        q[i] = Q[(t * P.n_head + g * group) * d + i];
     }
     workgroupBarrier();
 
-    var m = -3.0e38;   // running max
-    var z = 0.0;       // running Σ exp(s − m)
-    var acc: array<f32, DIMS_PER_THREAD>;
-    for (var c = first; c <= pos; c += CHUNK) {
-        let n = min(CHUNK, pos + 1u - c);
-        // Scores of this chunk, and its max.
-        var local_max = -3.0e38;
-        for (var j = li; j < n; j += THREADS) {
-            let k = ((c + j) % P.capacity) * kv_width + g * d;
-            var s = 0.0;
-            for (var i = 0u; i < d; i++) {
-                s += q[i] * f32(KV[k + i]);
-            }
-            s *= P.scale;
-            weights[j] = s;
-            local_max = max(local_max, s);
-        }
-        reduce[li] = local_max;
-        workgroupBarrier();
-        for (var r = THREADS / 2u; r > 0u; r >>= 1u) {
-            if (li < r) {
-                reduce[li] = max(reduce[li], reduce[li + r]);
-            }
-            workgroupBarrier();
-        }
-        let m_new = max(m, reduce[0]);
-        let rescale = exp(m - m_new);
-        for (var j = li; j < n; j += THREADS) {
-            weights[j] = exp(weights[j] - m_new);
-        }
-        workgroupBarrier();
-        var chunk_z = 0.0;
-        for (var j = 0u; j < n; j++) {
-            chunk_z += weights[j];
-        }
-        z = z * rescale + chunk_z;
-        for (var e = 0u; e < DIMS_PER_THREAD; e++) {
-            let i = li + e * THREADS;
-            if (i < d) {
-                var a = acc[e] * rescale;
-                for (var j = 0u; j < n; j++) {
-                    a += weights[j] * f32(KV[P.capacity * kv_width + ((c + j) % P.capacity) * kv_width + g * d + i]);
-                }
-                acc[e] = a;
+    // Scores of every q head of the group against this split's keys: each key read once.
+    for (var j = li; j < n; j += THREADS) {
+        let k = ((start + j) % P.capacity) * kv_width + g * d;
+        var acc: array<f32, MAX_GROUP>;
+        for (var i = 0u; i < d; i++) {
+            let key = f32(KV[k + i]);
+            for (var h = 0u; h < group; h++) {
+                acc[h] += q[h * d + i] * key;
             }
         }
-        m = m_new;
+        for (var h = 0u; h < group; h++) {
+            scores[h * SPLIT + j] = acc[h] * P.scale;
+        }
+    }
+    workgroupBarrier();
+
+    // Per head: max, then exp and sum, with THREADS / group lanes per head.
+    let lanes = THREADS / group;
+    let h = li / lanes;
+    let lane = li % lanes;
+    var m = -3.0e38;
+    for (var j = lane; j < n; j += lanes) {
+        m = max(m, scores[h * SPLIT + j]);
+    }
+    reduce[li] = m;
+    workgroupBarrier();
+    for (var r = lanes / 2u; r > 0u; r >>= 1u) {
+        if (lane < r) {
+            reduce[li] = max(reduce[li], reduce[li + r]);
+        }
         workgroupBarrier();
     }
-    // The sink: one more logit in the denominator, unscaled, with no value vector.
-    let sink = sinks[h];
-    let m_final = max(m, sink);
-    let z_final = z * exp(m - m_final) + exp(sink - m_final);
-    let out_scale = exp(m - m_final) / z_final;
+    let head_m = reduce[h * lanes];
+    workgroupBarrier();
+    var z = 0.0;
+    for (var j = lane; j < n; j += lanes) {
+        let e = exp(scores[h * SPLIT + j] - head_m);
+        scores[h * SPLIT + j] = e;
+        z += e;
+    }
+    reduce[li] = z;
+    workgroupBarrier();
+    for (var r = lanes / 2u; r > 0u; r >>= 1u) {
+        if (lane < r) {
+            reduce[li] += reduce[li + r];
+        }
+        workgroupBarrier();
+    }
+    if (lane == 0u) {
+        head_max[h] = head_m;
+        head_sum[h] = reduce[li];
+    }
+    workgroupBarrier();
+
+    // Σ exp(s − m)·v per head; each thread owns head dims and reads each value once for the whole group.
+    let stride = 2u + d;
     for (var e = 0u; e < DIMS_PER_THREAD; e++) {
         let i = li + e * THREADS;
         if (i < d) {
-            O[t * P.n_head * d + h * d + i] = acc[e] * out_scale;
+            var acc: array<f32, MAX_GROUP>;
+            for (var j = 0u; j < n; j++) {
+                let v = f32(KV[P.capacity * kv_width + ((start + j) % P.capacity) * kv_width + g * d + i]);
+                for (var hh = 0u; hh < group; hh++) {
+                    acc[hh] += scores[hh * SPLIT + j] * v;
+                }
+            }
+            for (var hh = 0u; hh < group; hh++) {
+                partials[((t * P.n_head + g * group + hh) * P.n_splits + split) * stride + 2u + i] = acc[hh];
+            }
         }
+    }
+    if (li < group) {
+        let o = ((t * P.n_head + g * group + li) * P.n_splits + split) * stride;
+        partials[o] = head_max[li];
+        partials[o + 1u] = head_sum[li];
     }
 }

@@ -119,8 +119,22 @@ struct AttentionParams {
     capacity: u32,
     window: u32,
     scale: f32,
-    _pad: [u32; 2],
+    n_splits: u32,
+    _pad: u32,
 }
+
+/// attention_combine.wgsl `Combine`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct AttentionCombineParams {
+    n_head: u32,
+    head_dim: u32,
+    window: u32,
+    n_splits: u32,
+}
+
+/// attention.wgsl: keys per split.
+const ATTENTION_SPLIT: u64 = 256;
 
 /// moe_route.wgsl `Route` and moe_combine.wgsl `Combine` (same shape: width/n_expert, k, layer, max_tokens).
 #[repr(C)]
@@ -225,6 +239,7 @@ struct Activations {
     k: wgpu::Buffer,
     v: wgpu::Buffer,
     attn: wgpu::Buffer,
+    attn_partials: wgpu::Buffer,
     router: wgpu::Buffer,
     chosen: wgpu::Buffer,
     route_weights: wgpu::Buffer,
@@ -294,8 +309,18 @@ impl GpuLoader {
                 config.rope.n_dims, config.head_dim, config.value_dim
             )));
         }
-        if config.head_dim > 256 || config.head_dim % 2 != 0 {
-            return Err(Error::Gpu(format!("head dim {} is over the attention kernel's 256", config.head_dim)));
+        let group = config.n_head / config.n_head_kv.max(1);
+        if config.head_dim > 256 || config.head_dim % 2 != 0 || group * config.head_dim > 1024 {
+            return Err(Error::Gpu(format!(
+                "head dim {} with {group} q heads per kv head is over the attention kernel's limits (256, 1024)",
+                config.head_dim
+            )));
+        }
+        if config.n_head % config.n_head_kv.max(1) != 0 || !group.is_power_of_two() || group > 16 {
+            return Err(Error::Gpu(format!(
+                "{} q heads over {} kv heads: the attention kernel takes groups of 1, 2, 4, 8 or 16",
+                config.n_head, config.n_head_kv
+            )));
         }
         if config.n_expert_used > 8 || config.n_expert > 128 {
             return Err(Error::Gpu(format!(
@@ -561,6 +586,8 @@ impl GpuLoader {
         let kv_width = (c.n_head_kv * c.head_dim) as u64;
         let groups = (c.n_vocab as u64).div_ceil(SAMPLE_THREADS * SAMPLE_MAX_PER_THREAD);
         let readback_words = RESULT_WORDS + 2 * c.n_layer as u64 * k;
+        // Enough key splits for the longest layer (a window may start mid-split, hence one more).
+        let n_splits = (0..c.n_layer).map(|il| self.cache_capacity(il)).max().unwrap_or(1).div_ceil(ATTENTION_SPLIT) + 1;
         let act = Activations {
             step: self.new_buffer(
                 "step",
@@ -574,6 +601,10 @@ impl GpuLoader {
             k: self.activation("k", t * kv_width * 4)?,
             v: self.activation("v", t * kv_width * 4)?,
             attn: self.activation("attention_out", t * q_width * 4)?,
+            attn_partials: self.activation(
+                "attention_partials",
+                t * c.n_head as u64 * n_splits * (2 + c.head_dim as u64) * 4,
+            )?,
             router: self.activation("router_logits", t * c.n_expert as u64 * 4)?,
             chosen: self.activation("chosen_experts", c.n_layer as u64 * t * k * 4)?,
             route_weights: self.activation("routing_weights", c.n_layer as u64 * t * k * 4)?,
@@ -662,22 +693,39 @@ impl GpuLoader {
                 &[freqs, &act.q, &act.k, &act.v, cache],
                 (pairs.div_ceil(64), Dim::Tokens, Dim::Fixed(1)),
             )?;
-            // softmax(q·k/√d + mask, with the sink in the denominator)·v
+            // softmax(q·k/√d + mask, with the sink in the denominator)·v, split over keys, then merged
+            let window = if sliding { c.sliding_window as u32 } else { 0 };
             let ap = AttentionParams {
                 n_head: c.n_head as u32,
                 n_head_kv: c.n_head_kv as u32,
                 head_dim: c.head_dim as u32,
                 capacity: *capacity as u32,
-                window: if sliding { c.sliding_window as u32 } else { 0 },
+                window,
                 scale: 1.0 / (c.head_dim as f32).sqrt(),
-                _pad: [0; 2],
+                n_splits: n_splits as u32,
+                _pad: 0,
             };
+            let layer_splits = (capacity.div_ceil(ATTENTION_SPLIT) + 1) as u32;
             b.push(
                 &format!("blk.{il}.attention"),
                 Kernel::Attention,
                 Variant::Kv(kv),
                 bytemuck::bytes_of(&ap),
-                &[&act.q, cache, &self.vectors[&name("attn_sinks.weight")], &act.attn],
+                &[&act.q, cache, &act.attn_partials],
+                (c.n_head_kv as u32, Dim::Fixed(layer_splits), Dim::Tokens),
+            )?;
+            let cp = AttentionCombineParams {
+                n_head: c.n_head as u32,
+                head_dim: c.head_dim as u32,
+                window,
+                n_splits: n_splits as u32,
+            };
+            b.push(
+                &format!("blk.{il}.attention_combine"),
+                Kernel::AttentionCombine,
+                Variant::Plain,
+                bytemuck::bytes_of(&cp),
+                &[&act.attn_partials, &self.vectors[&name("attn_sinks.weight")], &act.attn],
                 (c.n_head as u32, Dim::Tokens, Dim::Fixed(1)),
             )?;
             // h += Wo·o + bo

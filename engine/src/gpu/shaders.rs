@@ -13,6 +13,7 @@ pub enum Kernel {
     Matvec,
     RopeKv,
     Attention,
+    AttentionCombine,
     MoeRoute,
     MoeGateUp,
     MoeDown,
@@ -21,12 +22,13 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 10] = [
+    pub const ALL: [Kernel; 11] = [
         Kernel::Embed,
         Kernel::RmsNorm,
         Kernel::Matvec,
         Kernel::RopeKv,
         Kernel::Attention,
+        Kernel::AttentionCombine,
         Kernel::MoeRoute,
         Kernel::MoeGateUp,
         Kernel::MoeDown,
@@ -41,6 +43,7 @@ impl Kernel {
             Kernel::Matvec => "matvec",
             Kernel::RopeKv => "rope_kv",
             Kernel::Attention => "attention",
+            Kernel::AttentionCombine => "attention_combine",
             Kernel::MoeRoute => "moe_route",
             Kernel::MoeGateUp => "moe_gate_up",
             Kernel::MoeDown => "moe_down",
@@ -67,6 +70,7 @@ impl Kernel {
             Kernel::Matvec => include_str!("../../../shaders/matvec.wgsl"),
             Kernel::RopeKv => include_str!("../../../shaders/rope_kv.wgsl"),
             Kernel::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Kernel::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Kernel::MoeRoute => include_str!("../../../shaders/moe_route.wgsl"),
             Kernel::MoeGateUp => include_str!("../../../shaders/moe_gate_up.wgsl"),
             Kernel::MoeDown => include_str!("../../../shaders/moe_down.wgsl"),
