@@ -3,12 +3,13 @@
 // is read once for the whole group. Scores are scaled by 1/sqrt(head_dim); causal mask, and on sliding-window
 // layers only keys with pos − j < window (the window counts the current token). Each split writes, per q head, its
 // max m, Σ exp(s − m) and Σ exp(s − m)·v; attention_combine.wgsl merges the splits and adds the sink.
-// Composed after kv_*.wgsl (the cache's storage type `kv_t`) and step.wgsl.
+// GROUP and HEAD_DIM are pipeline constants, so every per-thread loop has a fixed trip count and its accumulators
+// stay in registers. Composed after kv_*.wgsl (the cache's storage type `kv_t`) and step.wgsl.
 
 struct Attention {
     n_head: u32,
     n_head_kv: u32,
-    head_dim: u32,
+    head_dim: u32,      // = HEAD_DIM
     capacity: u32,
     window: u32,     // 0 = full attention
     scale: f32,
@@ -21,11 +22,15 @@ struct Attention {
 @group(0) @binding(3) var<storage, read> KV: array<kv_t>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;  // [token][q head][split][2 + head_dim]
 
+override GROUP: u32 = 8u;       // q heads per kv head
+override HEAD_DIM: u32 = 64u;
 const THREADS: u32 = 64u;
 const SPLIT: u32 = 256u;
 const MAX_GROUP: u32 = 16u;
-const MAX_HEAD_DIM: u32 = 256u;
-const DIMS_PER_THREAD: u32 = MAX_HEAD_DIM / THREADS;
+// Threads per q head when accumulating values, and head dims per thread (GROUP · HEAD_DIM ≤ 1024).
+override LANES_PER_HEAD: u32 = THREADS / GROUP;
+override DIMS_PER_THREAD: u32 = (HEAD_DIM + LANES_PER_HEAD - 1u) / LANES_PER_HEAD;
+const MAX_DIMS_PER_THREAD: u32 = 16u;
 
 var<workgroup> q: array<f32, 1024>;                  // group × head_dim
 var<workgroup> scores: array<f32, 2048>;             // group × SPLIT (8 × 256 for gpt-oss)
@@ -54,8 +59,8 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         return;  // past the last key; attention_combine never reads this split
     }
     let n = min(SPLIT, pos + 1u - start);
-    let d = P.head_dim;
-    let group = P.n_head / P.n_head_kv;
+    let d = HEAD_DIM;
+    let group = GROUP;
     let kv_width = P.n_head_kv * d;
     for (var i = li; i < group * d; i += THREADS) {
         q[i] = Q[(t * P.n_head + g * group) * d + i];
@@ -66,20 +71,20 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     for (var j = li; j < n; j += THREADS) {
         let k = ((start + j) % P.capacity) * kv_width + g * d;
         var acc: array<f32, MAX_GROUP>;
-        for (var i = 0u; i < d; i++) {
+        for (var i = 0u; i < HEAD_DIM; i++) {
             let key = f32(KV[k + i]);
-            for (var h = 0u; h < group; h++) {
+            for (var h = 0u; h < GROUP; h++) {
                 acc[h] += q[h * d + i] * key;
             }
         }
-        for (var h = 0u; h < group; h++) {
+        for (var h = 0u; h < GROUP; h++) {
             scores[h * SPLIT + j] = acc[h] * P.scale;
         }
     }
     workgroupBarrier();
 
-    // Per head: max, then exp and sum, with THREADS / group lanes per head.
-    let lanes = THREADS / group;
+    // Per head: max, then exp and sum, with LANES_PER_HEAD lanes per head.
+    let lanes = LANES_PER_HEAD;
     let h = li / lanes;
     let lane = li % lanes;
     var m = -3.0e38;
@@ -116,26 +121,29 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     }
     workgroupBarrier();
 
-    // Σ exp(s − m)·v per head; each thread owns head dims and reads each value once for the whole group.
+    // Σ exp(s − m)·v: LANES_PER_HEAD threads per head, each owning DIMS_PER_THREAD of its dims.
     let stride = 2u + d;
-    for (var e = 0u; e < DIMS_PER_THREAD; e++) {
-        let i = li + e * THREADS;
-        if (i < d) {
-            var acc: array<f32, MAX_GROUP>;
-            for (var j = 0u; j < n; j++) {
-                let v = f32(KV[P.capacity * kv_width + ((start + j) % P.capacity) * kv_width + g * d + i]);
-                for (var hh = 0u; hh < group; hh++) {
-                    acc[hh] += scores[hh * SPLIT + j] * v;
-                }
-            }
-            for (var hh = 0u; hh < group; hh++) {
-                partials[((t * P.n_head + g * group + hh) * P.n_splits + split) * stride + 2u + i] = acc[hh];
+    var acc: array<f32, MAX_DIMS_PER_THREAD>;
+    let v_base = P.capacity * kv_width + g * d;
+    for (var j = 0u; j < n; j++) {
+        let e = scores[h * SPLIT + j];
+        let row = v_base + ((start + j) % P.capacity) * kv_width;
+        for (var k = 0u; k < DIMS_PER_THREAD; k++) {
+            let i = lane + k * LANES_PER_HEAD;
+            if (i < HEAD_DIM) {
+                acc[k] += e * f32(KV[row + i]);
             }
         }
     }
-    if (li < group) {
-        let o = ((t * P.n_head + g * group + li) * P.n_splits + split) * stride;
-        partials[o] = head_max[li];
-        partials[o + 1u] = head_sum[li];
+    let o = ((t * P.n_head + g * group + h) * P.n_splits + split) * stride;
+    for (var k = 0u; k < DIMS_PER_THREAD; k++) {
+        let i = lane + k * LANES_PER_HEAD;
+        if (i < HEAD_DIM) {
+            partials[o + 2u + i] = acc[k];
+        }
+    }
+    if (lane == 0u) {
+        partials[o] = head_max[h];
+        partials[o + 1u] = head_sum[h];
     }
 }

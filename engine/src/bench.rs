@@ -139,10 +139,7 @@ async fn read_ceiling(ctx: &GpuContext) -> Result<f64> {
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("read_bandwidth"),
-        source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/read_bandwidth.wgsl").into()),
-    });
+    let module = ctx.shader_module("read_bandwidth", include_str!("../../shaders/read_bandwidth.wgsl").into());
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some("read_bandwidth"),
         layout: None,

@@ -95,6 +95,23 @@ impl GpuContext {
         Ok(GpuContext { device, queue, adapter, report })
     }
 
+    /// Compile WGSL. Natively wgpu would add a counter to every loop to stop runaway shaders
+    /// (`force_loop_bounding`); every loop here has a trip count fixed by load-time parameters, and the counters
+    /// cost 40% of decode speed on an H200 (BENCHMARKS.md), so they are left out. Bounds checks stay on. The
+    /// browser compiles WGSL with its own policy.
+    pub fn shader_module(&self, label: &str, wgsl: String) -> wgpu::ShaderModule {
+        let desc = wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(wgsl.into()) };
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let mut checks = wgpu::ShaderRuntimeChecks::checked();
+            checks.force_loop_bounding = false;
+            // SAFETY: only loop bounding is dropped; every kernel's loops are bounded by its uniform parameters.
+            unsafe { self.device.create_shader_module_trusted(desc, checks) }
+        }
+        #[cfg(target_arch = "wasm32")]
+        self.device.create_shader_module(desc)
+    }
+
     /// Copy a mappable buffer's contents back to the CPU, awaiting the map without blocking (in the browser the
     /// callback arrives from the event loop; natively we poll the device).
     pub async fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
@@ -190,10 +207,7 @@ pub async fn compute_check(ctx: &GpuContext) -> Result<ComputeCheck> {
     const N: u32 = 1024;
     let start = web_time::Instant::now();
     let device = &ctx.device;
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("compute_check"),
-        source: wgpu::ShaderSource::Wgsl(include_str!("../../../shaders/compute_check.wgsl").into()),
-    });
+    let module = ctx.shader_module("compute_check", include_str!("../../../shaders/compute_check.wgsl").into());
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some("compute_check"),
         layout: None,

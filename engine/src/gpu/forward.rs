@@ -647,7 +647,16 @@ impl GpuLoader {
         let inv_freq_swa =
             self.init_buffer("rope_freqs_swa", bytemuck::cast_slice(&rope_swa.0.iter().map(|&f| f as f32).collect::<Vec<_>>()))?;
 
-        let mut b = PlanBuilder { ctx: self.ctx.clone(), pipelines: Vec::new(), index: HashMap::new(), dispatches: Vec::new(), step: &act.step };
+        let group = (c.n_head / c.n_head_kv) as f64;
+        let constants = HashMap::from([(Kernel::Attention, vec![("GROUP", group), ("HEAD_DIM", c.head_dim as f64)])]);
+        let mut b = PlanBuilder {
+            ctx: self.ctx.clone(),
+            constants,
+            pipelines: Vec::new(),
+            index: HashMap::new(),
+            dispatches: Vec::new(),
+            step: &act.step,
+        };
 
         // token_embd → residual stream.
         let embd = &self.matrices["token_embd.weight"];
@@ -918,6 +927,8 @@ impl GpuLoader {
 /// Collects pipelines (one per kernel and format) and dispatches with their bind groups.
 struct PlanBuilder<'a> {
     ctx: Rc<GpuContext>,
+    /// Pipeline-overridable constants per kernel (the attention kernel's GQA group and head size).
+    constants: HashMap<Kernel, Vec<(&'static str, f64)>>,
     pipelines: Vec<wgpu::ComputePipeline>,
     index: HashMap<(Kernel, Variant, &'static str), usize>,
     dispatches: Vec<Dispatch>,
@@ -932,16 +943,18 @@ impl PlanBuilder<'_> {
         let src = shaders::source(kernel, variant)?;
         let label = format!("{}+{variant:?}", kernel.name());
         let device = &self.ctx.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(&label),
-            source: wgpu::ShaderSource::Wgsl(src.into()),
-        });
+        let module = self.ctx.shader_module(&label, src);
+        let constants = self.constants.get(&kernel).cloned().unwrap_or_default();
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&label),
             layout: None,
             module: &module,
             entry_point: Some(entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                // Every kernel writes its workgroup memory before reading it; zeroing it per dispatch is waste.
+                zero_initialize_workgroup_memory: false,
+            },
             cache: None,
         });
         self.pipelines.push(pipeline);
