@@ -23,6 +23,46 @@ pub enum Event {
     GpuBufferAllocated { label: String, bytes: u64, buffer_index: u32, total_gpu_bytes: u64 },
     /// Every weight is resident and the per-token plan is built.
     GpuModelReady { gpu_bytes: u64, dispatches_per_step: u32, pipelines: u32 },
+    /// One generated token with what the HUD shows about it.
+    Token(TokenEvent),
+    /// Generation ended.
+    GenerationDone(GenerationStats),
+}
+
+/// One generated token: its text (whole characters only), its Harmony channel, the sampler's top-5 and entropy,
+/// and the experts every layer routed it to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenEvent {
+    /// 0 for the first generated token.
+    pub index: usize,
+    /// Its position in the context.
+    pub position: usize,
+    pub id: u32,
+    pub text: String,
+    /// `analysis`, `commentary`, `final`, or none (header tokens, raw text).
+    pub channel: Option<String>,
+    /// `header`, `content`, `end` or `raw`.
+    pub part: String,
+    pub top: Vec<(u32, f32)>,
+    pub top_text: Vec<String>,
+    pub entropy: f32,
+    /// Per layer: (expert, routing weight) for the k chosen experts.
+    pub routes: Vec<Vec<(u32, f32)>>,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenerationStats {
+    pub backend: String,
+    pub prompt_tokens: usize,
+    pub generated: usize,
+    pub prefill_ms: f64,
+    pub time_to_first_token_ms: f64,
+    pub prefill_tokens_per_s: f64,
+    pub decode_ms: f64,
+    pub decode_tokens_per_s: f64,
+    /// `stop_token`, `max_new_tokens` or `stopped`.
+    pub stopped_by: String,
 }
 
 /// Where events go. A plain closure keeps the engine free of any UI or async-runtime dependency.

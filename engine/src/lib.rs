@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod error;
 pub mod events;
+pub mod generate;
 pub mod gguf;
 pub mod gpu;
 pub mod model;

@@ -56,3 +56,77 @@ pub struct TokenChoice {
     /// log Σ exp(logit / temperature) over the whole vocabulary.
     pub logsumexp: f32,
 }
+
+/// The GPU sampler's hash (`sample.wgsl` `pcg`), so CPU and GPU draw the same random numbers.
+fn pcg(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// Uniform in (0, 1) as a pure function of (seed, step, id), as `sample.wgsl` `uniform01`.
+fn uniform01(seed: u32, step: u32, id: u32) -> f32 {
+    let h = pcg(pcg(pcg(seed) ^ step) ^ id);
+    ((h >> 8) as f32 + 0.5) / 16_777_216.0
+}
+
+/// Sample from full logits on the CPU with the GPU sampler's semantics (the CPU backend; and a check on the
+/// GPU's choices). `step` numbers the draws, like the GPU's step index.
+pub fn sample(logits: &[f32], config: &SamplerConfig, step: u32) -> TokenChoice {
+    let inv_t = if config.temperature > 0.0 { 1.0 / config.temperature } else { 1.0 };
+    let m = logits.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x * inv_t));
+    let (mut z, mut u) = (0f64, 0f64);
+    for &x in logits {
+        let y = (x * inv_t) as f64;
+        let w = (y - m as f64).exp();
+        z += w;
+        u += w * y;
+    }
+    let log_z = z.ln();
+    let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+    let by_logit = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]).then(a.cmp(b));
+    let k = CANDIDATES.min(order.len());
+    if order.len() > k {
+        order.select_nth_unstable_by(k, by_logit);
+        order.truncate(k);
+    }
+    order.sort_by(by_logit);
+    let prob = |id: u32| ((logits[id as usize] * inv_t) as f64 - m as f64 - log_z).exp() as f32;
+    let top = order.iter().take(5).map(|&id| (id, prob(id))).collect();
+    let token = if config.temperature <= 0.0 {
+        order[0]
+    } else if config.top_k == 0 && config.top_p >= 1.0 {
+        // Gumbel-max over the whole vocabulary: exact sampling from softmax(logits / T).
+        (0..logits.len() as u32)
+            .map(|id| (id, logits[id as usize] * inv_t - (-uniform01(config.seed, step, id).ln()).ln()))
+            .fold((0, f32::NEG_INFINITY), |best, c| if c.1 > best.1 { c } else { best })
+            .0
+    } else {
+        let kk = if config.top_k > 0 { (config.top_k as usize).min(k) } else { k };
+        let y0 = logits[order[0] as usize] * inv_t;
+        let w: Vec<f32> = order[..kk].iter().map(|&id| (logits[id as usize] * inv_t - y0).exp()).collect();
+        let mass: f32 = w.iter().sum();
+        let mut nucleus = kk;
+        let mut cum = 0.0;
+        for (r, wr) in w.iter().enumerate() {
+            cum += wr / mass;
+            if cum >= config.top_p {
+                nucleus = r + 1;
+                break;
+            }
+        }
+        let kept: f32 = w[..nucleus].iter().sum();
+        let draw = uniform01(config.seed, step, u32::MAX) * kept;
+        let mut acc = 0.0;
+        let mut chosen = order[nucleus - 1];
+        for (r, wr) in w[..nucleus].iter().enumerate() {
+            acc += wr;
+            if acc >= draw {
+                chosen = order[r];
+                break;
+            }
+        }
+        chosen
+    };
+    TokenChoice { token, top, entropy: (log_z + m as f64 - u / z) as f32, logsumexp: (m as f64 + log_z) as f32 }
+}

@@ -103,3 +103,36 @@ fn gpu_long_context_matches_cpu() {
     eprintln!("600 positions: max |Δ| GPU vs CPU {err:.2e}");
     assert!(err < 2e-3, "{err}");
 }
+
+/// The GPU sampler against the CPU sampler (same semantics, same seeded hash) on the reference logits of the
+/// harmony case's last position: greedy, pure temperature (Gumbel-max over the whole vocabulary), top-k, top-p;
+/// the same token, top-5 probabilities and entropy.
+#[test]
+fn gpu_sampler_matches_cpu_sampler() {
+    let ctx = context();
+    let goldens = support::goldens();
+    let case = goldens.cases.iter().find(|c| c.name == "harmony").expect("harmony case");
+    let options = GpuOptions { context: 128, max_batch: 64, max_logit_rows: 1, kv_storage: Some(KvStorage::F32) };
+    let mut model = load(&ctx, options, &mut gptoss_engine::events::NoEvents);
+    let configs = [
+        SamplerConfig::greedy(),
+        SamplerConfig { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 7 },
+        SamplerConfig { temperature: 2.0, top_k: 0, top_p: 1.0, seed: 11 },
+        SamplerConfig { temperature: 0.8, top_k: 20, top_p: 1.0, seed: 3 },
+        SamplerConfig { temperature: 1.0, top_k: 0, top_p: 0.5, seed: 5 },
+    ];
+    for (i, cfg) in configs.iter().enumerate() {
+        model.reset();
+        let gpu = pollster::block_on(model.step(&case.tokens, cfg)).unwrap().choice;
+        // The model has drawn i times before this step.
+        let cpu = gptoss_engine::sampler::sample(&case.last_logits, cfg, i as u32);
+        eprintln!("{cfg:?}: gpu {} cpu {}, entropy {} / {}", gpu.token, cpu.token, gpu.entropy, cpu.entropy);
+        assert_eq!(gpu.token, cpu.token, "{cfg:?}");
+        assert_eq!(gpu.top.iter().map(|t| t.0).collect::<Vec<_>>(), cpu.top.iter().map(|t| t.0).collect::<Vec<_>>());
+        for (a, b) in gpu.top.iter().zip(&cpu.top) {
+            assert!((a.1 - b.1).abs() < 1e-3, "{cfg:?}: p {} vs {}", a.1, b.1);
+        }
+        assert!((gpu.entropy - cpu.entropy).abs() < 1e-3, "{cfg:?}");
+        assert!((gpu.logsumexp - cpu.logsumexp).abs() < 2e-3, "{cfg:?}");
+    }
+}

@@ -7,7 +7,9 @@
 use crate::args::Args;
 use gptoss_engine::events::NoEvents;
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
-use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
+use gptoss_engine::gpu::{load_model, GpuContext, GpuModel, GpuOptions, KvStorage};
+use gptoss_engine::model::{CpuModel, CpuState, GptOssConfig, TensorPlan};
+use std::rc::Rc;
 use gptoss_engine::source::ByteSource;
 use serde_json::json;
 
@@ -32,33 +34,22 @@ pub fn run(mut args: Args) -> Result<(), String> {
     };
     let target = args.positional("a GGUF path or URL")?;
     args.finish()?;
-    match backend.as_str() {
-        "cpu" => {}
-        "gpu" => return Err("gpu backend not built yet".into()),
-        other => return Err(format!("--backend: `{other}` is not cpu or gpu")),
-    }
-
     let file = pollster::block_on(GgufModel::open(
         ByteSource::from_path_or_url(&target),
         &mut NoEvents,
     ))
     .map_err(|e| e.to_string())?;
-    let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
-    let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
-    let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
-    let model = CpuModel::load(&config, &plan, |info| {
-        pollster::block_on(file.read_tensor(&info.name))
-    })
-    .map_err(|e| e.to_string())?;
+    let mut model = match backend.as_str() {
+        "cpu" => LogitModel::cpu(&file)?,
+        "gpu" => LogitModel::gpu(&file, tokens.len() + greedy + 1)?,
+        other => return Err(format!("--backend: `{other}` is not cpu or gpu")),
+    };
 
-    let mut state = model.new_state();
     let mut positions = Vec::with_capacity(tokens.len());
     let mut logits = Vec::new();
-    for (pos, &token) in tokens.iter().enumerate() {
-        logits = model
-            .forward(&mut state, token, pos)
-            .map_err(|e| e.to_string())?;
-        positions.push(json!({ "top": top_logits(&logits, TOP), "logsumexp": logsumexp(&logits) }));
+    for row in model.logits(&tokens)? {
+        positions.push(json!({ "top": top_logits(&row, TOP), "logsumexp": logsumexp(&row) }));
+        logits = row;
     }
     if let Some(path) = &last_logits_file {
         let bytes: Vec<u8> = logits.iter().flat_map(|l| l.to_le_bytes()).collect();
@@ -73,15 +64,49 @@ pub fn run(mut args: Args) -> Result<(), String> {
             continuation.push(next);
             // The last id needs no logits of its own.
             if i + 1 < greedy {
-                logits = model
-                    .forward(&mut state, next, tokens.len() + i)
-                    .map_err(|e| e.to_string())?;
+                logits = model.logits(&[next])?.pop().unwrap_or_default();
             }
         }
         out["greedy"] = json!(continuation);
     }
     println!("{out}");
     Ok(())
+}
+
+/// Full logits per position from either backend, continuing the same sequence across calls.
+enum LogitModel {
+    Cpu(Box<CpuModel>, CpuState),
+    Gpu(Box<GpuModel>),
+}
+
+impl LogitModel {
+    fn cpu(file: &GgufModel) -> Result<Self, String> {
+        let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
+        let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
+        let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
+        let model = CpuModel::load(&config, &plan, |info| pollster::block_on(file.read_tensor(&info.name)))
+            .map_err(|e| e.to_string())?;
+        let state = model.new_state();
+        Ok(LogitModel::Cpu(Box::new(model), state))
+    }
+
+    /// On the GPU with an f32 KV cache, the configuration checked against the goldens at 2e-3.
+    fn gpu(file: &GgufModel, context: usize) -> Result<Self, String> {
+        let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
+        let options = GpuOptions { context, max_batch: 64, max_logit_rows: 64, kv_storage: Some(KvStorage::F32) };
+        let model = pollster::block_on(load_model(ctx, file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
+        Ok(LogitModel::Gpu(Box::new(model)))
+    }
+
+    fn logits(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>, String> {
+        match self {
+            LogitModel::Cpu(model, state) => tokens
+                .iter()
+                .map(|&t| model.forward(state, t, state.len()).map_err(|e| e.to_string()))
+                .collect(),
+            LogitModel::Gpu(model) => pollster::block_on(model.logits(tokens)).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// The `k` highest logits as `(id, logit)`, descending; ties keep the lower id first.

@@ -13,6 +13,8 @@ mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
 mod logits;
 #[cfg(not(target_arch = "wasm32"))]
+mod run;
+#[cfg(not(target_arch = "wasm32"))]
 mod synth;
 #[cfg(not(target_arch = "wasm32"))]
 mod tokenize;
@@ -30,6 +32,7 @@ fn main() {
         "bench" => bench::run(rest),
         "inspect" => inspect::run(rest),
         "logits" => logits::run(rest),
+        "run" => run::run(rest),
         "synth" => synth::run(rest),
         "tokenize" => tokenize::tokenize(rest),
         "detokenize" => tokenize::detokenize(rest),

@@ -1,0 +1,134 @@
+//! Generation: prompt ids in, Harmony-parsed tokens out, one submission per token, on the GPU or on the CPU
+//! reference. Shared by the CLI's `run` and the web app, so both stream the same events.
+
+use web_time::Instant;
+
+use crate::events::{Event, EventSink, GenerationStats, TokenEvent};
+use crate::gpu::{GpuModel, StepOutput};
+use crate::harmony::HarmonyParser;
+use crate::model::{CpuModel, CpuState};
+use crate::sampler::{self, SamplerConfig};
+use crate::tokenizer::Tokenizer;
+use crate::{Error, Result};
+
+/// Where the forward pass runs.
+pub enum Backend {
+    Gpu(Box<GpuModel>),
+    /// The f32 reference: slow, but needs no GPU.
+    Cpu { model: Box<CpuModel>, state: CpuState, steps: u32 },
+}
+
+impl Backend {
+    pub fn cpu(model: CpuModel) -> Self {
+        let state = model.new_state();
+        Backend::Cpu { model: Box::new(model), state, steps: 0 }
+    }
+
+    /// Run `tokens` at the next positions and sample the token after them.
+    pub async fn step(&mut self, tokens: &[u32], sampling: &SamplerConfig) -> Result<StepOutput> {
+        match self {
+            Backend::Gpu(model) => model.step(tokens, sampling).await,
+            Backend::Cpu { model, state, steps } => {
+                sampling.validate()?;
+                let logits = model.prefill(state, tokens, state.len())?;
+                let choice = sampler::sample(&logits, sampling, *steps);
+                *steps = steps.wrapping_add(1);
+                let routes = state.routing().iter().map(|l| l.iter().map(|c| (c.expert as u32, c.weight)).collect()).collect();
+                Ok(StepOutput { choice, routes })
+            }
+        }
+    }
+
+    /// Forget the context.
+    pub fn reset(&mut self) {
+        match self {
+            Backend::Gpu(model) => model.reset(),
+            Backend::Cpu { model, state, steps } => {
+                *state = model.new_state();
+                *steps = 0;
+            }
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Gpu(_) => "gpu",
+            Backend::Cpu { .. } => "cpu",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateOptions {
+    pub max_new_tokens: usize,
+    pub sampler: SamplerConfig,
+}
+
+/// Generate after `prompt` (ids ending with `<|start|>assistant`) until `<|return|>` / `<|call|>`, the token limit,
+/// or `keep_going` says stop. Emits one [`Event::Token`] per token and [`Event::GenerationDone`] at the end.
+pub async fn generate(
+    backend: &mut Backend,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    options: &GenerateOptions,
+    events: &mut dyn EventSink,
+    mut keep_going: impl FnMut() -> bool,
+) -> Result<GenerationStats> {
+    if prompt.is_empty() {
+        return Err(Error::Usage("the prompt has no tokens".into()));
+    }
+    let mut parser = HarmonyParser::for_completion(tokenizer)?;
+    let started = Instant::now();
+    let mut out = backend.step(prompt, &options.sampler).await?;
+    let prefill_ms = started.elapsed().as_secs_f64() * 1e3;
+    let decode_started = Instant::now();
+    let mut generated = 0usize;
+    let mut stopped_by = "max_new_tokens";
+    while generated < options.max_new_tokens {
+        let id = out.choice.token;
+        let step = parser.push(tokenizer, id)?;
+        let top_text = out.choice.top.iter().map(|(t, _)| tokenizer.token_text(*t).unwrap_or_default()).collect();
+        events.emit(Event::Token(TokenEvent {
+            index: generated,
+            position: prompt.len() + generated,
+            id,
+            text: step.text,
+            channel: step.tag.channel.map(|c| c.as_str().to_string()),
+            part: format!("{:?}", step.tag.part).to_lowercase(),
+            top: out.choice.top.clone(),
+            top_text,
+            entropy: out.choice.entropy,
+            routes: out.routes.clone(),
+            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        }));
+        generated += 1;
+        if step.stop {
+            stopped_by = "stop_token";
+            break;
+        }
+        if generated >= options.max_new_tokens {
+            break;
+        }
+        if !keep_going() {
+            stopped_by = "stopped";
+            break;
+        }
+        out = backend.step(&[id], &options.sampler).await?;
+    }
+    // The first token came out of the prefill; the rest are decode steps.
+    let decode_ms = decode_started.elapsed().as_secs_f64() * 1e3;
+    let decoded = generated.saturating_sub(1);
+    let stats = GenerationStats {
+        backend: backend.name().to_string(),
+        prompt_tokens: prompt.len(),
+        generated,
+        prefill_ms,
+        time_to_first_token_ms: prefill_ms,
+        prefill_tokens_per_s: prompt.len() as f64 / (prefill_ms / 1e3),
+        decode_ms,
+        decode_tokens_per_s: if decoded > 0 { decoded as f64 / (decode_ms / 1e3) } else { 0.0 },
+        stopped_by: stopped_by.to_string(),
+    };
+    events.emit(Event::GenerationDone(stats.clone()));
+    Ok(stats)
+}
