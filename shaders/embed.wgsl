@@ -1,5 +1,5 @@
 // h[t] = dequantised row tokens[t] of token_embd (get_rows). The table may be split by row ranges; each range's
-// dispatch fills only the tokens that fall in it. Composed after a format_*.wgsl, matvec_core.wgsl and step.wgsl.
+// dispatch fills only the tokens that fall in it. Composed after a format_*.wgsl and step.wgsl.
 
 struct Embed {
     row0: u32,      // first vocabulary row in this binding

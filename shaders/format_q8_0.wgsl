@@ -1,6 +1,5 @@
 // Q8_0 weights, repacked at upload: per matrix, the blocks' 32 int8 values (natural order, 2 vec4 per block),
 // then the f16 block scales two per word. Same numbers as the GGUF block (d · qs[j]), 16-byte aligned for WGSL.
-// A kernel reads a matrix 16 bytes (one "chunk", 16 values) per lane per step, so a warp's loads are contiguous.
 // Needs the kernel to declare `W: array<vec4<u32>>` and `X: array<vec4<f32>>`; `mat` is a word offset.
 
 const CHUNKS_PER_BLOCK: u32 = 2u;

@@ -1,8 +1,9 @@
-// y = W·x (+ bias) for a quantised or plain weight matrix, one token per workgroup row of the grid.
-// 8 rows per workgroup, 32 lanes per row striding over the row's 16-byte chunks (contiguous loads across a warp),
-// a tree reduction in workgroup memory (WebGPU exposes no subgroups). f32 accumulation. `accumulate` adds into y (residual connections);
-// `last_tokens` applies the matrix to the batch's trailing `logits_rows` tokens only (the LM head).
-// Composed after a format_*.wgsl, matvec_core.wgsl and step.wgsl.
+// y = W·x (+ bias) for a quantised or plain weight matrix: 8 rows per workgroup, 32 lanes per row striding over
+// the row's 16-byte chunks (contiguous loads across a warp), and up to TOKENS tokens per workgroup so a prefill
+// batch reads each weight chunk once for four tokens (decode runs one; the unused token slots are skipped, not
+// computed). Tree reduction in workgroup memory (WebGPU exposes no subgroups); f32 accumulation. `accumulate`
+// adds into y (residual connections); `last_tokens` applies the matrix to the batch's trailing `logits_rows`
+// tokens only (the LM head). Composed after a format_*.wgsl and step.wgsl.
 
 struct Matvec {
     rows: u32,          // rows in this binding (a row range for split tensors)
@@ -21,23 +22,42 @@ struct Matvec {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read> B: array<f32>;
 
+const LANES: u32 = 32u;
 const ROWS_PER_GROUP: u32 = 8u;
-var<workgroup> partial: array<f32, 256>;
+const TOKENS: u32 = 4u;
+var<workgroup> partial: array<vec4<f32>, 256>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let last_only = (P.flags & 4u) != 0u;
     let n_out = select(S.n_tokens, S.logits_rows, last_only);
-    let t = wg.y;
-    if (t >= n_out) {
+    let t0 = wg.y * TOKENS;
+    if (t0 >= n_out) {
         return;
     }
-    let x_token = select(t, S.n_tokens - S.logits_rows + t, last_only);
+    let n = min(TOKENS, n_out - t0);
+    let x_token0 = select(t0, S.n_tokens - S.logits_rows + t0, last_only);
     let lane = li % LANES;
     let row = wg.x * ROWS_PER_GROUP + li / LANES;
-    var acc = 0.0;
+    var acc = vec4<f32>(0.0);
     if (row < P.rows) {
-        acc = row_dot(P.mat, P.rows * P.blocks, row, P.blocks * CHUNKS_PER_BLOCK, lane, x_token * P.x_stride);
+        let nblocks = P.rows * P.blocks;
+        let chunks = P.blocks * CHUNKS_PER_BLOCK;
+        let first = row * chunks;
+        for (var c = lane; c < chunks; c += LANES) {
+            let q = W[(P.mat >> 2u) + first + c];
+            let xb = x_token0 * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
+            acc.x += chunk_dot(q, P.mat, nblocks, first + c, xb);
+            if (n > 1u) {
+                acc.y += chunk_dot(q, P.mat, nblocks, first + c, xb + P.x_stride);
+            }
+            if (n > 2u) {
+                acc.z += chunk_dot(q, P.mat, nblocks, first + c, xb + 2u * P.x_stride);
+            }
+            if (n > 3u) {
+                acc.w += chunk_dot(q, P.mat, nblocks, first + c, xb + 3u * P.x_stride);
+            }
+        }
     }
     partial[li] = acc;
     workgroupBarrier();
@@ -48,15 +68,18 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         workgroupBarrier();
     }
     if (lane == 0u && row < P.rows) {
-        var y = partial[li];
-        if ((P.flags & 1u) != 0u) {
-            y += B[row];
-        }
-        let i = t * P.y_stride + P.y_offset + row;
-        if ((P.flags & 2u) != 0u) {
-            Y[i] += y;
-        } else {
-            Y[i] = y;
+        let sums = partial[li];
+        for (var j = 0u; j < n; j++) {
+            var y = sums[j];
+            if ((P.flags & 1u) != 0u) {
+                y += B[row];
+            }
+            let i = (t0 + j) * P.y_stride + P.y_offset + row;
+            if ((P.flags & 2u) != 0u) {
+                Y[i] += y;
+            } else {
+                Y[i] = y;
+            }
         }
     }
 }

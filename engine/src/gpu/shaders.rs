@@ -15,6 +15,7 @@ pub enum Kernel {
     Attention,
     AttentionCombine,
     MoeRoute,
+    MoeGroup,
     MoeGateUp,
     MoeDown,
     MoeCombine,
@@ -22,7 +23,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 11] = [
+    pub const ALL: [Kernel; 12] = [
         Kernel::Embed,
         Kernel::RmsNorm,
         Kernel::Matvec,
@@ -30,6 +31,7 @@ impl Kernel {
         Kernel::Attention,
         Kernel::AttentionCombine,
         Kernel::MoeRoute,
+        Kernel::MoeGroup,
         Kernel::MoeGateUp,
         Kernel::MoeDown,
         Kernel::MoeCombine,
@@ -45,11 +47,18 @@ impl Kernel {
             Kernel::Attention => "attention",
             Kernel::AttentionCombine => "attention_combine",
             Kernel::MoeRoute => "moe_route",
+            Kernel::MoeGroup => "moe_group",
             Kernel::MoeGateUp => "moe_gate_up",
             Kernel::MoeDown => "moe_down",
             Kernel::MoeCombine => "moe_combine",
             Kernel::Sample => "sample",
         }
+    }
+
+    /// Whether the kernel reads the step uniform (the expert kernels take everything from moe_group's tiles;
+    /// automatic bind-group layouts leave out unused bindings, so the step must not be bound for them).
+    pub fn uses_step(self) -> bool {
+        !matches!(self, Kernel::MoeGateUp | Kernel::MoeDown)
     }
 
     /// The variants the kernel is built in.
@@ -72,6 +81,7 @@ impl Kernel {
             Kernel::Attention => include_str!("../../../shaders/attention.wgsl"),
             Kernel::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Kernel::MoeRoute => include_str!("../../../shaders/moe_route.wgsl"),
+            Kernel::MoeGroup => include_str!("../../../shaders/moe_group.wgsl"),
             Kernel::MoeGateUp => include_str!("../../../shaders/moe_gate_up.wgsl"),
             Kernel::MoeDown => include_str!("../../../shaders/moe_down.wgsl"),
             Kernel::MoeCombine => include_str!("../../../shaders/moe_combine.wgsl"),
@@ -81,7 +91,6 @@ impl Kernel {
 }
 
 const STEP: &str = include_str!("../../../shaders/step.wgsl");
-const MATVEC_CORE: &str = include_str!("../../../shaders/matvec_core.wgsl");
 
 /// How the KV cache stores keys and values: f16 where the adapter has shader-f16 (half the memory and reads),
 /// else f32. Attention arithmetic is f32 either way.
@@ -130,11 +139,8 @@ pub fn source(kernel: Kernel, variant: Variant) -> Result<String> {
     }
     let prefix: &str = match variant {
         Variant::Plain => "",
-        Variant::Weights(format) => &format!(
-            "{}{MATVEC_CORE}",
-            format_snippet(format)
-                .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?
-        ),
+        Variant::Weights(format) => format_snippet(format)
+            .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?,
         Variant::Kv(KvStorage::F16) => include_str!("../../../shaders/kv_f16.wgsl"),
         Variant::Kv(KvStorage::F32) => include_str!("../../../shaders/kv_f32.wgsl"),
     };
