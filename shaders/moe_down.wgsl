@@ -40,11 +40,13 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     let lane = li % LANES;
     let row = wg.x * ROWS_PER_GROUP + li / LANES;
     var acc = vec4<f32>(0.0);
-    var xp = vec4<u32>(0u);   // X row (vec4 index) of each pair
     if (live && row < P.rows) {
-        for (var p = 0u; p < tile.z; p++) {
-            xp[p] = pairs[tile.y + p] * P.x_stride;
-        }
+        // X rows (vec4 index) of the tile's pairs; unused slots repeat the first, and are not computed.
+        let n = tile.z;
+        let x0 = pairs[tile.y] * P.x_stride;
+        let x1 = select(x0, pairs[tile.y + 1u] * P.x_stride, n > 1u);
+        let x2 = select(x0, pairs[tile.y + 2u] * P.x_stride, n > 2u);
+        let x3 = select(x0, pairs[tile.y + 3u] * P.x_stride, n > 3u);
         let down = (loc & 0xffffu) * P.slot_words + P.second;
         let nblocks = P.rows * P.blocks;
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
@@ -52,8 +54,15 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         for (var c = lane; c < chunks; c += LANES) {
             let q = W[(down >> 2u) + first + c];
             let xc = c * (8u / CHUNKS_PER_BLOCK);
-            for (var p = 0u; p < tile.z; p++) {
-                acc[p] += chunk_dot(q, down, nblocks, first + c, xp[p] + xc);
+            acc.x += chunk_dot(q, down, nblocks, first + c, x0 + xc);
+            if (n > 1u) {
+                acc.y += chunk_dot(q, down, nblocks, first + c, x1 + xc);
+            }
+            if (n > 2u) {
+                acc.z += chunk_dot(q, down, nblocks, first + c, x2 + xc);
+            }
+            if (n > 3u) {
+                acc.w += chunk_dot(q, down, nblocks, first + c, x3 + xc);
             }
         }
     }

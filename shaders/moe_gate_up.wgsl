@@ -49,11 +49,13 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     let row = wg.x * ROWS_PER_GROUP + li / LANES;
     var g = vec4<f32>(0.0);
     var u = vec4<f32>(0.0);
-    var xt = vec4<u32>(0u);   // X row (vec4 index) of each pair's token
     if (live && row < P.rows) {
-        for (var p = 0u; p < tile.z; p++) {
-            xt[p] = (pairs[tile.y + p] / P.k) * P.x_stride;
-        }
+        // X rows (vec4 index) of the tile's pairs' tokens; unused slots repeat the first, and are not computed.
+        let n = tile.z;
+        let x0 = (pairs[tile.y] / P.k) * P.x_stride;
+        let x1 = select(x0, (pairs[tile.y + 1u] / P.k) * P.x_stride, n > 1u);
+        let x2 = select(x0, (pairs[tile.y + 2u] / P.k) * P.x_stride, n > 2u);
+        let x3 = select(x0, (pairs[tile.y + 3u] / P.k) * P.x_stride, n > 3u);
         let gate = (loc & 0xffffu) * P.slot_words;
         let up = gate + P.second;
         let nblocks = P.rows * P.blocks;
@@ -63,9 +65,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
             let qg = W[(gate >> 2u) + first + c];
             let qu = W[(up >> 2u) + first + c];
             let xc = c * (8u / CHUNKS_PER_BLOCK);
-            for (var p = 0u; p < tile.z; p++) {
-                g[p] += chunk_dot(qg, gate, nblocks, first + c, xt[p] + xc);
-                u[p] += chunk_dot(qu, up, nblocks, first + c, xt[p] + xc);
+            g.x += chunk_dot(qg, gate, nblocks, first + c, x0 + xc);
+            u.x += chunk_dot(qu, up, nblocks, first + c, x0 + xc);
+            if (n > 1u) {
+                g.y += chunk_dot(qg, gate, nblocks, first + c, x1 + xc);
+                u.y += chunk_dot(qu, up, nblocks, first + c, x1 + xc);
+            }
+            if (n > 2u) {
+                g.z += chunk_dot(qg, gate, nblocks, first + c, x2 + xc);
+                u.z += chunk_dot(qu, up, nblocks, first + c, x2 + xc);
+            }
+            if (n > 3u) {
+                g.w += chunk_dot(qg, gate, nblocks, first + c, x3 + xc);
+                u.w += chunk_dot(qu, up, nblocks, first + c, x3 + xc);
             }
         }
     }

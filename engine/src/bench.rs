@@ -36,6 +36,10 @@ pub struct BenchReport {
     /// GPU time per kernel family in one profiled decode step (empty without timestamp queries).
     pub kernels: Vec<KernelFigure>,
     pub kernel_total_ms: f64,
+    /// The same for one prefill batch of `max_batch` tokens.
+    pub prefill_batch_tokens: usize,
+    pub prefill_kernels: Vec<KernelFigure>,
+    pub prefill_kernel_total_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -249,34 +253,15 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         });
     }
 
-    let mut kernels = Vec::new();
-    let mut kernel_total_ms = 0.0;
+    let (mut kernels, mut kernel_total_ms) = (Vec::new(), 0.0);
+    let (mut prefill_kernels, mut prefill_kernel_total_ms) = (Vec::new(), 0.0);
     if ctx.report.timestamp_query {
         model.reset();
         model.step(&[0], &greedy).await?;
-        let times = model.profile_step(1, &greedy).await?;
-        kernel_total_ms = times.iter().map(|(_, ns)| ns).sum::<f64>() / 1e6;
-        let mut families: Vec<(String, usize, f64)> = Vec::new();
-        for (label, ns) in times {
-            let family = family_of(&label);
-            match families.iter_mut().find(|(f, _, _)| *f == family) {
-                Some(f) => {
-                    f.1 += 1;
-                    f.2 += ns;
-                }
-                None => families.push((family, 1, ns)),
-            }
-        }
-        families.sort_by(|a, b| b.2.total_cmp(&a.2));
-        kernels = families
-            .into_iter()
-            .map(|(name, dispatches, ns)| KernelFigure {
-                name,
-                dispatches,
-                ms: ns / 1e6,
-                share: ns / 1e6 / kernel_total_ms.max(1e-12),
-            })
-            .collect();
+        (kernels, kernel_total_ms) = kernel_table(model.profile_step(&[1], &greedy).await?);
+        model.reset();
+        let batch = prompt(options.max_batch, config.n_vocab, 7);
+        (prefill_kernels, prefill_kernel_total_ms) = kernel_table(model.profile_step(&batch, &greedy).await?);
     }
     let info = ctx.adapter.get_info();
     Ok(BenchReport {
@@ -297,7 +282,32 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         submissions_per_token: 1,
         kernels,
         kernel_total_ms,
+        prefill_batch_tokens: options.max_batch,
+        prefill_kernels,
+        prefill_kernel_total_ms,
     })
+}
+
+/// Per-dispatch times folded into kernel families, largest first, with the total in ms.
+fn kernel_table(times: Vec<(String, f64)>) -> (Vec<KernelFigure>, f64) {
+    let total_ms = times.iter().map(|(_, ns)| ns).sum::<f64>() / 1e6;
+    let mut families: Vec<(String, usize, f64)> = Vec::new();
+    for (label, ns) in times {
+        let family = family_of(&label);
+        match families.iter_mut().find(|(f, _, _)| *f == family) {
+            Some(f) => {
+                f.1 += 1;
+                f.2 += ns;
+            }
+            None => families.push((family, 1, ns)),
+        }
+    }
+    families.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let table = families
+        .into_iter()
+        .map(|(name, dispatches, ns)| KernelFigure { name, dispatches, ms: ns / 1e6, share: ns / 1e6 / total_ms.max(1e-12) })
+        .collect();
+    (table, total_ms)
 }
 
 /// `matvec: blk.3.attn_q.weight` → `matvec: attn_q.weight`; pools and layers folded together.
@@ -344,10 +354,19 @@ impl BenchReport {
             );
         }
         s += &format!("{} dispatches and {} submission per token\n", self.dispatches_per_token, self.submissions_per_token);
-        if !self.kernels.is_empty() {
-            s += &format!("GPU time of one decode step by kernel (total {:.3} ms):\n", self.kernel_total_ms);
-            for k in &self.kernels {
-                s += &format!("  {:>6.3} ms {:>5.1}%  {:>4}×  {}\n", k.ms, 100.0 * k.share, k.dispatches, k.name);
+        let tables = [
+            (format!("one decode step (total {:.3} ms)", self.kernel_total_ms), &self.kernels),
+            (
+                format!("one {}-token prefill batch (total {:.3} ms)", self.prefill_batch_tokens, self.prefill_kernel_total_ms),
+                &self.prefill_kernels,
+            ),
+        ];
+        for (title, table) in tables {
+            if !table.is_empty() {
+                s += &format!("GPU time of {title} by kernel:\n");
+                for k in table {
+                    s += &format!("  {:>8.3} ms {:>5.1}%  {:>4}×  {}\n", k.ms, 100.0 * k.share, k.dispatches, k.name);
+                }
             }
         }
         s

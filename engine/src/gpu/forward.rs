@@ -1143,13 +1143,17 @@ impl GpuModel {
         pass.dispatch_workgroups(d.grid.0, dim(d.grid.1), dim(d.grid.2));
     }
 
-    /// GPU time of every dispatch of one decode step, in nanoseconds, labelled `kernel: what`. Uses timestamp
-    /// queries with one compute pass per dispatch, so the sum is a little above a normal step's GPU time.
-    pub async fn profile_step(&mut self, token: u32, sampling: &SamplerConfig) -> Result<Vec<(String, f64)>> {
+    /// GPU time of every dispatch of one step over `tokens` (one token: a decode step; more: a prefill batch), in
+    /// nanoseconds, labelled `kernel: what`. Uses timestamp queries with one compute pass per dispatch, so the sum
+    /// is a little above a normal step's GPU time.
+    pub async fn profile_step(&mut self, tokens: &[u32], sampling: &SamplerConfig) -> Result<Vec<(String, f64)>> {
         if !self.ctx.report.timestamp_query {
             return Err(Error::Gpu("the adapter has no timestamp queries; per-kernel times are unavailable".into()));
         }
-        self.check_room(1)?;
+        if tokens.len() > self.options.max_batch {
+            return Err(Error::Usage(format!("a profiled step takes at most {} tokens", self.options.max_batch)));
+        }
+        self.check_room(tokens.len())?;
         let dispatches: Vec<&Dispatch> = self.forward.iter().chain(&self.sample).collect();
         let n = dispatches.len() as u32 * 2;
         let device = &self.ctx.device;
@@ -1170,7 +1174,7 @@ impl GpuModel {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.write_step(&[token], 1, Some(sampling));
+        self.write_step(tokens, 1, Some(sampling));
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("profile") });
         for (i, d) in dispatches.iter().enumerate() {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -1181,12 +1185,12 @@ impl GpuModel {
                     end_of_pass_write_index: Some(2 * i as u32 + 1),
                 }),
             });
-            self.record(&mut pass, d, 1, 1);
+            self.record(&mut pass, d, tokens.len(), 1);
         }
         encoder.resolve_query_set(&set, 0..n, &resolve, 0);
         encoder.copy_buffer_to_buffer(&resolve, 0, &read, 0, n as u64 * 8);
         self.ctx.queue.submit([encoder.finish()]);
-        self.pos += 1;
+        self.pos += tokens.len();
         self.steps = self.steps.wrapping_add(1);
         let bytes = self.ctx.read_buffer(&read).await?;
         let ticks: &[u64] = bytemuck::cast_slice(&bytes);
