@@ -1,5 +1,24 @@
-//! gptoss-web: the app. `/` leads to `/gptoss`, the HUD page.
+//! gptoss-web: GPT-OSS running in the browser on WebGPU. `/` leads to `/gptoss`, the HUD page.
+//!
+//! The app is thin: [`gptoss_page`] lays out the HUD from `gptoss-components`, and [`webgpu`] is the hook that
+//! brings up the engine's one device and reports on it.
+
 use dioxus::prelude::*;
+
+mod gptoss_page;
+mod webgpu;
+
+use gptoss_components::{Panel, Readout, Tone};
+use gptoss_page::Gptoss;
+
+#[derive(Routable, Clone, Debug, PartialEq)]
+enum Route {
+    #[redirect("/", || Route::Gptoss {})]
+    #[route("/gptoss")]
+    Gptoss {},
+    #[route("/:..segments")]
+    NotFound { segments: Vec<String> },
+}
 
 fn main() {
     dioxus::launch(App);
@@ -7,5 +26,21 @@ fn main() {
 
 #[component]
 fn App() -> Element {
-    rsx! { "gptoss" }
+    rsx! {
+        document::Stylesheet { href: asset!("/assets/hud.css") }
+        Router::<Route> {}
+    }
+}
+
+/// Any other path: say so, and point at the page that exists.
+#[component]
+fn NotFound(segments: Vec<String>) -> Element {
+    rsx! {
+        main { class: "hud-page",
+            Panel { title: "NO SUCH PAGE",
+                Readout { label: "PATH", tone: Tone::Warning, "/{segments.join(\"/\")} is not a page of this app" }
+                Link { class: "hud-link", to: Route::Gptoss {}, "→ /gptoss" }
+            }
+        }
+    }
 }

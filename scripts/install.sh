@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs what serve.sh and test.sh need, each thing only if it is missing (safe to run again and again).
+# Sourced by both, so the PATH and environment it sets carry over to them.
+#
+#   Debian:  chromium (the browser test), mesa-vulkan-drivers (lavapipe: native GPU tests without a GPU)
+#   rustup:  the wasm32-unknown-unknown target
+#   cargo:   dioxus-cli 0.7.10 (`dx`), wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version
+#   npm:     esbuild 0.27.3 (dx 0.7.10 runs it on web builds), playwright-core (drives chromium)
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DX_VERSION=0.7.10
+ESBUILD_VERSION=0.27.3
+
+# dx must never download tools (this machine reaches package registries only) or phone home.
+export NO_DOWNLOADS=1
+export DX_TELEMETRY_ENABLED=false
+# dx's web debug profile (`wasm-dev`, which inherits `dev`) without DWARF: browsers ignore it without an extension,
+# and leaving it out makes the wasm build much faster and the .wasm many times smaller.
+export CARGO_PROFILE_WASM_DEV_DEBUG=false
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+say() { printf '\033[36m[install]\033[0m %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_debian_packages() {
+    local missing=()
+    for pkg in chromium mesa-vulkan-drivers; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "apt-get install ${missing[*]}"
+        as_root apt-get update
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y --no-install-recommends "${missing[@]}"
+    fi
+}
+
+install_wasm_target() {
+    rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null || {
+        say "rustup target add wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    }
+}
+
+install_dx() {
+    if [ "$(dx --version 2>/dev/null | awk '{print $2}')" != "$DX_VERSION" ]; then
+        say "cargo install dioxus-cli $DX_VERSION (about 20 minutes on 2 cores)"
+        cargo install dioxus-cli --version "$DX_VERSION" --locked
+    fi
+}
+
+install_wasm_bindgen() {
+    # dx refuses to build unless the CLI matches the wasm-bindgen crate in Cargo.lock exactly.
+    local want
+    want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$ROOT/Cargo.lock")"
+    [ -n "$want" ] || { echo "Cargo.lock has no wasm-bindgen entry" >&2; exit 1; }
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+        say "cargo install wasm-bindgen-cli $want"
+        cargo install wasm-bindgen-cli --version "$want"
+    fi
+}
+
+# npm ci only when the installed version differs from the one package.json pins.
+install_npm() {
+    local dir="$1" package="$2" want have
+    want="$(node -p "require('$dir/package.json').devDependencies['$package']")"
+    have="$(node -p "try { require('$dir/node_modules/$package/package.json').version } catch { '' }")"
+    if [ "$have" != "$want" ]; then
+        say "npm ci in ${dir#"$ROOT"/} ($package $want)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+install_debian_packages
+install_wasm_target
+install_dx
+install_wasm_bindgen
+install_npm "$ROOT" esbuild
+install_npm "$ROOT/tests/browser" playwright-core
+[ "$(esbuild --version)" = "$ESBUILD_VERSION" ] || { echo "esbuild on PATH is not $ESBUILD_VERSION" >&2; exit 1; }
+say "tools ready: $(dx --version), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), esbuild $ESBUILD_VERSION"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# README's second command: install what is missing, then run every test the project has.
+#   1. cargo test --workspace: unit tests, component snapshots (SSR), GGUF fixture tests and the native GPU tests
+#      (on lavapipe, Mesa's CPU Vulkan driver, where there is no GPU).
+#   2. Browser smoke test: dx builds the app for the web, a static server serves it on 127.0.0.1, and headless
+#      Chromium opens /gptoss (tests/browser/smoke.test.mjs). It prints the path of the screenshot it saves.
+# Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
+cd "$ROOT"
+
+# Mesa's lavapipe complains on stderr when there is no runtime dir (as under CI); give it a private one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
+    XDG_RUNTIME_DIR="$(mktemp -d)"
+    export XDG_RUNTIME_DIR
+fi
+
+failed=()
+run_stage() {
+    local name="$1"
+    shift
+    printf '\n\033[36m== %s\033[0m\n' "$name"
+    if "$@"; then return 0; fi
+    failed+=("$name")
+    return 1
+}
+
+run_stage "cargo test --workspace" cargo test --workspace || true
+
+# A debug build: it needs no wasm-opt, and with no `devtools` feature and our own index.html it has neither
+# dx's live-reload socket nor dx's internet web font, so it runs from a plain static server.
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | node -p 'JSON.parse(require("fs").readFileSync(0)).target_directory')"
+APP_DIR="$TARGET_DIR/dx/gptoss-web/debug/web/public"
+if run_stage "dx build --platform web" dx build --platform web; then
+    run_stage "browser smoke test" env APP_DIR="$APP_DIR" SCREENSHOT="$TARGET_DIR/browser/gptoss.screenshot.png" \
+        node --test --test-reporter=spec tests/browser/smoke.test.mjs || true
+fi
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+    printf '\033[31mFAILED:\033[0m %s\n' "${failed[@]}"
+    exit 1
+fi
+echo "all test stages passed"

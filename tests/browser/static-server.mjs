@@ -1,0 +1,98 @@
+// A small static file server for the built app, as a plain web host would serve it:
+// - byte ranges (206 + Content-Range), which the model loader relies on;
+// - single-page-app fallback: a path whose last segment has no file extension (a route such as /gptoss) gets
+//   index.html; a missing file with an extension is a 404, so a missing asset or model is never mistaken for HTML.
+import { createServer } from "node:http";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { extname, join, normalize, resolve, sep } from "node:path";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+async function fileAt(path) {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Parses one `bytes=a-b` / `bytes=a-` / `bytes=-n` range against `size`; null when unsatisfiable. */
+export function parseRange(header, size) {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  let start, end;
+  if (m[1] === "") {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  return start <= end && start < size ? { start, end } : null;
+}
+
+/** Serves `root` on 127.0.0.1 at a free port; resolves to { url, close }. */
+export async function startStaticServer(root) {
+  const base = resolve(root);
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let file = normalize(join(base, path));
+    if (file !== base && !file.startsWith(base + sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    let info = await fileAt(file);
+    if (!info && (path.endsWith("/") || extname(path) === "")) {
+      const index = path.endsWith("/") ? join(file, "index.html") : null;
+      file = index && (await fileAt(index)) ? index : join(base, "index.html");
+      info = await fileAt(file);
+    }
+    if (!info) {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end(`not found: ${path}\n`);
+      return;
+    }
+    const headers = {
+      "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+      "Accept-Ranges": "bytes",
+      "Cache-Control": "no-cache",
+    };
+    const range = req.headers.range;
+    if (range) {
+      const r = parseRange(range, info.size);
+      if (!r) {
+        res.writeHead(416, { ...headers, "Content-Range": `bytes */${info.size}` }).end();
+        return;
+      }
+      res.writeHead(206, {
+        ...headers,
+        "Content-Range": `bytes ${r.start}-${r.end}/${info.size}`,
+        "Content-Length": r.end - r.start + 1,
+      });
+      if (req.method === "HEAD") return res.end();
+      createReadStream(file, r).pipe(res);
+      return;
+    }
+    res.writeHead(200, { ...headers, "Content-Length": info.size });
+    if (req.method === "HEAD") return res.end();
+    createReadStream(file).pipe(res);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((ok) => server.close(ok)),
+  };
+}
