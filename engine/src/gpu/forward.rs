@@ -187,18 +187,10 @@ enum Dim {
     /// Groups of MATVEC_TOKENS tokens (matvec.wgsl handles four tokens per workgroup).
     TokenTiles,
     LogitRowTiles,
-    /// The most expert tiles moe_group can make for the batch.
-    ExpertTiles,
 }
 
-/// matvec.wgsl: tokens per workgroup; moe_group.wgsl: pairs per tile.
+/// matvec.wgsl: tokens per workgroup.
 const MATVEC_TOKENS: u32 = 4;
-const EXPERT_TILE: u64 = 4;
-
-/// The most tiles moe_group makes for `n_tokens`: each used expert's pairs rounded up to whole tiles.
-fn max_expert_tiles(n_tokens: u64, k: u64, n_expert: u64) -> u64 {
-    (n_tokens * k).div_ceil(EXPERT_TILE) + n_expert.min(n_tokens * k)
-}
 
 struct Dispatch {
     kernel: Kernel,
@@ -256,8 +248,6 @@ struct Activations {
     router: wgpu::Buffer,
     chosen: wgpu::Buffer,
     route_weights: wgpu::Buffer,
-    expert_tiles: wgpu::Buffer,
-    expert_pairs: wgpu::Buffer,
     act: wgpu::Buffer,
     down: wgpu::Buffer,
     logits: wgpu::Buffer,
@@ -623,8 +613,6 @@ impl GpuLoader {
             router: self.activation("router_logits", t * c.n_expert as u64 * 4)?,
             chosen: self.activation("chosen_experts", c.n_layer as u64 * t * k * 4)?,
             route_weights: self.activation("routing_weights", c.n_layer as u64 * t * k * 4)?,
-            expert_tiles: self.activation("expert_tiles", (1 + max_expert_tiles(t, k, c.n_expert as u64)) * 16)?,
-            expert_pairs: self.activation("expert_pairs", t * k * 4)?,
             act: self.activation("expert_act", t * k * c.n_ff_expert as u64 * 4)?,
             down: self.activation("expert_out", t * k * e * 4)?,
             logits: self.activation("logits", o.max_logit_rows as u64 * c.n_vocab as u64 * 4)?,
@@ -771,15 +759,7 @@ impl GpuLoader {
                 &[&act.router, &act.chosen, &act.route_weights],
                 (1, Dim::Tokens, Dim::Fixed(1)),
             )?;
-            // experts: pairs grouped by expert; act = swiglu_oai(gate, up); y = down·act + bias
-            b.push(
-                &format!("blk.{il}.moe_group"),
-                Kernel::MoeGroup,
-                Variant::Plain,
-                bytemuck::bytes_of(&route),
-                &[&act.chosen, &act.expert_tiles, &act.expert_pairs],
-                (1, Dim::Fixed(1), Dim::Fixed(1)),
-            )?;
+            // experts: act = swiglu_oai(gate, up); y = down·act + bias
             let pools = &self.experts[il];
             let bg = &self.vectors[&name("ffn_gate_exps.bias")];
             let bu = &self.vectors[&name("ffn_up_exps.bias")];
@@ -803,8 +783,8 @@ impl GpuLoader {
                     Kernel::MoeGateUp,
                     Variant::Weights(pools.gate.format),
                     bytemuck::bytes_of(&gp),
-                    &[pool, &act.xn, &act.act, &act.expert_tiles, &act.expert_pairs, &location, bg, bu],
-                    ((pools.gate.rows as u32).div_ceil(8), Dim::ExpertTiles, Dim::Fixed(1)),
+                    &[pool, &act.xn, &act.act, &act.chosen, &location, bg, bu],
+                    ((pools.gate.rows as u32).div_ceil(8), Dim::Fixed(k as u32), Dim::Tokens),
                 )?;
                 let dp = ExpertParams {
                     rows: pools.down.rows as u32,
@@ -818,8 +798,8 @@ impl GpuLoader {
                     Kernel::MoeDown,
                     Variant::Weights(pools.down.format),
                     bytemuck::bytes_of(&dp),
-                    &[pool, &act.act, &act.down, &act.expert_tiles, &act.expert_pairs, &location, bd],
-                    ((pools.down.rows as u32).div_ceil(8), Dim::ExpertTiles, Dim::Fixed(1)),
+                    &[pool, &act.act, &act.down, &act.chosen, &location, bd],
+                    ((pools.down.rows as u32).div_ceil(8), Dim::Fixed(k as u32), Dim::Tokens),
                 )?;
             }
             // h += Σ_k w_k · y_k
@@ -1033,10 +1013,10 @@ impl PlanBuilder<'_> {
             contents: params,
             usage: wgpu::BufferUsages::UNIFORM,
         });
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() }];
-        if kernel.uses_step() {
-            entries.push(wgpu::BindGroupEntry { binding: 0, resource: self.step.as_entire_binding() });
-        }
+        let mut entries = vec![
+            wgpu::BindGroupEntry { binding: 0, resource: self.step.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() },
+        ];
         entries.extend(bindings.iter().map(|(i, buf)| wgpu::BindGroupEntry { binding: *i, resource: buf.as_entire_binding() }));
         let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
@@ -1130,13 +1110,11 @@ impl GpuModel {
     }
 
     fn record(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch, n_tokens: usize, logits_rows: usize) {
-        let c = &self.config;
         let dim = |x: Dim| match x {
             Dim::Fixed(n) => n,
             Dim::Tokens => n_tokens as u32,
             Dim::TokenTiles => (n_tokens as u32).div_ceil(MATVEC_TOKENS),
             Dim::LogitRowTiles => (logits_rows as u32).div_ceil(MATVEC_TOKENS),
-            Dim::ExpertTiles => max_expert_tiles(n_tokens as u64, c.n_expert_used as u64, c.n_expert as u64) as u32,
         };
         pass.set_pipeline(&self.pipelines[d.pipeline]);
         pass.set_bind_group(0, &d.bind_group, &[]);

@@ -15,7 +15,6 @@ pub enum Kernel {
     Attention,
     AttentionCombine,
     MoeRoute,
-    MoeGroup,
     MoeGateUp,
     MoeDown,
     MoeCombine,
@@ -23,7 +22,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 12] = [
+    pub const ALL: [Kernel; 11] = [
         Kernel::Embed,
         Kernel::RmsNorm,
         Kernel::Matvec,
@@ -31,7 +30,6 @@ impl Kernel {
         Kernel::Attention,
         Kernel::AttentionCombine,
         Kernel::MoeRoute,
-        Kernel::MoeGroup,
         Kernel::MoeGateUp,
         Kernel::MoeDown,
         Kernel::MoeCombine,
@@ -47,18 +45,11 @@ impl Kernel {
             Kernel::Attention => "attention",
             Kernel::AttentionCombine => "attention_combine",
             Kernel::MoeRoute => "moe_route",
-            Kernel::MoeGroup => "moe_group",
             Kernel::MoeGateUp => "moe_gate_up",
             Kernel::MoeDown => "moe_down",
             Kernel::MoeCombine => "moe_combine",
             Kernel::Sample => "sample",
         }
-    }
-
-    /// Whether the kernel reads the step uniform (the expert kernels take everything from moe_group's tiles;
-    /// automatic bind-group layouts leave out unused bindings, so the step must not be bound for them).
-    pub fn uses_step(self) -> bool {
-        !matches!(self, Kernel::MoeGateUp | Kernel::MoeDown)
     }
 
     /// The variants the kernel is built in.
@@ -81,7 +72,6 @@ impl Kernel {
             Kernel::Attention => include_str!("../../../shaders/attention.wgsl"),
             Kernel::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Kernel::MoeRoute => include_str!("../../../shaders/moe_route.wgsl"),
-            Kernel::MoeGroup => include_str!("../../../shaders/moe_group.wgsl"),
             Kernel::MoeGateUp => include_str!("../../../shaders/moe_gate_up.wgsl"),
             Kernel::MoeDown => include_str!("../../../shaders/moe_down.wgsl"),
             Kernel::MoeCombine => include_str!("../../../shaders/moe_combine.wgsl"),
