@@ -8,6 +8,10 @@ struct Step {
     top_k: u32,         // 0 = no top-k cut
     top_p: f32,         // 1 = no nucleus cut
     step_index: u32,    // counts sampled tokens; makes each draw's random numbers distinct
+    probe_head: u32,    // q head of the attention view (attention_probe.wgsl)
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> S: Step;

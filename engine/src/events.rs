@@ -48,7 +48,20 @@ pub struct TokenEvent {
     pub entropy: f32,
     /// Per layer: (expert, routing weight) for the k chosen experts.
     pub routes: Vec<Vec<(u32, f32)>>,
+    /// The attention view's row, when one is open.
+    pub attention: Option<AttentionRow>,
     pub elapsed_ms: f64,
+}
+
+/// How one q head of one layer spread the newest token's attention: a weight per visible key (positions
+/// `first_position..`) and the share the sink absorbed. Weights and sink sum to 1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttentionRow {
+    pub layer: usize,
+    pub head: usize,
+    pub first_position: usize,
+    pub sink: f32,
+    pub weights: Vec<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -34,7 +34,7 @@ impl Backend {
                 let choice = sampler::sample(&logits, sampling, *steps);
                 *steps = steps.wrapping_add(1);
                 let routes = state.routing().iter().map(|l| l.iter().map(|c| (c.expert as u32, c.weight)).collect()).collect();
-                Ok(StepOutput { choice, routes })
+                Ok(StepOutput { choice, routes, attention: None })
             }
         }
     }
@@ -99,6 +99,7 @@ pub async fn generate(
             top_text,
             entropy: out.choice.entropy,
             routes: out.routes.clone(),
+            attention: out.attention.clone(),
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         }));
         generated += 1;

@@ -136,3 +136,36 @@ fn gpu_sampler_matches_cpu_sampler() {
         assert!((gpu.logsumexp - cpu.logsumexp).abs() < 2e-3, "{cfg:?}");
     }
 }
+
+/// The attention view against the reference trace: head 0's weights over the keys of the `short` case's last
+/// position, in every layer (the trace excludes the sink; its share is what the weights leave of 1).
+#[test]
+fn attention_probe_matches_trace() {
+    let ctx = context();
+    let path = support::fixtures().join("tiny.trace.short.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+    let trace: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let tokens: Vec<u32> = trace["tokens"].as_array().unwrap().iter().map(|t| t.as_u64().unwrap() as u32).collect();
+    let last = trace["positions"].as_array().unwrap().last().unwrap();
+    let options = GpuOptions { context: 64, max_batch: 64, max_logit_rows: 1, kv_storage: Some(KvStorage::F32) };
+    let mut model = load(&ctx, options, &mut gptoss_engine::events::NoEvents);
+    for (layer, reference) in last["layers"].as_array().unwrap().iter().enumerate() {
+        let want: Vec<f32> = reference["attn_probs_head0"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap() as f32).collect();
+        let first = reference["attended_positions"][0].as_u64().unwrap() as usize;
+        model.reset();
+        model.set_attention_probe(Some((layer, 0))).unwrap();
+        let out = pollster::block_on(model.step(&tokens, &SamplerConfig::greedy())).unwrap();
+        let row = out.attention.expect("attention row");
+        assert_eq!((row.layer, row.head, row.first_position), (layer, 0, first));
+        assert_eq!(row.weights.len(), want.len());
+        for (g, w) in row.weights.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5, "layer {layer}: {:?} vs {want:?}", row.weights);
+        }
+        let total: f32 = row.weights.iter().sum::<f32>() + row.sink;
+        assert!((total - 1.0).abs() < 1e-5, "weights and sink sum to {total}");
+    }
+    model.set_attention_probe(None).unwrap();
+    model.reset();
+    assert!(pollster::block_on(model.step(&tokens, &SamplerConfig::greedy())).unwrap().attention.is_none());
+    assert!(model.set_attention_probe(Some((99, 0))).is_err());
+}

@@ -12,7 +12,7 @@ use wgpu::util::DeviceExt;
 use super::shaders::{self, Kernel, KvStorage, Variant};
 use super::weights::{write_rows, MatrixLayout, RowStream};
 use super::GpuContext;
-use crate::events::{Event, EventSink};
+use crate::events::{AttentionRow, Event, EventSink};
 use crate::model::config::{layer_tensor, GptOssConfig, TensorPlan};
 use crate::model::rope_frequencies;
 use crate::quant::{dequantize_row, BlockFormat};
@@ -44,6 +44,8 @@ pub struct StepOutput {
     pub choice: TokenChoice,
     /// Per layer, the last token's chosen experts and their routing weights.
     pub routes: Vec<Vec<(u32, f32)>>,
+    /// The last token's attention row in the probed layer and head (see [`GpuModel::set_attention_probe`]).
+    pub attention: Option<AttentionRow>,
 }
 
 // Uniform layouts, mirrored field for field in the WGSL structs named alongside.
@@ -59,6 +61,8 @@ struct StepUniform {
     top_k: u32,
     top_p: f32,
     step_index: u32,
+    probe_head: u32,
+    _pad: [u32; 3],
 }
 
 /// matvec.wgsl `Matvec`.
@@ -194,6 +198,8 @@ const MATVEC_TOKENS: u32 = 4;
 
 struct Dispatch {
     kernel: Kernel,
+    /// Recorded only while the attention view watches this layer.
+    probe_layer: Option<usize>,
     label: String,
     pipeline: usize,
     bind_group: wgpu::BindGroup,
@@ -245,6 +251,7 @@ struct Activations {
     v: wgpu::Buffer,
     attn: wgpu::Buffer,
     attn_partials: wgpu::Buffer,
+    attn_probe: wgpu::Buffer,
     router: wgpu::Buffer,
     chosen: wgpu::Buffer,
     route_weights: wgpu::Buffer,
@@ -267,6 +274,8 @@ pub struct GpuModel {
     forward: Vec<Dispatch>,
     sample: Vec<Dispatch>,
     kv: KvStorage,
+    /// (layer, q head) of the attention view.
+    probe: Option<(usize, usize)>,
     /// KV positions filled.
     pos: usize,
     steps: u32,
@@ -590,7 +599,8 @@ impl GpuLoader {
         let q_width = (c.n_head * c.head_dim) as u64;
         let kv_width = (c.n_head_kv * c.head_dim) as u64;
         let groups = (c.n_vocab as u64).div_ceil(SAMPLE_THREADS * SAMPLE_MAX_PER_THREAD);
-        let readback_words = RESULT_WORDS + 2 * c.n_layer as u64 * k;
+        let max_keys = (0..c.n_layer).map(|il| self.visible_keys(il)).max().unwrap_or(1);
+        let readback_words = RESULT_WORDS + 2 * c.n_layer as u64 * k + 1 + max_keys;
         // Enough key splits for the longest layer (a window may start mid-split, hence one more).
         let n_splits = (0..c.n_layer).map(|il| self.cache_capacity(il)).max().unwrap_or(1).div_ceil(ATTENTION_SPLIT) + 1;
         let act = Activations {
@@ -610,6 +620,7 @@ impl GpuLoader {
                 "attention_partials",
                 t * c.n_head as u64 * n_splits * (2 + c.head_dim as u64) * 4,
             )?,
+            attn_probe: self.activation("attention_probe", (1 + max_keys) * 4)?,
             router: self.activation("router_logits", t * c.n_expert as u64 * 4)?,
             chosen: self.activation("chosen_experts", c.n_layer as u64 * t * k * 4)?,
             route_weights: self.activation("routing_weights", c.n_layer as u64 * t * k * 4)?,
@@ -742,6 +753,19 @@ impl GpuLoader {
                 &[&act.attn_partials, &self.vectors[&name("attn_sinks.weight")], &act.attn],
                 (c.n_head as u32, Dim::Tokens, Dim::Fixed(1)),
             )?;
+            // The attention view's row for this layer (recorded only while watched).
+            let pp = AttentionParams { _pad: 0, ..ap };
+            b.push(
+                &format!("blk.{il}.attention_probe"),
+                Kernel::AttentionProbe,
+                Variant::Kv(kv),
+                bytemuck::bytes_of(&pp),
+                &[&act.q, cache, &self.vectors[&name("attn_sinks.weight")], &act.attn_probe],
+                (1, Dim::Fixed(1), Dim::Fixed(1)),
+            )?;
+            if let Some(d) = b.dispatches.last_mut() {
+                d.probe_layer = Some(il);
+            }
             // h += Wo·o + bo
             let bo = &self.vectors[&name("attn_output.bias")];
             self.matvec(&mut b, &name("attn_output.weight"), &act.attn, &act.h, Some(bo), ACCUMULATE)?;
@@ -846,6 +870,7 @@ impl GpuLoader {
             forward,
             sample,
             kv,
+            probe: None,
             pos: 0,
             steps: 0,
             gpu_bytes: self.gpu_bytes,
@@ -861,6 +886,16 @@ impl GpuLoader {
                 Err(Error::Gpu("an f16 KV cache needs the shader-f16 feature, which this adapter lacks".into()))
             }
             Some(kv) => Ok(kv),
+        }
+    }
+
+    /// Keys one query sees at most in layer `il`.
+    fn visible_keys(&self, il: usize) -> u64 {
+        let ctx = self.options.context as u64;
+        if self.config.is_sliding(il) {
+            ctx.min(self.config.sliding_window as u64)
+        } else {
+            ctx
         }
     }
 
@@ -1023,7 +1058,7 @@ impl PlanBuilder<'_> {
             layout: &self.pipelines[pipeline].get_bind_group_layout(0),
             entries: &entries,
         });
-        self.dispatches.push(Dispatch { kernel, label: label.to_string(), pipeline, bind_group, grid });
+        self.dispatches.push(Dispatch { kernel, probe_layer: None, label: label.to_string(), pipeline, bind_group, grid });
         Ok(())
     }
 }
@@ -1062,6 +1097,21 @@ impl GpuModel {
         self.forward.iter().chain(&self.sample).map(|d| d.label.as_str()).collect()
     }
 
+    /// Watch one layer's q head: each step then also returns the last token's attention row there. One more
+    /// dispatch and a few kilobytes of readback per token while watched; nothing when `None`.
+    pub fn set_attention_probe(&mut self, probe: Option<(usize, usize)>) -> Result<()> {
+        if let Some((layer, head)) = probe {
+            if layer >= self.config.n_layer || head >= self.config.n_head {
+                return Err(Error::Usage(format!(
+                    "attention view of layer {layer} head {head}: the model has {} layers of {} heads",
+                    self.config.n_layer, self.config.n_head
+                )));
+            }
+        }
+        self.probe = probe;
+        Ok(())
+    }
+
     /// Forget the context (a new conversation).
     pub fn reset(&mut self) {
         self.pos = 0;
@@ -1085,8 +1135,9 @@ impl GpuModel {
         let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
+            let probed = self.probe.map(|p| p.0);
             let dispatches = self.forward.iter().chain(if sampling.is_some() { &self.sample[..] } else { &[] });
-            for d in dispatches {
+            for d in dispatches.filter(|d| d.probe_layer.is_none() || d.probe_layer == probed) {
                 self.record(&mut pass, d, tokens.len(), logits_rows);
             }
         }
@@ -1104,6 +1155,8 @@ impl GpuModel {
             top_k: s.top_k,
             top_p: s.top_p,
             step_index: self.steps,
+            probe_head: self.probe.map_or(0, |p| p.1 as u32),
+            _pad: [0; 3],
         };
         self.ctx.queue.write_buffer(&self.act.step, 0, bytemuck::bytes_of(&step));
         self.ctx.queue.write_buffer(&self.act.tokens, 0, bytemuck::cast_slice(tokens));
@@ -1132,7 +1185,8 @@ impl GpuModel {
             return Err(Error::Usage(format!("a profiled step takes at most {} tokens", self.options.max_batch)));
         }
         self.check_room(tokens.len())?;
-        let dispatches: Vec<&Dispatch> = self.forward.iter().chain(&self.sample).collect();
+        let dispatches: Vec<&Dispatch> =
+            self.forward.iter().chain(&self.sample).filter(|d| d.probe_layer.is_none()).collect();
         let n = dispatches.len() as u32 * 2;
         let device = &self.ctx.device;
         let set = device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -1207,13 +1261,32 @@ impl GpuModel {
                 let dst_w = (RESULT_WORDS + (c.n_layer as u64 + il) * k) * 4;
                 encoder.copy_buffer_to_buffer(&self.act.route_weights, src, &self.act.readback, dst_w, k * 4);
             }
+            let probe_keys = self.probe.map(|(layer, _)| self.probe_span(layer, self.pos + chunk.len() - 1));
+            if let Some((_, n)) = probe_keys {
+                let dst = (RESULT_WORDS + 2 * c.n_layer as u64 * k) * 4;
+                encoder.copy_buffer_to_buffer(&self.act.attn_probe, 0, &self.act.readback, dst, (1 + n as u64) * 4);
+            }
             self.ctx.queue.submit([encoder.finish()]);
             self.pos += chunk.len();
             self.steps = self.steps.wrapping_add(1);
             let bytes = self.ctx.read_buffer(&self.act.readback).await?;
-            out = Some(self.decode_readback(&bytes));
+            let mut step = self.decode_readback(&bytes);
+            if let (Some((layer, head)), Some((first, n))) = (self.probe, probe_keys) {
+                let w: &[f32] = bytemuck::cast_slice(&bytes);
+                let at = (RESULT_WORDS + 2 * c.n_layer as u64 * k) as usize;
+                step.attention =
+                    Some(AttentionRow { layer, head, first_position: first, sink: w[at], weights: w[at + 1..at + 1 + n].to_vec() });
+            }
+            out = Some(step);
         }
         out.ok_or_else(|| Error::Usage("no tokens to run".into()))
+    }
+
+    /// First visible key and number of keys for a query at `pos` in `layer`.
+    fn probe_span(&self, layer: usize, pos: usize) -> (usize, usize) {
+        let window = self.config.sliding_window;
+        let first = if self.config.is_sliding(layer) && pos + 1 > window { pos + 1 - window } else { 0 };
+        (first, pos + 1 - first)
     }
 
     fn decode_readback(&self, bytes: &[u8]) -> StepOutput {
@@ -1225,7 +1298,7 @@ impl GpuModel {
         let routes = (0..l)
             .map(|il| (0..k).map(|j| (w[base + il * k + j], f(base + (l + il) * k + j))).collect())
             .collect();
-        StepOutput { choice: TokenChoice { token: w[0], top, entropy: f(11), logsumexp: f(12) }, routes }
+        StepOutput { choice: TokenChoice { token: w[0], top, entropy: f(11), logsumexp: f(12) }, routes, attention: None }
     }
 
     /// Full logits at every position of `tokens` (for checking against references; the app never reads logits).

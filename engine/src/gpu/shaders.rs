@@ -14,6 +14,7 @@ pub enum Kernel {
     RopeKv,
     Attention,
     AttentionCombine,
+    AttentionProbe,
     MoeRoute,
     MoeGateUp,
     MoeDown,
@@ -22,13 +23,14 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 11] = [
+    pub const ALL: [Kernel; 12] = [
         Kernel::Embed,
         Kernel::RmsNorm,
         Kernel::Matvec,
         Kernel::RopeKv,
         Kernel::Attention,
         Kernel::AttentionCombine,
+        Kernel::AttentionProbe,
         Kernel::MoeRoute,
         Kernel::MoeGateUp,
         Kernel::MoeDown,
@@ -44,6 +46,7 @@ impl Kernel {
             Kernel::RopeKv => "rope_kv",
             Kernel::Attention => "attention",
             Kernel::AttentionCombine => "attention_combine",
+            Kernel::AttentionProbe => "attention_probe",
             Kernel::MoeRoute => "moe_route",
             Kernel::MoeGateUp => "moe_gate_up",
             Kernel::MoeDown => "moe_down",
@@ -58,7 +61,9 @@ impl Kernel {
             Kernel::Embed | Kernel::Matvec | Kernel::MoeGateUp | Kernel::MoeDown => {
                 GPU_FORMATS.into_iter().map(Variant::Weights).collect()
             }
-            Kernel::RopeKv | Kernel::Attention => vec![Variant::Kv(KvStorage::F16), Variant::Kv(KvStorage::F32)],
+            Kernel::RopeKv | Kernel::Attention | Kernel::AttentionProbe => {
+                vec![Variant::Kv(KvStorage::F16), Variant::Kv(KvStorage::F32)]
+            }
             _ => vec![Variant::Plain],
         }
     }
@@ -71,6 +76,7 @@ impl Kernel {
             Kernel::RopeKv => include_str!("../../../shaders/rope_kv.wgsl"),
             Kernel::Attention => include_str!("../../../shaders/attention.wgsl"),
             Kernel::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
+            Kernel::AttentionProbe => include_str!("../../../shaders/attention_probe.wgsl"),
             Kernel::MoeRoute => include_str!("../../../shaders/moe_route.wgsl"),
             Kernel::MoeGateUp => include_str!("../../../shaders/moe_gate_up.wgsl"),
             Kernel::MoeDown => include_str!("../../../shaders/moe_down.wgsl"),
