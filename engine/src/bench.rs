@@ -8,7 +8,7 @@ use web_time::Instant;
 
 use crate::events::NoEvents;
 use crate::gguf::GgufModel;
-use crate::gpu::{load_model, GpuContext, GpuModel, GpuOptions};
+use crate::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions};
 use crate::model::GptOssConfig;
 use crate::sampler::SamplerConfig;
 use crate::source::ByteSource;
@@ -74,6 +74,7 @@ pub struct BenchOptions {
     pub decode_tokens: usize,
     pub warmup_tokens: usize,
     pub max_batch: usize,
+    pub expert_budget: ExpertBudget,
 }
 
 impl Default for BenchOptions {
@@ -84,6 +85,7 @@ impl Default for BenchOptions {
             decode_tokens: 32,
             warmup_tokens: 4,
             max_batch: 256,
+            expert_budget: ExpertBudget::All,
         }
     }
 }
@@ -211,7 +213,13 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         + options.warmup_tokens
         + options.decode_tokens
         + options.prefill_lengths.iter().max().copied().unwrap_or(0);
-    let gpu_options = GpuOptions { context: max_context + 1, max_batch: options.max_batch, max_logit_rows: 1, kv_storage: None };
+    let gpu_options = GpuOptions {
+        context: max_context + 1,
+        max_batch: options.max_batch,
+        max_logit_rows: 1,
+        kv_storage: None,
+        expert_budget: options.expert_budget,
+    };
     let mut model = load_model(ctx.clone(), &file, gpu_options, &mut NoEvents).await?;
     // The load is done when the GPU has every byte: wait for the queue.
     ctx.device

@@ -50,6 +50,9 @@ pub struct TokenEvent {
     pub routes: Vec<Vec<(u32, f32)>>,
     /// The attention view's row, when one is open.
     pub attention: Option<AttentionRow>,
+    /// Expert paging for this token, and per layer which experts are resident after it (paging only).
+    pub paging: Option<crate::gpu::PagingStats>,
+    pub expert_residency: Option<Vec<Vec<bool>>>,
     pub elapsed_ms: f64,
 }
 

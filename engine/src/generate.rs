@@ -34,7 +34,7 @@ impl Backend {
                 let choice = sampler::sample(&logits, sampling, *steps);
                 *steps = steps.wrapping_add(1);
                 let routes = state.routing().iter().map(|l| l.iter().map(|c| (c.expert as u32, c.weight)).collect()).collect();
-                Ok(StepOutput { choice, routes, attention: None })
+                Ok(StepOutput { choice, routes, attention: None, paging: None })
             }
         }
     }
@@ -100,6 +100,11 @@ pub async fn generate(
             entropy: out.choice.entropy,
             routes: out.routes.clone(),
             attention: out.attention.clone(),
+            expert_residency: match backend {
+                Backend::Gpu(model) if out.paging.is_some() => Some(model.expert_residency()),
+                _ => None,
+            },
+            paging: out.paging.clone(),
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         }));
         generated += 1;

@@ -27,6 +27,9 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub adapter: wgpu::Adapter,
     pub report: AdapterReport,
+    /// The first GPU error no error scope caught (wgpu's default handler would panic natively); the next
+    /// readback returns it as an error instead.
+    uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 thread_local! {
@@ -92,7 +95,14 @@ impl GpuContext {
         };
         #[cfg(target_arch = "wasm32")]
         web_adapter_info(&mut report).await;
-        Ok(GpuContext { device, queue, adapter, report })
+        let uncaptured = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut slot) = sink.lock() {
+                slot.get_or_insert_with(|| e.to_string());
+            }
+        }));
+        Ok(GpuContext { device, queue, adapter, report, uncaptured })
     }
 
     /// Compile WGSL. Natively wgpu would add a counter to every loop to stop runaway shaders
@@ -132,7 +142,16 @@ impl GpuContext {
             .map_err(|e| Error::Gpu(format!("reading a mapped buffer failed: {e}")))?
             .to_vec();
         buffer.unmap();
+        self.check_errors()?;
         Ok(bytes)
+    }
+
+    /// Fail with the GPU error that no error scope caught, if one happened.
+    pub fn check_errors(&self) -> Result<()> {
+        match self.uncaptured.lock().map(|mut e| e.take()) {
+            Ok(Some(e)) => Err(Error::Gpu(e)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
 use super::shaders::{self, Kernel, KvStorage, Variant};
+use super::experts::{ExpertBudget, ExpertCache, ExpertFileRange, PagingStats};
 use super::weights::{write_rows, MatrixLayout, RowStream};
 use super::GpuContext;
 use crate::events::{AttentionRow, Event, EventSink};
@@ -30,11 +31,13 @@ pub struct GpuOptions {
     pub max_logit_rows: usize,
     /// KV cache storage; `None` picks f16 when the adapter has shader-f16.
     pub kv_storage: Option<KvStorage>,
+    /// GPU memory for experts; below `All`, experts are paged through an LRU cache of slots.
+    pub expert_budget: ExpertBudget,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { context: 4096, max_batch: 64, max_logit_rows: 1, kv_storage: None }
+        GpuOptions { context: 4096, max_batch: 64, max_logit_rows: 1, kv_storage: None, expert_budget: ExpertBudget::All }
     }
 }
 
@@ -46,6 +49,8 @@ pub struct StepOutput {
     pub routes: Vec<Vec<(u32, f32)>>,
     /// The last token's attention row in the probed layer and head (see [`GpuModel::set_attention_probe`]).
     pub attention: Option<AttentionRow>,
+    /// Expert paging during this step, when paging is on.
+    pub paging: Option<PagingStats>,
 }
 
 // Uniform layouts, mirrored field for field in the WGSL structs named alongside.
@@ -217,6 +222,8 @@ struct SplitMatrix {
 struct ExpertPools {
     gate: MatrixLayout,
     down: MatrixLayout,
+    /// Expert slots in all pools: every expert, or fewer when paging.
+    slots: u64,
     slots_per_pool: u64,
     pools: Vec<wgpu::Buffer>,
 }
@@ -225,6 +232,36 @@ impl ExpertPools {
     fn slot_words(&self) -> u64 {
         2 * self.gate.words() + self.down.words()
     }
+
+    /// The location-table entry for a slot: pool << 16 | slot in pool.
+    fn location(&self, slot: u64) -> u32 {
+        ((slot / self.slots_per_pool) << 16 | slot % self.slots_per_pool) as u32
+    }
+
+    /// Upload one expert's gate, up and down matrices (GGUF bytes, whole experts) into `slot`.
+    fn write_expert(&self, queue: &wgpu::Queue, slot: u64, part: ExpertPart, bytes: &[u8]) -> Result<()> {
+        let (base, layout) = match part {
+            ExpertPart::Gate => (0, self.gate),
+            ExpertPart::Up => (self.gate.words(), self.gate),
+            ExpertPart::Down => (2 * self.gate.words(), self.down),
+        };
+        let pool = &self.pools[(slot / self.slots_per_pool) as usize];
+        write_rows(queue, pool, (slot % self.slots_per_pool) * self.slot_words() + base, &layout, 0, bytes)
+    }
+}
+
+/// A location-table entry no pool matches: the expert is not resident.
+const NOT_RESIDENT: u32 = u32::MAX;
+
+/// Expert paging state of a model whose experts do not all fit.
+struct Paging {
+    cache: ExpertCache,
+    /// Per layer: gate, up and down in the file.
+    files: Vec<[ExpertFileRange; 3]>,
+    /// Index in the forward plan just past each layer's router dispatch: the step pauses there to learn the
+    /// layer's experts.
+    route_ends: Vec<usize>,
+    chosen_readback: wgpu::Buffer,
 }
 
 /// What a streamed tensor's bytes turn into on the GPU.
@@ -276,6 +313,10 @@ pub struct GpuModel {
     kv: KvStorage,
     /// (layer, q head) of the attention view.
     probe: Option<(usize, usize)>,
+    experts: Vec<ExpertPools>,
+    /// (layer, expert) → pool << 16 | slot, read by the expert kernels.
+    location: wgpu::Buffer,
+    paging: Option<Paging>,
     /// KV positions filled.
     pos: usize,
     steps: u32,
@@ -294,6 +335,8 @@ pub struct GpuLoader {
     pending_events: Vec<Event>,
     matrices: HashMap<String, SplitMatrix>,
     experts: Vec<ExpertPools>,
+    /// Where each layer's experts are in the file, for paging.
+    expert_files: Option<Vec<[ExpertFileRange; 3]>>,
     vectors: HashMap<String, wgpu::Buffer>,
     intake: HashMap<String, Intake>,
     buffers_allocated: u32,
@@ -351,6 +394,7 @@ impl GpuLoader {
             pending_events: Vec::new(),
             matrices: HashMap::new(),
             experts: Vec::new(),
+            expert_files: None,
             vectors: HashMap::new(),
             intake: HashMap::new(),
             buffers_allocated: 0,
@@ -475,23 +519,38 @@ impl GpuLoader {
         let gate = MatrixLayout::new(gate_t.format, c.n_ff_expert as u64, c.n_embd as u64, name)?;
         let down = MatrixLayout::new(down_t.format, c.n_embd as u64, c.n_ff_expert as u64, &down_t.info.name)?;
         let slot_bytes = (2 * gate.words() + down.words()) * 4;
-        let slots_per_pool = (limit / slot_bytes).min(c.n_expert as u64);
+        let slots = self.options.expert_budget.slots(c.n_expert, c.n_expert_used, c.n_layer, slot_bytes)? as u64;
+        let slots_per_pool = (limit / slot_bytes).min(slots);
         if slots_per_pool == 0 {
             return Err(Error::Gpu(format!(
                 "one expert of layer {layer} needs {slot_bytes} bytes, over the storage binding limit of {limit} bytes"
             )));
         }
-        let n_pools = (c.n_expert as u64).div_ceil(slots_per_pool);
+        let n_pools = slots.div_ceil(slots_per_pool);
         let mut pools = Vec::new();
         for p in 0..n_pools {
-            let slots = slots_per_pool.min(c.n_expert as u64 - p * slots_per_pool);
-            pools.push(self.weight_buffer(&format!("blk.{layer}.experts[pool {p}]"), slots * slot_bytes)?);
+            let in_pool = slots_per_pool.min(slots - p * slots_per_pool);
+            pools.push(self.weight_buffer(&format!("blk.{layer}.experts[pool {p}]"), in_pool * slot_bytes)?);
         }
         if self.experts.len() != layer {
             return Err(Error::Model(format!("layer {layer}'s experts arrived out of order")));
         }
-        self.experts.push(ExpertPools { gate, down, slots_per_pool, pools });
+        self.experts.push(ExpertPools { gate, down, slots, slots_per_pool, pools });
         Ok(())
+    }
+
+    /// Where each layer's gate, up and down experts are in the file; needed when the budget pages experts.
+    pub fn set_expert_files(&mut self, files: Vec<[ExpertFileRange; 3]>) {
+        self.expert_files = Some(files);
+    }
+
+    pub fn n_layer(&self) -> usize {
+        self.config.n_layer
+    }
+
+    /// Whether the expert budget leaves some experts out of GPU memory.
+    pub fn pages_experts(&self) -> bool {
+        self.experts.iter().any(|p| p.slots < self.config.n_expert as u64)
     }
 
     /// Stream the next bytes of tensor `name` (consecutive chunks in file order).
@@ -517,6 +576,10 @@ impl GpuLoader {
                 stream.push(bytes, |row0, piece| {
                     let rows_per_expert = if which == ExpertPart::Down { pools.down.rows } else { pools.gate.rows };
                     let expert = row0 / rows_per_expert;
+                    if expert >= pools.slots {
+                        // Not resident at the start: paged in from the file when a token needs it.
+                        return Ok(());
+                    }
                     let (pool, slot) = (expert / pools.slots_per_pool, expert % pools.slots_per_pool);
                     let (base, layout) = match which {
                         ExpertPart::Gate => (0, pools.gate),
@@ -650,10 +713,11 @@ impl GpuLoader {
             caches.push((capacity, self.activation(&format!("blk.{il}.kv_cache"), bytes)?));
         }
         // (pool, slot) of every (layer, expert), read by the expert kernels.
+        // Experts 0.. fill the slots at load; the rest are not resident until paged in.
         let mut location = Vec::new();
         for pools in &self.experts {
             for ex in 0..c.n_expert as u64 {
-                location.push(((ex / pools.slots_per_pool) << 16 | ex % pools.slots_per_pool) as u32);
+                location.push(if ex < pools.slots { pools.location(ex) } else { NOT_RESIDENT });
             }
         }
         let location = self.init_buffer("expert_location", bytemuck::cast_slice(&location))?;
@@ -665,6 +729,7 @@ impl GpuLoader {
 
         let group = (c.n_head / c.n_head_kv) as f64;
         let constants = HashMap::from([(Kernel::Attention, vec![("GROUP", group), ("HEAD_DIM", c.head_dim as f64)])]);
+        let mut route_ends = Vec::new();
         let mut b = PlanBuilder {
             ctx: self.ctx.clone(),
             constants,
@@ -783,6 +848,7 @@ impl GpuLoader {
                 &[&act.router, &act.chosen, &act.route_weights],
                 (1, Dim::Tokens, Dim::Fixed(1)),
             )?;
+            route_ends.push(b.dispatches.len());
             // experts: act = swiglu_oai(gate, up); y = down·act + bias
             let pools = &self.experts[il];
             let bg = &self.vectors[&name("ffn_gate_exps.bias")];
@@ -850,12 +916,29 @@ impl GpuLoader {
         let pipelines = std::mem::take(&mut b.pipelines);
         drop(b);
 
+        let paging = if self.pages_experts() {
+            let files = self.expert_files.take().ok_or_else(|| {
+                Error::Gpu("the expert budget pages experts, but the loader was not told where they are in the file".into())
+            })?;
+            let slots = self.experts.first().map_or(0, |p| p.slots as usize);
+            Some(Paging {
+                cache: ExpertCache::new(c.n_layer, c.n_expert, slots),
+                files,
+                route_ends,
+                chosen_readback: self.new_buffer(
+                    "chosen_readback",
+                    k * 4,
+                    wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                )?,
+            })
+        } else {
+            None
+        };
         let mut weights: Vec<wgpu::Buffer> = Vec::new();
         weights.extend(self.matrices.drain().flat_map(|(_, m)| m.parts.into_iter().map(|(_, b)| b)));
-        weights.extend(self.experts.drain(..).flat_map(|p| p.pools));
         weights.extend(self.vectors.drain().map(|(_, b)| b));
         weights.extend(caches.into_iter().map(|(_, b)| b));
-        weights.extend([location, inv_freq, inv_freq_swa]);
+        weights.extend([inv_freq, inv_freq_swa]);
         self.pending_events.push(Event::GpuModelReady {
             gpu_bytes: self.gpu_bytes,
             dispatches_per_step: (forward.len() + sample.len()) as u32,
@@ -871,6 +954,9 @@ impl GpuLoader {
             sample,
             kv,
             probe: None,
+            experts: std::mem::take(&mut self.experts),
+            location,
+            paging,
             pos: 0,
             steps: 0,
             gpu_bytes: self.gpu_bytes,
@@ -912,7 +998,7 @@ impl GpuLoader {
         let buffer = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents,
-            usage: wgpu::BufferUsages::STORAGE,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
         });
         self.gpu_bytes += buffer.size();
         self.pending_events.push(Event::GpuBufferAllocated {
@@ -1130,18 +1216,117 @@ impl GpuModel {
         Ok(())
     }
 
-    fn encode(&self, tokens: &[u32], logits_rows: usize, sampling: Option<&SamplerConfig>) -> wgpu::CommandEncoder {
-        self.write_step(tokens, logits_rows, sampling);
+    /// Record the forward dispatches `range` (and the sampler when `with_sample`) into a new encoder.
+    fn encode_range(
+        &self,
+        range: std::ops::Range<usize>,
+        n_tokens: usize,
+        logits_rows: usize,
+        with_sample: bool,
+    ) -> wgpu::CommandEncoder {
         let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
             let probed = self.probe.map(|p| p.0);
-            let dispatches = self.forward.iter().chain(if sampling.is_some() { &self.sample[..] } else { &[] });
+            let dispatches = self.forward[range].iter().chain(if with_sample { &self.sample[..] } else { &[] });
             for d in dispatches.filter(|d| d.probe_layer.is_none() || d.probe_layer == probed) {
-                self.record(&mut pass, d, tokens.len(), logits_rows);
+                self.record(&mut pass, d, n_tokens, logits_rows);
             }
         }
         encoder
+    }
+
+    /// Tokens per submission: a prefill batch, or one token at a time while experts are paged (each layer's
+    /// experts must fit the slots at once).
+    fn batch_limit(&self) -> usize {
+        if self.paging.is_some() {
+            1
+        } else {
+            self.options.max_batch
+        }
+    }
+
+    /// Run `tokens` at the next positions up to (not including) the copies the caller adds; returns the encoder
+    /// holding the last part of the pass. Without paging that is the whole pass; with paging the step pauses after
+    /// each layer's router, reads its experts back, pages in the missing ones, and goes on.
+    async fn encode_step(
+        &mut self,
+        tokens: &[u32],
+        logits_rows: usize,
+        sampling: Option<&SamplerConfig>,
+    ) -> Result<(wgpu::CommandEncoder, Option<PagingStats>)> {
+        self.write_step(tokens, logits_rows, sampling);
+        let Some(mut paging) = self.paging.take() else {
+            return Ok((self.encode_range(0..self.forward.len(), tokens.len(), logits_rows, sampling.is_some()), None));
+        };
+        let result = self.page_layers(&mut paging, tokens.len(), logits_rows).await;
+        let start = paging.route_ends.last().copied().unwrap_or(0);
+        self.paging = Some(paging);
+        let stats = result?;
+        Ok((self.encode_range(start..self.forward.len(), tokens.len(), logits_rows, sampling.is_some()), Some(stats)))
+    }
+
+    /// Submit each layer's part of the pass up to its router, then bring that layer's chosen experts in.
+    async fn page_layers(&self, paging: &mut Paging, n_tokens: usize, logits_rows: usize) -> Result<PagingStats> {
+        let c = &self.config;
+        let k = c.n_expert_used as u64;
+        let mut stats = PagingStats::default();
+        let mut start = 0;
+        for (layer, &end) in paging.route_ends.iter().enumerate() {
+            let mut encoder = self.encode_range(start..end, n_tokens, logits_rows, false);
+            let src = (layer as u64 * self.options.max_batch as u64 * k) * 4;
+            encoder.copy_buffer_to_buffer(&self.act.chosen, src, &paging.chosen_readback, 0, k * 4);
+            self.ctx.queue.submit([encoder.finish()]);
+            let waited = web_time::Instant::now();
+            let bytes = self.ctx.read_buffer(&paging.chosen_readback).await?;
+            let chosen: Vec<u32> = bytemuck::cast_slice(&bytes).to_vec();
+            if let Some(bad) = chosen.iter().find(|&&e| e as usize >= c.n_expert) {
+                return Err(Error::Gpu(format!("layer {layer}: the router chose expert {bad} of {}", c.n_expert)));
+            }
+            let placement = paging.cache.place(layer, &chosen)?;
+            stats.hits += placement.hits;
+            stats.syncs += 1;
+            let pools = &self.experts[layer];
+            for load in &placement.loads {
+                for (file, part) in paging.files[layer].iter().zip([ExpertPart::Gate, ExpertPart::Up, ExpertPart::Down]) {
+                    let at = file.offset + load.expert as u64 * file.bytes_per_expert;
+                    let data = file.source.read(at, file.bytes_per_expert).await.map_err(|e| {
+                        Error::Gpu(format!(
+                            "paging in expert {} of layer {layer} ({}, bytes {at}..{}) failed: {e}",
+                            load.expert,
+                            file.tensor,
+                            at + file.bytes_per_expert
+                        ))
+                    })?;
+                    pools.write_expert(&self.ctx.queue, load.slot as u64, part, &data)?;
+                    stats.bytes_uploaded += data.len() as u64;
+                }
+                let entry = |e: u32| (layer * c.n_expert + e as usize) as u64 * 4;
+                if let Some(old) = load.evicted {
+                    self.ctx.queue.write_buffer(&self.location, entry(old), bytemuck::bytes_of(&NOT_RESIDENT));
+                    stats.evictions += 1;
+                }
+                let loc = pools.location(load.slot as u64);
+                self.ctx.queue.write_buffer(&self.location, entry(load.expert), bytemuck::bytes_of(&loc));
+                stats.misses += 1;
+            }
+            stats.stall_ms += waited.elapsed().as_secs_f64() * 1e3;
+            start = end;
+        }
+        Ok(stats)
+    }
+
+    /// Per layer, which experts are in GPU memory now (all of them unless paging).
+    pub fn expert_residency(&self) -> Vec<Vec<bool>> {
+        match &self.paging {
+            Some(p) => p.cache.residency(self.config.n_expert),
+            None => vec![vec![true; self.config.n_expert]; self.config.n_layer],
+        }
+    }
+
+    /// Expert slots per layer.
+    pub fn expert_slots(&self) -> usize {
+        self.experts.first().map_or(0, |p| p.slots as usize)
     }
 
     fn write_step(&self, tokens: &[u32], logits_rows: usize, sampling: Option<&SamplerConfig>) {
@@ -1239,15 +1424,26 @@ impl GpuModel {
     pub async fn step(&mut self, tokens: &[u32], sampling: &SamplerConfig) -> Result<StepOutput> {
         sampling.validate()?;
         let mut out = None;
-        for chunk in tokens.chunks(self.options.max_batch) {
+        let mut paging: Option<PagingStats> = None;
+        let batch = self.batch_limit();
+        for chunk in tokens.chunks(batch) {
             self.check_room(chunk.len())?;
             let last = std::ptr::eq(chunk.as_ptr_range().end, tokens.as_ptr_range().end);
+            let (mut encoder, stats) = self.encode_step(chunk, 1, last.then_some(sampling)).await?;
+            if let Some(s) = stats {
+                let total = paging.get_or_insert_with(PagingStats::default);
+                total.hits += s.hits;
+                total.misses += s.misses;
+                total.evictions += s.evictions;
+                total.bytes_uploaded += s.bytes_uploaded;
+                total.stall_ms += s.stall_ms;
+                total.syncs += s.syncs;
+            }
             if !last {
-                self.ctx.queue.submit([self.encode(chunk, 1, None).finish()]);
+                self.ctx.queue.submit([encoder.finish()]);
                 self.pos += chunk.len();
                 continue;
             }
-            let mut encoder = self.encode(chunk, 1, Some(sampling));
             let c = &self.config;
             let k = c.n_expert_used as u64;
             let t_max = self.options.max_batch as u64;
@@ -1273,10 +1469,11 @@ impl GpuModel {
             let mut step = self.decode_readback(&bytes);
             if let (Some((layer, head)), Some((first, n))) = (self.probe, probe_keys) {
                 let w: &[f32] = bytemuck::cast_slice(&bytes);
-                let at = (RESULT_WORDS + 2 * c.n_layer as u64 * k) as usize;
+                let at = (RESULT_WORDS + 2 * self.config.n_layer as u64 * k) as usize;
                 step.attention =
                     Some(AttentionRow { layer, head, first_position: first, sink: w[at], weights: w[at + 1..at + 1 + n].to_vec() });
             }
+            step.paging = paging.clone();
             out = Some(step);
         }
         out.ok_or_else(|| Error::Usage("no tokens to run".into()))
@@ -1298,17 +1495,22 @@ impl GpuModel {
         let routes = (0..l)
             .map(|il| (0..k).map(|j| (w[base + il * k + j], f(base + (l + il) * k + j))).collect())
             .collect();
-        StepOutput { choice: TokenChoice { token: w[0], top, entropy: f(11), logsumexp: f(12) }, routes, attention: None }
+        StepOutput {
+            choice: TokenChoice { token: w[0], top, entropy: f(11), logsumexp: f(12) },
+            routes,
+            attention: None,
+            paging: None,
+        }
     }
 
     /// Full logits at every position of `tokens` (for checking against references; the app never reads logits).
     pub async fn logits(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>> {
-        let rows_max = self.options.max_logit_rows.min(self.options.max_batch);
+        let rows_max = self.options.max_logit_rows.min(self.batch_limit());
         let vocab = self.config.n_vocab;
         let mut all = Vec::with_capacity(tokens.len());
         for chunk in tokens.chunks(rows_max) {
             self.check_room(chunk.len())?;
-            let mut encoder = self.encode(chunk, chunk.len(), None);
+            let (mut encoder, _) = self.encode_step(chunk, chunk.len(), None).await?;
             let bytes = (chunk.len() * vocab * 4) as u64;
             encoder.copy_buffer_to_buffer(&self.act.logits, 0, &self.act.logits_readback, 0, bytes);
             self.ctx.queue.submit([encoder.finish()]);

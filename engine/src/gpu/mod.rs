@@ -2,6 +2,7 @@
 //! `weights` repacks and uploads tensors, `shaders` composes the WGSL, `forward` runs the model.
 
 mod device;
+pub mod experts;
 mod forward;
 pub mod shaders;
 mod weights;
@@ -10,6 +11,7 @@ use std::rc::Rc;
 
 pub use device::{compute_check, AdapterReport, ComputeCheck, GpuContext};
 pub use forward::{GpuLoader, GpuModel, GpuOptions, StepOutput};
+pub use experts::{ExpertBudget, PagingStats};
 pub use shaders::KvStorage;
 
 use crate::events::{Event, EventSink};
@@ -31,6 +33,9 @@ pub async fn load_model(
     let plan = TensorPlan::new(&config, &infos)?;
     let needed: std::collections::HashSet<String> = plan.tensors.iter().map(|t| t.info.name.clone()).collect();
     let mut loader = GpuLoader::new(ctx, config, plan, options, events)?;
+    if loader.pages_experts() {
+        loader.set_expert_files(expert_files(model, loader.n_layer())?);
+    }
     model
         .stream_tensors(
             |t| needed.contains(&t.name),
@@ -40,4 +45,26 @@ pub async fn load_model(
         )
         .await?;
     loader.finish(events).await
+}
+
+/// Where each layer's gate, up and down experts are in the file, so a paged model can fetch one expert.
+fn expert_files(model: &GgufModel, n_layer: usize) -> Result<Vec<[experts::ExpertFileRange; 3]>> {
+    (0..n_layer)
+        .map(|il| {
+            let part = |name: &str| {
+                let tensor = crate::model::layer_tensor(il, name);
+                let t = model
+                    .tensor(&tensor)
+                    .ok_or_else(|| crate::Error::Model(format!("tensor `{tensor}` is missing")))?;
+                let n_expert = t.info.dims.get(2).copied().unwrap_or(1).max(1);
+                Ok(experts::ExpertFileRange {
+                    source: model.shards()[t.shard].source.clone(),
+                    offset: t.file_offset,
+                    bytes_per_expert: t.info.n_bytes / n_expert,
+                    tensor,
+                })
+            };
+            Ok([part("ffn_gate_exps.weight")?, part("ffn_up_exps.weight")?, part("ffn_down_exps.weight")?])
+        })
+        .collect()
 }

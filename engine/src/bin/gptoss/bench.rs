@@ -1,6 +1,8 @@
-//! `gptoss bench <model> [--json] [--decode-tokens N] [--prefill 128,1024] [--contexts 0,1024,4096]`
+//! `gptoss bench <model> [--json] [--decode-tokens N] [--prefill 128,1024] [--contexts 0,1024,4096]
+//! [--max-batch N] [--expert-budget min|N%|BYTES]`
 
 use gptoss_engine::bench::{self, BenchOptions};
+use gptoss_engine::gpu::ExpertBudget;
 
 use crate::args::Args;
 
@@ -21,6 +23,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     }
     if let Some(v) = args.value(&["--max-batch"])? {
         options.max_batch = v.parse().map_err(|_| format!("--max-batch: `{v}` is not a count"))?;
+    }
+    if let Some(v) = args.value(&["--expert-budget"])? {
+        options.expert_budget = ExpertBudget::parse(&v).map_err(|e| e.to_string())?;
     }
     let model = args.positional("model path or URL")?;
     args.finish()?;

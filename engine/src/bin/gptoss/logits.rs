@@ -1,4 +1,5 @@
-//! `gptoss logits <model> --tokens ID,.. [--backend cpu|gpu] [--last-logits FILE] [--greedy N]`: run token ids at
+//! `gptoss logits <model> --tokens ID,.. [--backend cpu|gpu] [--last-logits FILE] [--greedy N]
+//! [--expert-budget min|N%|BYTES]`: run token ids at
 //! positions 0..n−1 and print, per position, the 20 highest logits and the log-sum-exp as JSON, in the layout of
 //! the fixture goldens (`{"positions": [{"top": [[id, logit], ...], "logsumexp": x}, ...]}`), so the output can be
 //! compared with any outside reference. `--last-logits` writes the last position's logits as raw little-endian
@@ -7,7 +8,7 @@
 use crate::args::Args;
 use gptoss_engine::events::NoEvents;
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
-use gptoss_engine::gpu::{load_model, GpuContext, GpuModel, GpuOptions, KvStorage};
+use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions, KvStorage};
 use gptoss_engine::model::{CpuModel, CpuState, GptOssConfig, TensorPlan};
 use std::rc::Rc;
 use gptoss_engine::source::ByteSource;
@@ -32,8 +33,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
             .map_err(|_| format!("--greedy: `{n}` is not a count"))?,
         None => 0,
     };
+    let budget = args.value(&["--expert-budget"])?;
     let target = args.positional("a GGUF path or URL")?;
     args.finish()?;
+    let expert_budget = budget.map(|b| ExpertBudget::parse(&b)).transpose().map_err(|e| e.to_string())?.unwrap_or_default();
     let file = pollster::block_on(GgufModel::open(
         ByteSource::from_path_or_url(&target),
         &mut NoEvents,
@@ -41,7 +44,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let mut model = match backend.as_str() {
         "cpu" => LogitModel::cpu(&file)?,
-        "gpu" => LogitModel::gpu(&file, tokens.len() + greedy + 1)?,
+        "gpu" => LogitModel::gpu(&file, tokens.len() + greedy + 1, expert_budget)?,
         other => return Err(format!("--backend: `{other}` is not cpu or gpu")),
     };
 
@@ -91,9 +94,10 @@ impl LogitModel {
     }
 
     /// On the GPU with an f32 KV cache, the configuration checked against the goldens at 2e-3.
-    fn gpu(file: &GgufModel, context: usize) -> Result<Self, String> {
+    fn gpu(file: &GgufModel, context: usize, expert_budget: ExpertBudget) -> Result<Self, String> {
         let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
-        let options = GpuOptions { context, max_batch: 64, max_logit_rows: 64, kv_storage: Some(KvStorage::F32) };
+        let options =
+            GpuOptions { context, max_batch: 64, max_logit_rows: 64, kv_storage: Some(KvStorage::F32), expert_budget };
         let model = pollster::block_on(load_model(ctx, file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
         Ok(LogitModel::Gpu(Box::new(model)))
     }

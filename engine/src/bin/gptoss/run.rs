@@ -1,5 +1,5 @@
 //! `gptoss run <model> --prompt TEXT [--backend cpu|gpu] [--max-tokens N] [--temperature T] [--top-k K]
-//! [--top-p P] [--seed S] [--reasoning low|medium|high] [--context N]`: render a Harmony prompt, generate,
+//! [--top-p P] [--seed S] [--reasoning low|medium|high] [--context N] [--expert-budget min|N%|BYTES]`: render a Harmony prompt, generate,
 //! stream the text as it comes (analysis and final channels labelled), and print prefill/decode tokens/s.
 
 use std::io::Write;
@@ -8,7 +8,7 @@ use std::rc::Rc;
 use gptoss_engine::events::{Event, NoEvents};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
-use gptoss_engine::gpu::{load_model, GpuContext, GpuOptions};
+use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuOptions};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;
@@ -42,6 +42,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
         Some(other) => return Err(format!("--reasoning: `{other}` is not low, medium or high")),
     };
     let context = number(&mut args, "--context")?.unwrap_or(4096usize);
+    let expert_budget = match args.value(&["--expert-budget"])? {
+        Some(b) => ExpertBudget::parse(&b).map_err(|e| e.to_string())?,
+        None => ExpertBudget::All,
+    };
     let target = args.positional("a GGUF path or URL")?;
     args.finish()?;
 
@@ -61,7 +65,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         "gpu" => {
             let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
             eprintln!("gpu: {} ({})", ctx.report.name, ctx.report.backend);
-            let options = GpuOptions { context, ..Default::default() };
+            let options = GpuOptions { context, expert_budget, ..Default::default() };
             let model = pollster::block_on(load_model(ctx, &file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
             Backend::Gpu(Box::new(model))
         }
