@@ -8,7 +8,7 @@ use web_time::Instant;
 
 use crate::events::NoEvents;
 use crate::gguf::GgufModel;
-use crate::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions};
+use crate::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats};
 use crate::model::GptOssConfig;
 use crate::sampler::SamplerConfig;
 use crate::source::ByteSource;
@@ -33,6 +33,8 @@ pub struct BenchReport {
     pub decode: Vec<DecodeFigure>,
     pub dispatches_per_token: usize,
     pub submissions_per_token: usize,
+    /// Expert paging while decoding (empty when every expert is resident).
+    pub paging: Vec<PagingFigure>,
     /// GPU time per kernel family in one profiled decode step (empty without timestamp queries).
     pub kernels: Vec<KernelFigure>,
     pub kernel_total_ms: f64,
@@ -57,6 +59,16 @@ pub struct DecodeFigure {
     /// Bytes per token over the measured time.
     pub implied_gb_per_s: f64,
     pub roofline_fraction: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PagingFigure {
+    pub context: usize,
+    pub expert_slots_per_layer: usize,
+    pub hit_rate: f64,
+    pub bytes_moved_per_token: f64,
+    pub stall_ms_per_token: f64,
+    pub syncs_per_token: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -186,19 +198,31 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Decode `n` tokens one step at a time, returning the median seconds per token.
-async fn decode_seconds(model: &mut GpuModel, n: usize, warmup: usize) -> Result<f64> {
+/// Decode `n` tokens one step at a time, returning the median seconds per token and the paging totals of the
+/// measured tokens.
+async fn decode_seconds(model: &mut GpuModel, n: usize, warmup: usize) -> Result<(f64, Option<PagingStats>)> {
     let greedy = SamplerConfig::greedy();
     let mut token = 0u32;
     let mut times = Vec::with_capacity(n);
+    let mut paging: Option<PagingStats> = None;
     for i in 0..warmup + n {
         let start = Instant::now();
-        token = model.step(&[token], &greedy).await?.choice.token;
+        let out = model.step(&[token], &greedy).await?;
+        token = out.choice.token;
         if i >= warmup {
             times.push(start.elapsed().as_secs_f64());
+            if let Some(p) = out.paging {
+                let t = paging.get_or_insert_with(PagingStats::default);
+                t.hits += p.hits;
+                t.misses += p.misses;
+                t.evictions += p.evictions;
+                t.bytes_uploaded += p.bytes_uploaded;
+                t.stall_ms += p.stall_ms;
+                t.syncs += p.syncs;
+            }
         }
     }
-    Ok(median(times))
+    Ok((median(times), paging))
 }
 
 /// Run the whole benchmark on the model at `path_or_url`.
@@ -209,10 +233,11 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
     let start = Instant::now();
     let file = GgufModel::open(source, &mut NoEvents).await?;
     let config = GptOssConfig::from_header(file.header())?;
-    let max_context = options.decode_contexts.iter().max().copied().unwrap_or(0)
+    let max_context = (options.decode_contexts.iter().max().copied().unwrap_or(0)
         + options.warmup_tokens
-        + options.decode_tokens
-        + options.prefill_lengths.iter().max().copied().unwrap_or(0);
+        + options.decode_tokens)
+        .max(options.prefill_lengths.iter().max().copied().unwrap_or(0))
+        .max(options.max_batch);
     let gpu_options = GpuOptions {
         context: max_context + 1,
         max_batch: options.max_batch,
@@ -245,12 +270,24 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
     }
 
     let mut decode = Vec::new();
+    let mut paging = Vec::new();
     for &context in &options.decode_contexts {
         model.reset();
         if context > 0 {
             model.step(&prompt(context, config.n_vocab, 99), &greedy).await?;
         }
-        let s = decode_seconds(&mut model, options.decode_tokens, options.warmup_tokens).await?;
+        let (s, paged) = decode_seconds(&mut model, options.decode_tokens, options.warmup_tokens).await?;
+        if let Some(p) = paged {
+            let n = options.decode_tokens.max(1) as f64;
+            paging.push(PagingFigure {
+                context,
+                expert_slots_per_layer: model.expert_slots(),
+                hit_rate: p.hits as f64 / (p.hits + p.misses).max(1) as f64,
+                bytes_moved_per_token: p.bytes_uploaded as f64 / n,
+                stall_ms_per_token: p.stall_ms / n,
+                syncs_per_token: p.syncs as f64 / n,
+            });
+        }
         let implied = weight_bytes_per_token as f64 / s / 1e9;
         decode.push(DecodeFigure {
             context,
@@ -263,7 +300,8 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
 
     let (mut kernels, mut kernel_total_ms) = (Vec::new(), 0.0);
     let (mut prefill_kernels, mut prefill_kernel_total_ms) = (Vec::new(), 0.0);
-    if ctx.report.timestamp_query {
+    // Per-kernel profiles need every expert resident (a profiled pass does not page).
+    if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
         model.reset();
         model.step(&[0], &greedy).await?;
         (kernels, kernel_total_ms) = kernel_table(model.profile_step(&[1], &greedy).await?);
@@ -287,7 +325,9 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         prefill,
         decode,
         dispatches_per_token: model.dispatches_per_token(),
-        submissions_per_token: 1,
+        // Paging adds a submission and a routing readback per layer.
+        submissions_per_token: if paging.is_empty() { 1 } else { 1 + config.n_layer },
+        paging,
         kernels,
         kernel_total_ms,
         prefill_batch_tokens: options.max_batch,
@@ -361,7 +401,18 @@ impl BenchReport {
                 100.0 * d.roofline_fraction
             );
         }
-        s += &format!("{} dispatches and {} submission per token\n", self.dispatches_per_token, self.submissions_per_token);
+        s += &format!("{} dispatches and {} submission(s) per token\n", self.dispatches_per_token, self.submissions_per_token);
+        for p in &self.paging {
+            s += &format!(
+                "expert paging at context {}: {} slots per layer, hit rate {:.1}%, {:.1} MB moved and {:.2} ms stalled per token, {:.0} syncs per token\n",
+                p.context,
+                p.expert_slots_per_layer,
+                100.0 * p.hit_rate,
+                p.bytes_moved_per_token / 1e6,
+                p.stall_ms_per_token,
+                p.syncs_per_token
+            );
+        }
         let tables = [
             (format!("one decode step (total {:.3} ms)", self.kernel_total_ms), &self.kernels),
             (

@@ -1175,7 +1175,7 @@ impl GpuModel {
 
     /// Dispatches recorded per decoded token (forward pass plus sampling).
     pub fn dispatches_per_token(&self) -> usize {
-        self.forward.len() + self.sample.len()
+        self.forward.iter().chain(&self.sample).filter(|d| d.probe_layer.is_none()).count()
     }
 
     /// Labels of the forward pass's dispatches in order (for the benchmark's per-kernel report).
