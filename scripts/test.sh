@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README's second command: install what is missing, then run every test the project has.
 #   1. cargo test --workspace: unit tests, component snapshots (SSR), GGUF fixture tests and the native GPU tests
-#      (on lavapipe, Mesa's CPU Vulkan driver, where there is no GPU).
+#      (on lavapipe, Mesa's CPU Vulkan driver, where there is no GPU); then `gptoss bench` on the tiny fixture.
 #   2. Browser smoke test: dx builds the app for the web, a static server serves it on 127.0.0.1, and headless
 #      Chromium opens /gptoss (tests/browser/smoke.test.mjs). It prints the path of the screenshot it saves.
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
@@ -26,6 +26,10 @@ run_stage() {
 }
 
 run_stage "cargo test --workspace" cargo test --workspace || true
+
+# The benchmark harness at tiny size on lavapipe: proves it runs end to end; no timing is asserted.
+run_stage "gptoss bench smoke (tiny model, lavapipe)" cargo run -q -p gptoss-engine --bin gptoss -- \
+    bench "$ROOT/../shared/fixtures/tiny.gguf" --prefill 16 --contexts 0,32 --decode-tokens 4 --max-batch 64 || true
 
 # A debug build: it needs no wasm-opt, and with no `devtools` feature and our own index.html it has neither
 # dx's live-reload socket nor dx's internet web font, so it runs from a plain static server.
