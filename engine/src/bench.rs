@@ -212,13 +212,7 @@ async fn decode_seconds(model: &mut GpuModel, n: usize, warmup: usize) -> Result
         if i >= warmup {
             times.push(start.elapsed().as_secs_f64());
             if let Some(p) = out.paging {
-                let t = paging.get_or_insert_with(PagingStats::default);
-                t.hits += p.hits;
-                t.misses += p.misses;
-                t.evictions += p.evictions;
-                t.bytes_uploaded += p.bytes_uploaded;
-                t.stall_ms += p.stall_ms;
-                t.syncs += p.syncs;
+                *paging.get_or_insert_with(PagingStats::default) += p;
             }
         }
     }

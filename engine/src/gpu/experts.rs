@@ -193,6 +193,17 @@ pub struct PagingStats {
     pub syncs: u32,
 }
 
+impl std::ops::AddAssign for PagingStats {
+    fn add_assign(&mut self, o: PagingStats) {
+        self.hits += o.hits;
+        self.misses += o.misses;
+        self.evictions += o.evictions;
+        self.bytes_uploaded += o.bytes_uploaded;
+        self.stall_ms += o.stall_ms;
+        self.syncs += o.syncs;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,7 +235,7 @@ impl ExpertPools {
 
     /// The location-table entry for a slot: pool << 16 | slot in pool.
     fn location(&self, slot: u64) -> u32 {
-        ((slot / self.slots_per_pool) << 16 | slot % self.slots_per_pool) as u32
+        (((slot / self.slots_per_pool) << 16) | (slot % self.slots_per_pool)) as u32
     }
 
     /// Upload one expert's gate, up and down matrices (GGUF bytes, whole experts) into `slot`.
@@ -367,13 +367,13 @@ impl GpuLoader {
             )));
         }
         let group = config.n_head / config.n_head_kv.max(1);
-        if config.head_dim > 256 || config.head_dim % 2 != 0 || group * config.head_dim > 1024 {
+        if config.head_dim > 256 || !config.head_dim.is_multiple_of(2) || group * config.head_dim > 1024 {
             return Err(Error::Gpu(format!(
                 "head dim {} with {group} q heads per kv head is over the attention kernel's limits (256, 1024)",
                 config.head_dim
             )));
         }
-        if config.n_head % config.n_head_kv.max(1) != 0 || !group.is_power_of_two() || group > 16 {
+        if !config.n_head.is_multiple_of(config.n_head_kv.max(1)) || !group.is_power_of_two() || group > 16 {
             return Err(Error::Gpu(format!(
                 "{} q heads over {} kv heads: the attention kernel takes groups of 1, 2, 4, 8 or 16",
                 config.n_head, config.n_head_kv
@@ -423,6 +423,11 @@ impl GpuLoader {
             usage,
             mapped_at_creation: false,
         });
+        Ok(self.track(label, buffer))
+    }
+
+    /// Count a new buffer into the GPU-bytes total and report it.
+    fn track(&mut self, label: &str, buffer: wgpu::Buffer) -> wgpu::Buffer {
         self.gpu_bytes += buffer.size();
         self.pending_events.push(Event::GpuBufferAllocated {
             label: label.to_string(),
@@ -431,7 +436,7 @@ impl GpuLoader {
             total_gpu_bytes: self.gpu_bytes,
         });
         self.buffers_allocated += 1;
-        Ok(buffer)
+        buffer
     }
 
     fn weight_buffer(&mut self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
@@ -753,9 +758,8 @@ impl GpuLoader {
                 ((c.n_embd as u32).div_ceil(256), Dim::Tokens, Dim::Fixed(1)),
             )?;
         }
-        for il in 0..c.n_layer {
+        for (il, (capacity, cache)) in caches.iter().enumerate() {
             let name = |n: &str| layer_tensor(il, n);
-            let (capacity, cache) = &caches[il];
             // a = RMSNorm(h) ⊙ attn_norm
             self.norm(&mut b, &format!("blk.{il}.attn_norm"), &act.h, &self.vectors[&name("attn_norm.weight")], &act.xn)?;
             // q, k, v = W·a + bias
@@ -1000,15 +1004,7 @@ impl GpuLoader {
             contents,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
         });
-        self.gpu_bytes += buffer.size();
-        self.pending_events.push(Event::GpuBufferAllocated {
-            label: label.to_string(),
-            bytes: buffer.size(),
-            buffer_index: self.buffers_allocated,
-            total_gpu_bytes: self.gpu_bytes,
-        });
-        self.buffers_allocated += 1;
-        Ok(buffer)
+        Ok(self.track(label, buffer))
     }
 
     fn norm(&self, b: &mut PlanBuilder, label: &str, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<()> {
@@ -1431,13 +1427,7 @@ impl GpuModel {
             let last = std::ptr::eq(chunk.as_ptr_range().end, tokens.as_ptr_range().end);
             let (mut encoder, stats) = self.encode_step(chunk, 1, last.then_some(sampling)).await?;
             if let Some(s) = stats {
-                let total = paging.get_or_insert_with(PagingStats::default);
-                total.hits += s.hits;
-                total.misses += s.misses;
-                total.evictions += s.evictions;
-                total.bytes_uploaded += s.bytes_uploaded;
-                total.stall_ms += s.stall_ms;
-                total.syncs += s.syncs;
+                *paging.get_or_insert_with(PagingStats::default) += s;
             }
             if !last {
                 self.ctx.queue.submit([encoder.finish()]);

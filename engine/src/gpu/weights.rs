@@ -22,7 +22,7 @@ impl MatrixLayout {
         if block_words(format).is_none() {
             return Err(Error::Gpu(format!("tensor `{what}`: no GPU kernel decodes {format:?} weights")));
         }
-        if cols % 32 != 0 {
+        if !cols.is_multiple_of(32) {
             return Err(Error::Gpu(format!("tensor `{what}`: row length {cols} is not a multiple of 32")));
         }
         Ok(MatrixLayout { format, rows, blocks: cols / 32 })
@@ -107,7 +107,7 @@ pub fn write_rows(
                 scales.push(0);
             }
             let scales_at = (base + layout.value_words()) * 4 + first_block * scale_len as u64;
-            if scales_at % 4 != 0 {
+            if !scales_at.is_multiple_of(4) {
                 return Err(Error::Gpu(format!("scale write at byte {scales_at} is not word-aligned (row {row0})")));
             }
             queue.write_buffer(buffer, values_at, &values);
