@@ -28,6 +28,8 @@ pub struct Case {
     pub logsumexp: Vec<f32>,
     pub sample: Vec<Vec<f32>>,
     pub last_logits: Vec<f32>,
+    /// The chosen experts of every (position, layer), inputs then greedy continuation.
+    pub experts: Vec<Vec<usize>>,
 }
 
 pub struct Goldens {
@@ -70,10 +72,33 @@ pub fn goldens() -> Goldens {
                     .map(|p| p["sample"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
                     .collect(),
                 last_logits: raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+                experts: c["experts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect())
+                    .collect(),
             }
         })
         .collect();
     Goldens { sample_ids: ids(&v["sample_ids"]), cases }
+}
+
+/// Largest absolute difference between two logit vectors of the same length.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
+}
+
+/// The id of the highest logit (the lowest such id on ties).
+pub fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &l) in logits.iter().enumerate() {
+        if l > logits[best] {
+            best = i;
+        }
+    }
+    best as u32
 }
 
 /// Largest errors seen against a case.
@@ -122,11 +147,7 @@ pub fn check_case(case: &Case, sample_ids: &[u32], logits: &[Vec<f32>], tol: f32
         }
         err.logsumexp = err.logsumexp.max((logsumexp(row) - case.logsumexp[p]).abs());
     }
-    let last = logits.last().unwrap();
-    assert_eq!(last.len(), case.last_logits.len());
-    for (a, b) in last.iter().zip(&case.last_logits) {
-        err.last = err.last.max((a - b).abs());
-    }
+    err.last = max_abs_diff(logits.last().unwrap(), &case.last_logits);
     eprintln!("{}: max |Δ| top-20 {:.2e}, sampled {:.2e}, logsumexp {:.2e}, last logits {:.2e}", case.name, err.top, err.sample, err.logsumexp, err.last);
     assert!(err.top <= tol && err.sample <= tol && err.logsumexp <= tol && err.last <= tol, "{}: {err:?} over {tol}", case.name);
     err
