@@ -238,6 +238,7 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         max_logit_rows: 1,
         kv_storage: None,
         expert_budget: options.expert_budget,
+        weight_binding_limit: None,
     };
     let mut model = load_model(ctx.clone(), &file, gpu_options, &mut NoEvents).await?;
     // The load is done when the GPU has every byte: wait for the queue.

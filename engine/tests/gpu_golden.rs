@@ -169,3 +169,41 @@ fn attention_probe_matches_trace() {
     assert!(pollster::block_on(model.step(&tokens, &SamplerConfig::greedy())).unwrap().attention.is_none());
     assert!(model.set_attention_probe(Some((99, 0))).is_err());
 }
+
+/// Weights split as a small binding limit forces (the way 128 MiB splits gpt-oss-20b's LM head and expert
+/// tensors): the 201,088-row embedding and LM head in row ranges, each layer's experts over several pools.
+/// Same logits as unsplit, bit for bit.
+#[test]
+fn split_weights_give_identical_logits() {
+    let ctx = context();
+    let goldens = support::goldens();
+    let case = goldens.cases.iter().find(|c| c.name == "short").expect("short case");
+    let options = GpuOptions { context: 64, max_batch: 64, max_logit_rows: 64, kv_storage: Some(KvStorage::F32), ..Default::default() };
+    let mut whole = load(&ctx, options.clone(), &mut gptoss_engine::events::NoEvents);
+    let want = pollster::block_on(whole.logits(&case.tokens)).unwrap();
+    let mut labels = Vec::new();
+    let mut sink = |e: Event| {
+        if let Event::GpuBufferAllocated { label, .. } = e {
+            labels.push(label);
+        }
+    };
+    // 1 MiB: the 13.7 MB LM head and embedding split into row ranges; 16 KiB pools hold two of the tiny experts.
+    let mut split = load(&ctx, GpuOptions { weight_binding_limit: Some(1 << 20), ..options.clone() }, &mut sink);
+    let got = pollster::block_on(split.logits(&case.tokens)).unwrap();
+    assert!(labels.iter().filter(|l| l.starts_with("output.weight[rows")).count() >= 10, "{labels:?}");
+    for (a, b) in want.iter().zip(&got) {
+        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+    let mut labels = Vec::new();
+    let mut sink = |e: Event| {
+        if let Event::GpuBufferAllocated { label, .. } = e {
+            labels.push(label);
+        }
+    };
+    let mut pools = load(&ctx, GpuOptions { weight_binding_limit: Some(16 << 10), ..options }, &mut sink);
+    let got = pollster::block_on(pools.logits(&case.tokens)).unwrap();
+    assert!(labels.iter().any(|l| l == "blk.0.experts[pool 3]"), "{labels:?}");
+    for (a, b) in want.iter().zip(&got) {
+        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+}

@@ -19,6 +19,7 @@ fn load(ctx: &Rc<GpuContext>, path: &std::path::Path, budget: ExpertBudget) -> G
         max_logit_rows: 64,
         kv_storage: Some(KvStorage::F32),
         expert_budget: budget,
+        ..Default::default()
     };
     pollster::block_on(load_model(ctx.clone(), &file, options, &mut NoEvents)).unwrap()
 }

@@ -33,11 +33,21 @@ pub struct GpuOptions {
     pub kv_storage: Option<KvStorage>,
     /// GPU memory for experts; below `All`, experts are paged through an LRU cache of slots.
     pub expert_budget: ExpertBudget,
+    /// Split weights as if storage bindings were at most this many bytes (below the adapter's limit), e.g. to
+    /// load as a browser with WebGPU's default 128 MiB would.
+    pub weight_binding_limit: Option<u64>,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { context: 4096, max_batch: 64, max_logit_rows: 1, kv_storage: None, expert_budget: ExpertBudget::All }
+        GpuOptions {
+            context: 4096,
+            max_batch: 64,
+            max_logit_rows: 1,
+            kv_storage: None,
+            expert_budget: ExpertBudget::All,
+            weight_binding_limit: None,
+        }
     }
 }
 
@@ -412,6 +422,11 @@ impl GpuLoader {
         limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4 * 4
     }
 
+    /// The largest binding a weight buffer may have.
+    fn weight_limit(&self) -> u64 {
+        self.binding_limit().min(self.options.weight_binding_limit.unwrap_or(u64::MAX) / 16 * 16)
+    }
+
     fn new_buffer(&mut self, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
         let limit = self.ctx.report.max_buffer_size;
         if bytes > limit {
@@ -444,7 +459,7 @@ impl GpuLoader {
     }
 
     fn allocate(&mut self) -> Result<()> {
-        let limit = self.binding_limit();
+        let limit = self.weight_limit();
         let c = self.config.clone();
         for t in self.plan.tensors.clone() {
             let name = t.info.name.clone();
@@ -471,11 +486,12 @@ impl GpuLoader {
             } else if is_matrix {
                 let rows = dims[1..].iter().product::<u64>();
                 let layout = MatrixLayout::new(t.format, rows, dims[0], &name)?;
-                let piece = piece_rows(layout.source_row_bytes(), rows);
+                // Upload pieces of whole rows (a multiple of 4, for word-aligned scales) that fit one binding.
                 let fit = limit / layout.gpu_row_bytes().max(1);
-                if fit < piece.min(rows) {
+                let piece = piece_rows(layout.source_row_bytes(), rows).min(fit / 4 * 4);
+                if piece == 0 {
                     return Err(Error::Gpu(format!(
-                        "tensor `{name}`: {piece} rows of {} bytes exceed the storage binding limit of {limit} bytes",
+                        "tensor `{name}`: 4 rows of {} bytes exceed the storage binding limit of {limit} bytes",
                         layout.gpu_row_bytes()
                     )));
                 }

@@ -96,8 +96,14 @@ impl LogitModel {
     /// On the GPU with an f32 KV cache, the configuration checked against the goldens at 2e-3.
     fn gpu(file: &GgufModel, context: usize, expert_budget: ExpertBudget) -> Result<Self, String> {
         let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
-        let options =
-            GpuOptions { context, max_batch: 64, max_logit_rows: 64, kv_storage: Some(KvStorage::F32), expert_budget };
+        let options = GpuOptions {
+            context,
+            max_batch: 64,
+            max_logit_rows: 64,
+            kv_storage: Some(KvStorage::F32),
+            expert_budget,
+            ..Default::default()
+        };
         let model = pollster::block_on(load_model(ctx, file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
         Ok(LogitModel::Gpu(Box::new(model)))
     }
