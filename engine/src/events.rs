@@ -50,9 +50,11 @@ pub struct TokenEvent {
     pub routes: Vec<Vec<(u32, f32)>>,
     /// The attention view's row, when one is open.
     pub attention: Option<AttentionRow>,
-    /// Expert paging for this token, and per layer which experts are resident after it (paging only).
+    /// Expert paging for this token, and per layer which experts are resident after it and how many tokens
+    /// each has served (paging only).
     pub paging: Option<crate::gpu::PagingStats>,
     pub expert_residency: Option<Vec<Vec<bool>>>,
+    pub expert_uses: Option<Vec<Vec<u64>>>,
     pub elapsed_ms: f64,
 }
 

@@ -104,6 +104,10 @@ pub async fn generate(
                 Backend::Gpu(model) if out.paging.is_some() => Some(model.expert_residency()),
                 _ => None,
             },
+            expert_uses: match backend {
+                Backend::Gpu(model) => model.expert_uses(),
+                _ => None,
+            },
             paging: out.paging.clone(),
             elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         }));

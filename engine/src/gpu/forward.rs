@@ -1336,6 +1336,11 @@ impl GpuModel {
         }
     }
 
+    /// Per layer and expert: tokens routed to it since load, while paging (the resident path keeps no counts).
+    pub fn expert_uses(&self) -> Option<Vec<Vec<u64>>> {
+        self.paging.as_ref().map(|p| p.cache.uses().to_vec())
+    }
+
     /// Expert slots per layer.
     pub fn expert_slots(&self) -> usize {
         self.experts.first().map_or(0, |p| p.slots as usize)
