@@ -24,7 +24,10 @@ const MAX_PER_THREAD: u32 = 8u;
 // Per group: max, Σexp, Σexp·y, gumbel value, gumbel id, then CANDIDATES values and CANDIDATES ids.
 const PARTIAL_WORDS: u32 = 5u + 2u * CANDIDATES;
 const NEG: f32 = -3.0e38;
-const NONE: u32 = 0xffffffffu;
+// "No id": larger than any vocabulary, and as f32 bits a finite number (ids travel through f32 partials, and
+// a NaN bit pattern in a constant expression is rejected by some WGSL compilers). Also the hash input of the
+// top-k / top-p draw; sampler.rs uses the same value.
+const NONE: u32 = 0x7f7fffffu;
 
 var<workgroup> red_v: array<f32, THREADS>;
 var<workgroup> red_i: array<u32, THREADS>;

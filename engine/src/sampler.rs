@@ -7,6 +7,10 @@ use crate::{Error, Result};
 /// How many of the most likely ids top-k / top-p sampling considers (the GPU keeps this many candidates).
 pub const CANDIDATES: usize = 32;
 
+/// `sample.wgsl`'s "no id": beyond any vocabulary, and finite as f32 bits. Also the hash input of the top-k /
+/// top-p draw.
+pub const NO_ID: u32 = 0x7f7f_ffff;
+
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SamplerConfig {
     /// 0 = greedy.
@@ -116,7 +120,7 @@ pub fn sample(logits: &[f32], config: &SamplerConfig, step: u32) -> TokenChoice 
             }
         }
         let kept: f32 = w[..nucleus].iter().sum();
-        let draw = uniform01(config.seed, step, u32::MAX) * kept;
+        let draw = uniform01(config.seed, step, NO_ID) * kept;
         let mut acc = 0.0;
         let mut chosen = order[nucleus - 1];
         for (r, wr) in w[..nucleus].iter().enumerate() {

@@ -17,7 +17,7 @@ use crate::events::{AttentionRow, Event, EventSink};
 use crate::model::config::{layer_tensor, GptOssConfig, TensorPlan};
 use crate::model::rope_frequencies;
 use crate::quant::{dequantize_row, BlockFormat};
-use crate::sampler::{SamplerConfig, TokenChoice, CANDIDATES};
+use crate::sampler::{SamplerConfig, TokenChoice, CANDIDATES, NO_ID};
 use crate::{Error, Result};
 
 /// Sizes chosen at load.
@@ -1500,7 +1500,7 @@ impl GpuModel {
     fn decode_readback(&self, bytes: &[u8]) -> StepOutput {
         let w: &[u32] = bytemuck::cast_slice(bytes);
         let f = |i: usize| f32::from_bits(w[i]);
-        let top = (0..5).map(|r| (w[1 + r], f(6 + r))).filter(|(id, _)| *id != u32::MAX).collect();
+        let top = (0..5).map(|r| (w[1 + r], f(6 + r))).filter(|(id, _)| *id != NO_ID).collect();
         let (l, k) = (self.config.n_layer, self.config.n_expert_used);
         let base = RESULT_WORDS as usize;
         let routes = (0..l)
