@@ -1,5 +1,6 @@
-// y = W·x (+ bias) for a quantised or plain weight matrix: 8 rows per workgroup, 32 lanes per row striding over
-// the row's 16-byte chunks (contiguous loads across a warp), and up to TOKENS tokens per workgroup so a prefill
+// y = W·x (+ bias) for a quantised or plain weight matrix: `lanes` lanes per row (32 for real widths; fewer for
+// narrow rows, so a 64-wide LM head does not leave 28 of 32 lanes idle) striding over the row's 16-byte chunks
+// (contiguous loads across a warp), 256 / lanes rows per workgroup, and up to TOKENS tokens per workgroup so a prefill
 // batch reads each weight chunk once for four tokens (decode runs one; the unused token slots are skipped, not
 // computed). Tree reduction in workgroup memory (WebGPU exposes no subgroups); f32 accumulation. `accumulate`
 // adds into y (residual connections); `last_tokens` applies the matrix to the batch's trailing `logits_rows`
@@ -13,7 +14,7 @@ struct Matvec {
     y_stride: u32,      // floats per token in Y
     y_offset: u32,      // first row's index in Y (row ranges of split tensors)
     flags: u32,         // bit 0: add bias, bit 1: accumulate into Y, bit 2: last tokens only
-    _pad: u32,
+    lanes: u32,         // lanes per row: a power of two ≤ 32
 }
 
 @group(0) @binding(1) var<uniform> P: Matvec;
@@ -22,8 +23,6 @@ struct Matvec {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read> B: array<f32>;
 
-const LANES: u32 = 32u;
-const ROWS_PER_GROUP: u32 = 8u;
 const TOKENS: u32 = 4u;
 var<workgroup> partial: array<vec4<f32>, 256>;
 
@@ -37,14 +36,15 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     }
     let n = min(TOKENS, n_out - t0);
     let x_token0 = select(t0, S.n_tokens - S.logits_rows + t0, last_only);
-    let lane = li % LANES;
-    let row = wg.x * ROWS_PER_GROUP + li / LANES;
+    let lanes = P.lanes;
+    let lane = li % lanes;
+    let row = wg.x * (256u / lanes) + li / lanes;
     var acc = vec4<f32>(0.0);
     if (row < P.rows) {
         let nblocks = P.rows * P.blocks;
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
         let first = row * chunks;
-        for (var c = lane; c < chunks; c += LANES) {
+        for (var c = lane; c < chunks; c += lanes) {
             let q = W[(P.mat >> 2u) + first + c];
             let xb = x_token0 * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
             acc.x += chunk_dot(q, P.mat, nblocks, first + c, xb);
@@ -61,7 +61,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     }
     partial[li] = acc;
     workgroupBarrier();
-    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+    for (var s = lanes / 2u; s > 0u; s >>= 1u) {
         if (lane < s) {
             partial[li] += partial[li + s];
         }

@@ -91,7 +91,7 @@ struct MatvecParams {
     y_stride: u32,
     y_offset: u32,
     flags: u32,
-    _pad: u32,
+    lanes: u32,
 }
 const ADD_BIAS: u32 = 1;
 const ACCUMULATE: u32 = 2;
@@ -1041,6 +1041,9 @@ impl GpuLoader {
     ) -> Result<()> {
         let m = self.matrices.get(name).ok_or_else(|| Error::Gpu(format!("matrix `{name}` was not loaded")))?;
         let cols = m.layout.blocks * 32;
+        // Lanes per row: enough for the row's 16-byte chunks, at most 32; the rest of the 256 threads take rows.
+        let chunks = m.layout.gpu_row_bytes() / 16;
+        let lanes = chunks.next_power_of_two().clamp(1, 32) as u32;
         for (row0, buf) in &m.parts {
             let rows = m.rows_per_part.min(m.layout.rows - row0);
             let p = MatvecParams {
@@ -1051,12 +1054,13 @@ impl GpuLoader {
                 y_stride: m.layout.rows as u32,
                 y_offset: *row0 as u32,
                 flags: flags | if bias.is_some() { ADD_BIAS } else { 0 },
-                _pad: 0,
+                lanes,
             };
             // Without a bias, W stands in for B: the kernel never reads it (flag off), but the binding must exist.
             let b_buf = bias.unwrap_or(buf);
             let tokens = if flags & LAST_TOKENS != 0 { Dim::LogitRowTiles } else { Dim::TokenTiles };
-            b.push(name, Kernel::Matvec, Variant::Weights(m.layout.format), bytemuck::bytes_of(&p), &[buf, x, y, b_buf], ((rows as u32).div_ceil(8), tokens, Dim::Fixed(1)))?;
+            let grid = ((rows as u32).div_ceil(256 / lanes), tokens, Dim::Fixed(1));
+            b.push(name, Kernel::Matvec, Variant::Weights(m.layout.format), bytemuck::bytes_of(&p), &[buf, x, y, b_buf], grid)?;
         }
         Ok(())
     }
