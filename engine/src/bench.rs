@@ -227,11 +227,10 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
     let start = Instant::now();
     let file = GgufModel::open(source, &mut NoEvents).await?;
     let config = GptOssConfig::from_header(file.header())?;
-    let max_context = (options.decode_contexts.iter().max().copied().unwrap_or(0)
-        + options.warmup_tokens
-        + options.decode_tokens)
-        .max(options.prefill_lengths.iter().max().copied().unwrap_or(0))
-        .max(options.max_batch);
+    let max_context =
+        (options.decode_contexts.iter().max().copied().unwrap_or(0) + options.warmup_tokens + options.decode_tokens)
+            .max(options.prefill_lengths.iter().max().copied().unwrap_or(0))
+            .max(options.max_batch);
     let gpu_options = GpuOptions {
         context: max_context + 1,
         max_batch: options.max_batch,
@@ -348,7 +347,12 @@ fn kernel_table(times: Vec<(String, f64)>) -> (Vec<KernelFigure>, f64) {
     families.sort_by(|a, b| b.2.total_cmp(&a.2));
     let table = families
         .into_iter()
-        .map(|(name, dispatches, ns)| KernelFigure { name, dispatches, ms: ns / 1e6, share: ns / 1e6 / total_ms.max(1e-12) })
+        .map(|(name, dispatches, ns)| KernelFigure {
+            name,
+            dispatches,
+            ms: ns / 1e6,
+            share: ns / 1e6 / total_ms.max(1e-12),
+        })
         .collect();
     (table, total_ms)
 }
@@ -384,7 +388,10 @@ impl BenchReport {
             self.roofline_tokens_per_s
         );
         for p in &self.prefill {
-            s += &format!("prefill {:>5} tokens: {:>8.1} tokens/s ({:.3} s)\n", p.prompt_tokens, p.tokens_per_s, p.seconds);
+            s += &format!(
+                "prefill {:>5} tokens: {:>8.1} tokens/s ({:.3} s)\n",
+                p.prompt_tokens, p.tokens_per_s, p.seconds
+            );
         }
         for d in &self.decode {
             s += &format!(
@@ -396,7 +403,10 @@ impl BenchReport {
                 100.0 * d.roofline_fraction
             );
         }
-        s += &format!("{} dispatches and {} submission(s) per token\n", self.dispatches_per_token, self.submissions_per_token);
+        s += &format!(
+            "{} dispatches and {} submission(s) per token\n",
+            self.dispatches_per_token, self.submissions_per_token
+        );
         for p in &self.paging {
             s += &format!(
                 "expert paging at context {}: {} slots per layer, hit rate {:.1}%, {:.1} MB moved and {:.2} ms stalled per token, {:.0} syncs per token\n",
@@ -411,7 +421,10 @@ impl BenchReport {
         let tables = [
             (format!("one decode step (total {:.3} ms)", self.kernel_total_ms), &self.kernels),
             (
-                format!("one {}-token prefill batch (total {:.3} ms)", self.prefill_batch_tokens, self.prefill_kernel_total_ms),
+                format!(
+                    "one {}-token prefill batch (total {:.3} ms)",
+                    self.prefill_batch_tokens, self.prefill_kernel_total_ms
+                ),
                 &self.prefill_kernels,
             ),
         ];

@@ -8,21 +8,58 @@ use serde::Serialize;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A named load stage began (`fetch_header`, `parse`, `upload`, ...).
-    StageStarted { stage: String },
+    StageStarted {
+        stage: String,
+    },
     /// Progress inside a stage, in bytes.
-    StageProgress { stage: String, bytes: u64, total_bytes: Option<u64> },
-    StageCompleted { stage: String, bytes: u64, duration_ms: f64 },
-    StageFailed { stage: String, error: String, duration_ms: f64 },
+    StageProgress {
+        stage: String,
+        bytes: u64,
+        total_bytes: Option<u64>,
+    },
+    StageCompleted {
+        stage: String,
+        bytes: u64,
+        duration_ms: f64,
+    },
+    StageFailed {
+        stage: String,
+        error: String,
+        duration_ms: f64,
+    },
     /// The GGUF header was parsed.
-    GgufParse { file: String, version: u32, tensor_count: u64, metadata_count: u64, data_offset: u64 },
+    GgufParse {
+        file: String,
+        version: u32,
+        tensor_count: u64,
+        metadata_count: u64,
+        data_offset: u64,
+    },
     /// One tensor's bytes arrived.
-    TensorFetched { name: String, ggml_type: String, shape: Vec<u64>, bytes: u64, duration_ms: f64 },
+    TensorFetched {
+        name: String,
+        ggml_type: String,
+        shape: Vec<u64>,
+        bytes: u64,
+        duration_ms: f64,
+    },
     /// The adapter and the limits and features the device was created with.
-    GpuAdapter { report: crate::gpu::AdapterReport },
+    GpuAdapter {
+        report: crate::gpu::AdapterReport,
+    },
     /// A GPU buffer was created (weights, activations, KV cache); `total_gpu_bytes` is the running total.
-    GpuBufferAllocated { label: String, bytes: u64, buffer_index: u32, total_gpu_bytes: u64 },
+    GpuBufferAllocated {
+        label: String,
+        bytes: u64,
+        buffer_index: u32,
+        total_gpu_bytes: u64,
+    },
     /// Every weight is resident and the per-token plan is built.
-    GpuModelReady { gpu_bytes: u64, dispatches_per_step: u32, pipelines: u32 },
+    GpuModelReady {
+        gpu_bytes: u64,
+        dispatches_per_step: u32,
+        pipelines: u32,
+    },
     /// One generated token with what the HUD shows about it.
     Token(TokenEvent),
     /// Generation ended.

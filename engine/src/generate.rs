@@ -15,7 +15,11 @@ use crate::{Error, Result};
 pub enum Backend {
     Gpu(Box<GpuModel>),
     /// The f32 reference: slow, but needs no GPU.
-    Cpu { model: Box<CpuModel>, state: CpuState, steps: u32 },
+    Cpu {
+        model: Box<CpuModel>,
+        state: CpuState,
+        steps: u32,
+    },
 }
 
 impl Backend {
@@ -33,7 +37,8 @@ impl Backend {
                 let logits = model.prefill(state, tokens, state.len())?;
                 let choice = sampler::sample(&logits, sampling, *steps);
                 *steps = steps.wrapping_add(1);
-                let routes = state.routing().iter().map(|l| l.iter().map(|c| (c.expert as u32, c.weight)).collect()).collect();
+                let routes =
+                    state.routing().iter().map(|l| l.iter().map(|c| (c.expert as u32, c.weight)).collect()).collect();
                 Ok(StepOutput { choice, routes, attention: None, paging: None })
             }
         }

@@ -62,10 +62,7 @@ impl Default for SystemMessage {
 impl SystemMessage {
     /// The message text: identity block, reasoning line, valid-channels line, joined by blank lines.
     fn content(&self) -> String {
-        let mut top = vec![
-            self.model_identity.clone(),
-            format!("Knowledge cutoff: {}", self.knowledge_cutoff),
-        ];
+        let mut top = vec![self.model_identity.clone(), format!("Knowledge cutoff: {}", self.knowledge_cutoff)];
         if let Some(date) = &self.current_date {
             top.push(format!("Current date: {date}"));
         }
@@ -100,9 +97,7 @@ impl Role {
     }
 
     fn parse(s: &str) -> Option<Role> {
-        [Role::System, Role::Developer, Role::User, Role::Assistant]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [Role::System, Role::Developer, Role::User, Role::Assistant].into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -146,13 +141,7 @@ pub struct Message {
 
 impl Message {
     pub fn user(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::User,
-            recipient: None,
-            channel: None,
-            content_type: None,
-            content: content.into(),
-        }
+        Message { role: Role::User, recipient: None, channel: None, content_type: None, content: content.into() }
     }
 
     /// A past answer. History keeps only final answers: Harmony drops earlier analysis once a final message
@@ -189,11 +178,7 @@ impl Conversation {
     fn pieces(&self) -> Vec<Piece> {
         let mut pieces = Vec::new();
         let mut message = |role: Role, text: String| {
-            pieces.extend([
-                Piece::Format(START),
-                Piece::Text(role.as_str().into()),
-                Piece::Format(MESSAGE),
-            ]);
+            pieces.extend([Piece::Format(START), Piece::Text(role.as_str().into()), Piece::Format(MESSAGE)]);
             pieces.extend([Piece::Text(text), Piece::Format(END)]);
         };
         message(Role::System, self.system.content());
@@ -204,10 +189,7 @@ impl Conversation {
             message_pieces(m, &mut pieces);
         }
         // `render_conversation_for_completion`: the model's turn begins.
-        pieces.extend([
-            Piece::Format(START),
-            Piece::Text(Role::Assistant.as_str().into()),
-        ]);
+        pieces.extend([Piece::Format(START), Piece::Text(Role::Assistant.as_str().into())]);
         pieces
     }
 
@@ -260,9 +242,7 @@ fn message_pieces(m: &Message, pieces: &mut Vec<Piece>) {
 }
 
 fn format_id(tokenizer: &Tokenizer, text: &'static str) -> Result<u32> {
-    tokenizer
-        .token_id(text)
-        .ok_or_else(|| Error::Tokenizer(format!("the vocabulary has no Harmony token `{text}`")))
+    tokenizer.token_id(text).ok_or_else(|| Error::Tokenizer(format!("the vocabulary has no Harmony token `{text}`")))
 }
 
 /// Ids of the format tokens the parser reacts to.
@@ -357,14 +337,7 @@ impl HarmonyParser {
     /// For the output after a prompt from [`Conversation::prompt_ids`], which ends with `<|start|>assistant`:
     /// the first header's role is already written.
     pub fn for_completion(tokenizer: &Tokenizer) -> Result<Self> {
-        Self::with_state(
-            tokenizer,
-            State::Header {
-                role: Some(Role::Assistant),
-                started: false,
-                ids: Vec::new(),
-            },
-        )
+        Self::with_state(tokenizer, State::Header { role: Some(Role::Assistant), started: false, ids: Vec::new() })
     }
 
     /// For a token stream that starts at a message boundary.
@@ -380,14 +353,7 @@ impl HarmonyParser {
             ret: format_id(tokenizer, RETURN)?,
             call: format_id(tokenizer, CALL)?,
         };
-        Ok(HarmonyParser {
-            ids,
-            state,
-            parsed: Vec::new(),
-            tags: Vec::new(),
-            message_start: 0,
-            stopped: false,
-        })
+        Ok(HarmonyParser { ids, state, parsed: Vec::new(), tags: Vec::new(), message_start: 0, stopped: false })
     }
 
     /// Every token so far with its final tag.
@@ -425,11 +391,7 @@ impl HarmonyParser {
         let is_stop = id == ids.ret || id == ids.call;
         let is_terminator = is_stop || id == ids.end;
         let mut step = Step {
-            tag: TokenTag {
-                id,
-                channel: None,
-                part: TokenPart::Raw,
-            },
+            tag: TokenTag { id, channel: None, part: TokenPart::Raw },
             text: String::new(),
             finished: None,
             stop: is_stop,
@@ -450,16 +412,10 @@ impl HarmonyParser {
                     self.message_start = self.tags.len();
                     let mut decoder = StreamDecoder::new();
                     step.text = decoder.push(tokenizer, id)?;
-                    self.state = State::Raw {
-                        text: step.text.clone(),
-                        decoder,
-                    };
+                    self.state = State::Raw { text: step.text.clone(), decoder };
                 }
             }
-            State::Raw {
-                mut text,
-                mut decoder,
-            } => {
+            State::Raw { mut text, mut decoder } => {
                 if id == ids.start || is_terminator {
                     step.text = decoder.finish();
                     text.push_str(&step.text);
@@ -476,11 +432,7 @@ impl HarmonyParser {
                     self.state = State::Raw { text, decoder };
                 }
             }
-            State::Header {
-                role,
-                started,
-                ids: mut ids_so_far,
-            } => {
+            State::Header { role, started, ids: mut ids_so_far } => {
                 let raw_text = |ids_so_far: &[u32]| -> Result<String> {
                     let mut all = Vec::with_capacity(ids_so_far.len() + 1);
                     if started {
@@ -497,25 +449,15 @@ impl HarmonyParser {
                             for tag in &mut self.tags[self.message_start..] {
                                 tag.channel = channel;
                             }
-                            step.tag = TokenTag {
-                                id,
-                                channel,
-                                part: TokenPart::Header,
-                            };
-                            self.state = State::Content {
-                                message,
-                                text: StreamDecoder::new(),
-                            };
+                            step.tag = TokenTag { id, channel, part: TokenPart::Header };
+                            self.state = State::Content { message, text: StreamDecoder::new() };
                         }
                         None => {
                             // Unknown channel or role, or words left over: the rest of this message is raw text.
                             ids_so_far.push(id);
                             step.text = raw_text(&ids_so_far)?;
                             self.retag_as_raw();
-                            self.state = State::Raw {
-                                text: step.text.clone(),
-                                decoder: StreamDecoder::new(),
-                            };
+                            self.state = State::Raw { text: step.text.clone(), decoder: StreamDecoder::new() };
                         }
                     }
                 } else if id == ids.start || is_terminator {
@@ -532,40 +474,22 @@ impl HarmonyParser {
                     ids_so_far.push(id);
                     step.text = raw_text(&ids_so_far)?;
                     self.retag_as_raw();
-                    self.state = State::Raw {
-                        text: step.text.clone(),
-                        decoder: StreamDecoder::new(),
-                    };
+                    self.state = State::Raw { text: step.text.clone(), decoder: StreamDecoder::new() };
                 } else {
                     ids_so_far.push(id);
                     step.tag.part = TokenPart::Header;
-                    self.state = State::Header {
-                        role,
-                        started,
-                        ids: ids_so_far,
-                    };
+                    self.state = State::Header { role, started, ids: ids_so_far };
                 }
             }
-            State::Content {
-                mut message,
-                text: mut decoder,
-            } => {
+            State::Content { mut message, text: mut decoder } => {
                 if id == ids.start || is_terminator {
                     step.text = decoder.finish();
                     message.content.push_str(&step.text);
                     step.tag = if id == ids.start {
                         // `<|end|>` was skipped; the model began the next message.
-                        TokenTag {
-                            id,
-                            channel: None,
-                            part: TokenPart::Header,
-                        }
+                        TokenTag { id, channel: None, part: TokenPart::Header }
                     } else {
-                        TokenTag {
-                            id,
-                            channel: message.channel,
-                            part: TokenPart::End,
-                        }
+                        TokenTag { id, channel: message.channel, part: TokenPart::End }
                     };
                     self.parsed.push(Parsed::Message(message.clone()));
                     step.finished = Some(Parsed::Message(message));
@@ -575,15 +499,8 @@ impl HarmonyParser {
                 } else {
                     step.text = decoder.push(tokenizer, id)?;
                     message.content.push_str(&step.text);
-                    step.tag = TokenTag {
-                        id,
-                        channel: message.channel,
-                        part: TokenPart::Content,
-                    };
-                    self.state = State::Content {
-                        message,
-                        text: decoder,
-                    };
+                    step.tag = TokenTag { id, channel: message.channel, part: TokenPart::Content };
+                    self.state = State::Content { message, text: decoder };
                 }
             }
         }
@@ -607,17 +524,11 @@ impl HarmonyParser {
                     self.finish_raw(text);
                 }
             }
-            State::Content {
-                mut message,
-                text: mut decoder,
-            } => {
+            State::Content { mut message, text: mut decoder } => {
                 message.content.push_str(&decoder.finish());
                 self.parsed.push(Parsed::Message(message));
             }
-            State::Raw {
-                mut text,
-                mut decoder,
-            } => {
+            State::Raw { mut text, mut decoder } => {
                 text.push_str(&decoder.finish());
                 self.finish_raw(text);
             }
@@ -628,20 +539,12 @@ impl HarmonyParser {
     /// `<|start|>` was just seen: the token about to be tagged opens a new message.
     fn begin_header(&mut self) {
         self.message_start = self.tags.len();
-        self.state = State::Header {
-            role: None,
-            started: true,
-            ids: Vec::new(),
-        };
+        self.state = State::Header { role: None, started: true, ids: Vec::new() };
     }
 
     fn retag_as_raw(&mut self) {
         for tag in &mut self.tags[self.message_start..] {
-            *tag = TokenTag {
-                id: tag.id,
-                channel: None,
-                part: TokenPart::Raw,
-            };
+            *tag = TokenTag { id: tag.id, channel: None, part: TokenPart::Raw };
         }
     }
 
@@ -661,9 +564,7 @@ fn parse_header(header: &str, role: Option<Role>) -> Option<Message> {
     let mut channel = None;
     if let Some(at) = rest.find(CHANNEL) {
         let after = &rest[at + CHANNEL.len()..];
-        let len = after
-            .find(|c: char| c.is_whitespace() || c == '<')
-            .unwrap_or(after.len());
+        let len = after.find(|c: char| c.is_whitespace() || c == '<').unwrap_or(after.len());
         channel = Some(Channel::parse(&after[..len])?);
         rest = format!("{}{}", &rest[..at], &after[len..]);
     }
@@ -694,11 +595,5 @@ fn parse_header(header: &str, role: Option<Role>) -> Option<Message> {
     if !parts.is_empty() {
         return None;
     }
-    Some(Message {
-        role,
-        recipient,
-        channel,
-        content_type,
-        content: String::new(),
-    })
+    Some(Message { role, recipient, channel, content_type, content: String::new() })
 }

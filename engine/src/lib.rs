@@ -12,6 +12,7 @@ pub mod events;
 pub mod generate;
 pub mod gguf;
 pub mod gpu;
+pub mod harmony;
 pub mod model;
 pub mod quant;
 pub mod sampler;
@@ -20,6 +21,5 @@ pub mod source;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod synth;
 pub mod tokenizer;
-pub mod harmony;
 
 pub use error::{Error, Result};

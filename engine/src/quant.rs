@@ -74,8 +74,7 @@ impl BlockFormat {
 
     /// Bytes of a row of `n` values, or `None` when `n` is not a whole number of blocks.
     pub fn row_bytes(self, n: usize) -> Option<usize> {
-        n.is_multiple_of(self.block_values())
-            .then(|| n / self.block_values() * self.block_bytes())
+        n.is_multiple_of(self.block_values()).then(|| n / self.block_values() * self.block_bytes())
     }
 }
 
@@ -83,8 +82,7 @@ impl TryFrom<GgmlType> for BlockFormat {
     type Error = Error;
 
     fn try_from(t: GgmlType) -> Result<Self> {
-        BlockFormat::from_ggml(t)
-            .ok_or_else(|| Error::Model(format!("tensor type {t} cannot be decoded")))
+        BlockFormat::from_ggml(t).ok_or_else(|| Error::Model(format!("tensor type {t} cannot be decoded")))
     }
 }
 
@@ -118,10 +116,9 @@ pub fn dot_row(format: BlockFormat, row: &[u8], x: &[f32]) -> f32 {
 pub fn check_row(format: BlockFormat, row: &[u8], n: usize) -> Result<()> {
     match format.row_bytes(n) {
         Some(bytes) if bytes == row.len() => Ok(()),
-        Some(bytes) => Err(Error::Model(format!(
-            "a {format:?} row of {n} values is {bytes} bytes, got {} bytes",
-            row.len()
-        ))),
+        Some(bytes) => {
+            Err(Error::Model(format!("a {format:?} row of {n} values is {bytes} bytes, got {} bytes", row.len())))
+        }
         None => Err(Error::Model(format!(
             "{n} values are not a whole number of {format:?} blocks of {}",
             format.block_values()
@@ -132,12 +129,7 @@ pub fn check_row(format: BlockFormat, row: &[u8], n: usize) -> Result<()> {
 /// Σ a_j·x_j with eight independent accumulators, so the compiler can vectorise it.
 fn dot(a: &[f32], x: &[f32]) -> f32 {
     let (a8, x8) = (a.chunks_exact(8), x.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(x8.remainder())
-        .map(|(a, x)| a * x)
-        .sum();
+    let tail: f32 = a8.remainder().iter().zip(x8.remainder()).map(|(a, x)| a * x).sum();
     let mut acc = [0f32; 8];
     for (a, x) in a8.zip(x8) {
         for l in 0..8 {
@@ -179,9 +171,7 @@ fn decode_blocks(format: BlockFormat, bytes: &[u8], out: &mut [f32]) {
         BlockFormat::Q5_0 => each_block(bytes, out, 22, 32, |b, y| {
             let d = f16_at(b, 0);
             let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
-            split_nibbles(&b[6..22], y, |j, q| {
-                (five_bit(qh, j, q) as i32 - 16) as f32 * d
-            });
+            split_nibbles(&b[6..22], y, |j, q| (five_bit(qh, j, q) as i32 - 16) as f32 * d);
         }),
         // Q5_1: f16 d, f16 m, u32 qh, qs[16]; y = q5·d + m.
         BlockFormat::Q5_1 => each_block(bytes, out, 24, 32, |b, y| {
@@ -208,10 +198,7 @@ fn each_block(
     block_values: usize,
     decode: impl Fn(&[u8], &mut [f32]),
 ) {
-    for (b, y) in bytes
-        .chunks_exact(block_bytes)
-        .zip(out.chunks_exact_mut(block_values))
-    {
+    for (b, y) in bytes.chunks_exact(block_bytes).zip(out.chunks_exact_mut(block_values)) {
         decode(b, y);
     }
 }
@@ -222,11 +209,7 @@ fn decode_q4_k(b: &[u8], out: &mut [f32]) {
     let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
     let scales = &b[4..16];
     let qs = &b[16..144];
-    for (c, (q, y)) in qs
-        .chunks_exact(32)
-        .zip(out.chunks_exact_mut(64))
-        .enumerate()
-    {
+    for (c, (q, y)) in qs.chunks_exact(32).zip(out.chunks_exact_mut(64)).enumerate() {
         let (lo, hi) = y.split_at_mut(32);
         for (half, shift, y) in [(0, 0, lo), (1, 4, hi)] {
             let (sc, m) = q4_k_scale_min(scales, 2 * c + half);
@@ -244,10 +227,7 @@ fn q4_k_scale_min(scales: &[u8], s: usize) -> (u8, u8) {
     if s < 4 {
         (scales[s] & 63, scales[s + 4] & 63)
     } else {
-        (
-            (scales[s + 4] & 0xF) | ((scales[s - 4] >> 6) << 4),
-            (scales[s + 4] >> 4) | ((scales[s] >> 6) << 4),
-        )
+        ((scales[s + 4] & 0xF) | ((scales[s - 4] >> 6) << 4), (scales[s + 4] >> 4) | ((scales[s] >> 6) << 4))
     }
 }
 
@@ -306,19 +286,11 @@ fn f16_at(b: &[u8], at: usize) -> f32 {
 /// `GGML_E8M0_TO_FP32_HALF`: 2^(e−128), built bit-exactly as ggml does (subnormal for e = 0 and 1; 255 is not NaN).
 fn e8m0_half(e: u8) -> f32 {
     let e = e as u32;
-    f32::from_bits(if e < 2 {
-        0x0020_0000 << e
-    } else {
-        (e - 1) << 23
-    })
+    f32::from_bits(if e < 2 { 0x0020_0000 << e } else { (e - 1) << 23 })
 }
 
 /// `kvalues_mxfp4`: the E2M1 values doubled (the scale is halved to match).
-const MXFP4_VALUES: [f32; 16] = [
-    0., 1., 2., 3., 4., 6., 8., 12., 0., -1., -2., -3., -4., -6., -8., -12.,
-];
+const MXFP4_VALUES: [f32; 16] = [0., 1., 2., 3., 4., 6., 8., 12., 0., -1., -2., -3., -4., -6., -8., -12.];
 
 /// `kvalues_iq4nl`.
-const IQ4_NL_VALUES: [i8; 16] = [
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-];
+const IQ4_NL_VALUES: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];

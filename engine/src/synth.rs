@@ -93,26 +93,15 @@ impl Preset {
     pub fn from_name(name: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
             let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
-            Error::Usage(format!(
-                "unknown preset `{name}` (expected one of {})",
-                names.join(", ")
-            ))
+            Error::Usage(format!("unknown preset `{name}` (expected one of {})", names.join(", ")))
         })
     }
 
     pub fn shape(self) -> Shape {
         match self {
-            Preset::Tiny => Shape {
-                embedding: 64,
-                expert_width: 64,
-                ..GPT_OSS_20B
-            },
+            Preset::Tiny => Shape { embedding: 64, expert_width: 64, ..GPT_OSS_20B },
             Preset::Gpt20b => GPT_OSS_20B,
-            Preset::Gpt120b => Shape {
-                layers: 36,
-                experts: 128,
-                ..GPT_OSS_20B
-            },
+            Preset::Gpt120b => Shape { layers: 36, experts: 128, ..GPT_OSS_20B },
         }
     }
 
@@ -164,11 +153,8 @@ impl HarmonyVocab {
 
         // Every split of a multi-byte token into two tokens, ordered by (token rank, left rank, right rank): the
         // order in which rank-based BPE would apply them, and the published files' merge list entry for entry.
-        let rank_of: HashMap<&[u8], u32> = rank_bytes
-            .iter()
-            .zip(0u32..)
-            .map(|(bytes, rank)| (bytes.as_slice(), rank))
-            .collect();
+        let rank_of: HashMap<&[u8], u32> =
+            rank_bytes.iter().zip(0u32..).map(|(bytes, rank)| (bytes.as_slice(), rank)).collect();
         let mut splits: Vec<(u32, u32, u32)> = Vec::new();
         for (bytes, rank) in rank_bytes.iter().zip(0u32..) {
             for cut in 1..bytes.len() {
@@ -182,11 +168,7 @@ impl HarmonyVocab {
             .iter()
             .map(|&(_, left, right)| format!("{} {}", tokens[left as usize], tokens[right as usize]))
             .collect();
-        Ok(HarmonyVocab {
-            tokens,
-            token_types,
-            merges,
-        })
+        Ok(HarmonyVocab { tokens, token_types, merges })
     }
 }
 
@@ -250,15 +232,8 @@ impl SynthModel {
         let parameters = plan.iter().map(|(_, dims, _, _)| dims.iter().product::<u64>()).sum();
         let metadata = metadata(preset, &shape, parameters, vocab);
         let inits = plan.iter().map(|&(_, _, _, init)| init).collect();
-        let tensors = plan
-            .into_iter()
-            .map(|(name, dims, ggml_type, _)| (name, dims, ggml_type))
-            .collect();
-        Ok(SynthModel {
-            seed,
-            writer: GgufWriter::new(metadata, tensors)?,
-            inits,
-        })
+        let tensors = plan.into_iter().map(|(name, dims, ggml_type, _)| (name, dims, ggml_type)).collect();
+        Ok(SynthModel { seed, writer: GgufWriter::new(metadata, tensors)?, inits })
     }
 
     /// The file's layout: header bytes, tensor infos, total size.
@@ -270,10 +245,7 @@ impl SynthModel {
     pub fn write_to<W: Write>(&self, out: &mut W) -> Result<()> {
         self.writer.write_to(out, |index, info, buf| {
             let init = self.inits.get(index).copied().ok_or_else(|| {
-                Error::Model(format!(
-                    "synthetic model has no initialiser for tensor #{index} `{}`",
-                    info.name
-                ))
+                Error::Model(format!("synthetic model has no initialiser for tensor #{index} `{}`", info.name))
             })?;
             fill_tensor(&mut Xoshiro256pp::for_tensor(self.seed, index as u64), info, init, buf)
         })
@@ -291,9 +263,7 @@ impl SynthModel {
             .map_err(|e| Error::Source(format!("{}: cannot create: {e}", path.display())))?;
         let mut out = std::io::BufWriter::with_capacity(8 << 20, file);
         let result = self.write_to(&mut out).and_then(|()| {
-            out.into_inner()
-                .map(drop)
-                .map_err(|e| Error::Source(format!("writing GGUF: {}", e.error())))
+            out.into_inner().map(drop).map_err(|e| Error::Source(format!("writing GGUF: {}", e.error())))
         });
         if let Err(e) = result {
             let removed = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && std::fs::remove_file(path).is_ok();
@@ -312,16 +282,7 @@ impl SynthModel {
 /// attention output to ~unit residual updates. Embedding rows are unit-scale too, so the residual stream starts at
 /// the scale the layers add to.
 fn tensor_plan(shape: &Shape) -> Vec<(String, Vec<u64>, GgmlType, Init)> {
-    let Shape {
-        layers,
-        embedding: e,
-        heads,
-        kv_heads,
-        head_dim,
-        experts,
-        expert_width: f,
-        ..
-    } = *shape;
+    let Shape { layers, embedding: e, heads, kv_heads, head_dim, experts, expert_width: f, .. } = *shape;
     let (q_width, kv_width) = (heads * head_dim, kv_heads * head_dim);
     let fan_in = |n: u64| Init::Spread(1.0 / (n as f32).sqrt());
     let norm = Init::Uniform(0.9, 1.1);
@@ -344,12 +305,7 @@ fn tensor_plan(shape: &Shape) -> Vec<(String, Vec<u64>, GgmlType, Init)> {
             // Sink logits compete with unit-scale attention scores.
             ("attn_sinks.weight", vec![heads], F32, Init::Uniform(0.0, 1.0)),
             ("post_attention_norm.weight", vec![e], F32, norm),
-            (
-                "ffn_gate_inp.weight",
-                vec![e, experts],
-                F32,
-                Init::Spread(ROUTER_GAIN / (e as f32).sqrt()),
-            ),
+            ("ffn_gate_inp.weight", vec![e, experts], F32, Init::Spread(ROUTER_GAIN / (e as f32).sqrt())),
             ("ffn_gate_inp.bias", vec![experts], F32, bias),
             ("ffn_gate_exps.weight", vec![e, f, experts], MXFP4, fan_in(e)),
             ("ffn_gate_exps.bias", vec![f, experts], F32, bias),
@@ -358,19 +314,10 @@ fn tensor_plan(shape: &Shape) -> Vec<(String, Vec<u64>, GgmlType, Init)> {
             ("ffn_down_exps.weight", vec![f, e, experts], MXFP4, fan_in(f)),
             ("ffn_down_exps.bias", vec![e, experts], F32, bias),
         ];
-        plan.extend(
-            tensors
-                .into_iter()
-                .map(|(name, dims, t, init)| (format!("blk.{layer}.{name}"), dims, t, init)),
-        );
+        plan.extend(tensors.into_iter().map(|(name, dims, t, init)| (format!("blk.{layer}.{name}"), dims, t, init)));
     }
     plan.push(("output_norm.weight".into(), vec![e], F32, norm));
-    plan.push((
-        "output.weight".into(),
-        vec![e, vocab],
-        Q8_0,
-        Init::Spread(LOGIT_GAIN / (e as f32).sqrt()),
-    ));
+    plan.push(("output.weight".into(), vec![e, vocab], Q8_0, Init::Spread(LOGIT_GAIN / (e as f32).sqrt())));
     plan
 }
 
@@ -392,10 +339,7 @@ fn metadata(preset: Preset, shape: &Shape, parameters: u64, vocab: HarmonyVocab)
         ("general.basename".into(), string("gpt-oss")),
         ("general.size_label".into(), MetaValue::String(size_label)),
         ("general.license".into(), string("apache-2.0")),
-        (
-            "general.tags".into(),
-            MetaValue::Array(MetaArray::String(vec!["vllm".into(), "text-generation".into()])),
-        ),
+        ("general.tags".into(), MetaValue::Array(MetaArray::String(vec!["vllm".into(), "text-generation".into()]))),
     ];
     let arch_keys = [
         ("block_count", u32_of(shape.layers)),
@@ -420,18 +364,9 @@ fn metadata(preset: Preset, shape: &Shape, parameters: u64, vocab: HarmonyVocab)
     m.extend([
         ("tokenizer.ggml.model".into(), string("gpt2")),
         ("tokenizer.ggml.pre".into(), string("gpt-4o")),
-        (
-            "tokenizer.ggml.tokens".into(),
-            MetaValue::Array(MetaArray::String(vocab.tokens)),
-        ),
-        (
-            "tokenizer.ggml.token_type".into(),
-            MetaValue::Array(MetaArray::I32(vocab.token_types)),
-        ),
-        (
-            "tokenizer.ggml.merges".into(),
-            MetaValue::Array(MetaArray::String(vocab.merges)),
-        ),
+        ("tokenizer.ggml.tokens".into(), MetaValue::Array(MetaArray::String(vocab.tokens))),
+        ("tokenizer.ggml.token_type".into(), MetaValue::Array(MetaArray::I32(vocab.token_types))),
+        ("tokenizer.ggml.merges".into(), MetaValue::Array(MetaArray::String(vocab.merges))),
         ("tokenizer.ggml.bos_token_id".into(), MetaValue::U32(199_998)),
         ("tokenizer.ggml.eos_token_id".into(), MetaValue::U32(200_002)),
         ("tokenizer.ggml.padding_token_id".into(), MetaValue::U32(199_999)),
@@ -449,18 +384,10 @@ const MXFP4_CODE_MEAN_SQUARE: f32 = 34.25;
 
 /// Appends `info.n_bytes` bytes of `info`'s type drawn as `init` says.
 fn fill_tensor(rng: &mut Xoshiro256pp, info: &TensorInfo, init: Init, buf: &mut Vec<u8>) -> Result<()> {
-    let n_bytes = usize::try_from(info.n_bytes).map_err(|_| {
-        Error::Model(format!(
-            "tensor `{}` ({} bytes) does not fit in memory",
-            info.name, info.n_bytes
-        ))
-    })?;
-    let unsupported = || {
-        Error::Model(format!(
-            "synthetic tensor `{}`: cannot draw {:?} as {}",
-            info.name, init, info.ggml_type
-        ))
-    };
+    let n_bytes = usize::try_from(info.n_bytes)
+        .map_err(|_| Error::Model(format!("tensor `{}` ({} bytes) does not fit in memory", info.name, info.n_bytes)))?;
+    let unsupported =
+        || Error::Model(format!("synthetic tensor `{}`: cannot draw {:?} as {}", info.name, init, info.ggml_type));
     match (info.ggml_type, init) {
         (GgmlType::Q8_0, Init::Spread(sigma)) => {
             buf.resize(n_bytes, 0);
@@ -484,11 +411,7 @@ fn fill_tensor(rng: &mut Xoshiro256pp, info: &TensorInfo, init: Init, buf: &mut 
             let e_low = (128.0 + k).clamp(0.0, 254.0) as u8;
             let threshold = (p * 256.0).round() as u16;
             for block in buf.chunks_exact_mut(17) {
-                block[0] = if u16::from(block[0]) < threshold {
-                    e_low + 1
-                } else {
-                    e_low
-                };
+                block[0] = if u16::from(block[0]) < threshold { e_low + 1 } else { e_low };
             }
         }
         (GgmlType::F32, init) => {
@@ -523,9 +446,7 @@ impl Xoshiro256pp {
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             z ^ (z >> 31)
         };
-        Xoshiro256pp {
-            s: [splitmix(), splitmix(), splitmix(), splitmix()],
-        }
+        Xoshiro256pp { s: [splitmix(), splitmix(), splitmix(), splitmix()] }
     }
 
     fn next_u64(&mut self) -> u64 {

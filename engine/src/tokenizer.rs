@@ -12,9 +12,7 @@ use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::{
-    AddedToken, Model, OffsetType, PreTokenizedString, PreTokenizer, SplitDelimiterBehavior,
-};
+use tokenizers::{AddedToken, Model, OffsetType, PreTokenizedString, PreTokenizer, SplitDelimiterBehavior};
 
 const KEY_MODEL: &str = "tokenizer.ggml.model";
 const KEY_PRE: &str = "tokenizer.ggml.pre";
@@ -68,15 +66,10 @@ fn tokenizer_error(e: impl std::fmt::Display) -> Error {
 }
 
 fn required_array<'h>(header: &'h GgufHeader, key: &str) -> Result<&'h MetaArray> {
-    let value = header
-        .get(key)
-        .ok_or_else(|| Error::Tokenizer(format!("missing metadata key `{key}`")))?;
-    value.as_array().ok_or_else(|| {
-        Error::Tokenizer(format!(
-            "metadata key `{key}` is {:?}, expected an array",
-            value.meta_type()
-        ))
-    })
+    let value = header.get(key).ok_or_else(|| Error::Tokenizer(format!("missing metadata key `{key}`")))?;
+    value
+        .as_array()
+        .ok_or_else(|| Error::Tokenizer(format!("metadata key `{key}` is {:?}, expected an array", value.meta_type())))
 }
 
 fn string_array<'h>(header: &'h GgufHeader, key: &str) -> Result<&'h [String]> {
@@ -95,10 +88,7 @@ fn optional_id(header: &GgufHeader, key: &str, vocab_size: u32) -> Result<Option
         return Ok(None);
     };
     let id = value.as_u64().ok_or_else(|| {
-        Error::Tokenizer(format!(
-            "metadata key `{key}` is {:?}, expected a token id",
-            value.meta_type()
-        ))
+        Error::Tokenizer(format!("metadata key `{key}` is {:?}, expected a token id", value.meta_type()))
     })?;
     match u32::try_from(id) {
         Ok(id) if id < vocab_size => Ok(Some(id)),
@@ -135,9 +125,7 @@ impl Tokenizer {
             }
         };
         if tokens.is_empty() {
-            return Err(Error::Tokenizer(format!(
-                "metadata key `{KEY_TOKENS}` is empty"
-            )));
+            return Err(Error::Tokenizer(format!("metadata key `{KEY_TOKENS}` is empty")));
         }
         if token_types.len() != tokens.len() {
             return Err(Error::Tokenizer(format!(
@@ -146,12 +134,8 @@ impl Tokenizer {
                 tokens.len()
             )));
         }
-        let vocab_size = u32::try_from(tokens.len()).map_err(|_| {
-            Error::Tokenizer(format!(
-                "metadata key `{KEY_TOKENS}` has {} entries",
-                tokens.len()
-            ))
-        })?;
+        let vocab_size = u32::try_from(tokens.len())
+            .map_err(|_| Error::Tokenizer(format!("metadata key `{KEY_TOKENS}` has {} entries", tokens.len())))?;
 
         let mut vocab = Vocab::with_capacity(tokens.len());
         for (id, token) in (0u32..).zip(tokens) {
@@ -181,19 +165,12 @@ impl Tokenizer {
             .build()
             .map_err(|e| Error::Tokenizer(format!("metadata key `{KEY_MERGES}`: {e}")))?;
 
-        let split = Split::new(
-            SplitPattern::Regex(O200K_PATTERN.to_owned()),
-            SplitDelimiterBehavior::Isolated,
-            false,
-        )
-        .map_err(|e| Error::Tokenizer(format!("o200k pre-tokenizer regex: {e}")))?;
+        let split = Split::new(SplitPattern::Regex(O200K_PATTERN.to_owned()), SplitDelimiterBehavior::Isolated, false)
+            .map_err(|e| Error::Tokenizer(format!("o200k pre-tokenizer regex: {e}")))?;
         let mut inner = tokenizers::Tokenizer::new(bpe);
         // ByteLevel only maps bytes to GPT-2's printable characters here: the split above already did the regex,
         // and o200k adds no prefix space.
-        inner.with_pre_tokenizer(Some(Sequence::new(vec![
-            split.into(),
-            ByteLevel::new(false, false, false).into(),
-        ])));
+        inner.with_pre_tokenizer(Some(Sequence::new(vec![split.into(), ByteLevel::new(false, false, false).into()])));
         inner.with_decoder(Some(ByteLevelDecoder::default()));
 
         let controls: Vec<AddedToken> = tokens
@@ -209,11 +186,7 @@ impl Tokenizer {
             eos: optional_id(header, KEY_EOS, vocab_size)?,
             padding: optional_id(header, KEY_PAD, vocab_size)?,
         };
-        Ok(Tokenizer {
-            inner,
-            vocab_size,
-            special_ids,
-        })
+        Ok(Tokenizer { inner, vocab_size, special_ids })
     }
 
     /// Number of token ids (the length of `tokenizer.ggml.tokens`, = the model's embedding rows).
@@ -232,31 +205,20 @@ impl Tokenizer {
 
     /// Encode text; special tokens written literally (`<|start|>`) become their ids. No BOS is added.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let encoding = self
-            .inner
-            .encode_fast(text, false)
-            .map_err(tokenizer_error)?;
+        let encoding = self.inner.encode_fast(text, false).map_err(tokenizer_error)?;
         Ok(encoding.get_ids().to_vec())
     }
 
     /// Encode text as plain text: special-token spellings stay text (tiktoken's `encode_ordinary`, which Harmony
     /// uses for every piece of message text, so user content cannot forge a `<|end|>`).
     pub fn encode_ordinary(&self, text: &str) -> Result<Vec<u32>> {
-        let pre_tokenizer = self
-            .inner
-            .get_pre_tokenizer()
-            .ok_or_else(|| Error::Tokenizer("tokenizer has no pre-tokenizer".into()))?;
+        let pre_tokenizer =
+            self.inner.get_pre_tokenizer().ok_or_else(|| Error::Tokenizer("tokenizer has no pre-tokenizer".into()))?;
         let mut pieces = PreTokenizedString::from(text);
-        pre_tokenizer
-            .pre_tokenize(&mut pieces)
-            .map_err(tokenizer_error)?;
+        pre_tokenizer.pre_tokenize(&mut pieces).map_err(tokenizer_error)?;
         let model = self.inner.get_model();
-        pieces
-            .tokenize(|piece| model.tokenize(piece.get()))
-            .map_err(tokenizer_error)?;
-        let encoding = pieces
-            .into_encoding(None, 0, OffsetType::None)
-            .map_err(tokenizer_error)?;
+        pieces.tokenize(|piece| model.tokenize(piece.get())).map_err(tokenizer_error)?;
+        let encoding = pieces.into_encoding(None, 0, OffsetType::None).map_err(tokenizer_error)?;
         Ok(encoding.get_ids().to_vec())
     }
 
@@ -264,10 +226,7 @@ impl Tokenizer {
         if id < self.vocab_size {
             Ok(())
         } else {
-            Err(Error::Tokenizer(format!(
-                "token id {id} is outside the vocabulary ({} tokens)",
-                self.vocab_size
-            )))
+            Err(Error::Tokenizer(format!("token id {id} is outside the vocabulary ({} tokens)", self.vocab_size)))
         }
     }
 
@@ -286,16 +245,13 @@ impl Tokenizer {
     /// The bytes one token stands for, which may be part of a UTF-8 character.
     pub fn token_bytes(&self, id: u32) -> Result<Vec<u8>> {
         self.check_id(id)?;
-        let text = self.inner.id_to_token(id).ok_or_else(|| {
-            Error::Tokenizer(format!("token id {id} has no text in the vocabulary"))
-        })?;
+        let text = self
+            .inner
+            .id_to_token(id)
+            .ok_or_else(|| Error::Tokenizer(format!("token id {id} has no text in the vocabulary")))?;
         // Same rule as the ByteLevel decoder: map every character back to its byte, or, if any character is
         // outside GPT-2's table, keep the token's own UTF-8.
-        Ok(text
-            .chars()
-            .map(gpt2_char_byte)
-            .collect::<Option<Vec<u8>>>()
-            .unwrap_or_else(|| text.into_bytes()))
+        Ok(text.chars().map(gpt2_char_byte).collect::<Option<Vec<u8>>>().unwrap_or_else(|| text.into_bytes()))
     }
 }
 

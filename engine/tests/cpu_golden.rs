@@ -65,7 +65,12 @@ fn tiny_forward_matches_golden_logits() {
         for (i, (ours, want)) in experts.iter().zip(&case.experts).enumerate() {
             assert_eq!(ours, want, "{}: experts at position {} layer {}", case.name, i / n_layer, i % n_layer);
         }
-        println!("{}: greedy {} ids identical; experts identical at {} (position, layer)", case.name, greedy.len(), experts.len());
+        println!(
+            "{}: greedy {} ids identical; experts identical at {} (position, layer)",
+            case.name,
+            greedy.len(),
+            experts.len()
+        );
     }
 }
 
@@ -96,37 +101,15 @@ fn tiny_config_from_header() {
     let header = tiny_header(&bytes);
     let c = GptOssConfig::from_header(&header).expect("config");
     // The fixture README's table: 4 layers, 64 wide, 4 / 2 heads of 16, 8 experts (4 used) of width 64, window 16.
-    assert_eq!(
-        (
-            c.n_layer,
-            c.n_embd,
-            c.n_head,
-            c.n_head_kv,
-            c.head_dim,
-            c.value_dim
-        ),
-        (4, 64, 4, 2, 16, 16)
-    );
+    assert_eq!((c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.value_dim), (4, 64, 4, 2, 16, 16));
     assert_eq!((c.n_expert, c.n_expert_used, c.n_ff_expert), (8, 4, 64));
-    assert_eq!(
-        (c.n_vocab, c.context_length, c.sliding_window),
-        (201_088, 4096, 16)
-    );
-    assert_eq!(
-        (0..4).map(|il| c.is_sliding(il)).collect::<Vec<_>>(),
-        [true, false, true, false]
-    );
+    assert_eq!((c.n_vocab, c.context_length, c.sliding_window), (201_088, 4096, 16));
+    assert_eq!((0..4).map(|il| c.is_sliding(il)).collect::<Vec<_>>(), [true, false, true, false]);
     assert!((c.rms_eps - 1e-5).abs() < 1e-12);
     let r = &c.rope;
     assert_eq!((r.n_dims, r.n_ctx_orig), (16, 4096));
-    assert_eq!(
-        (r.freq_base, r.freq_base_swa, r.freq_scale),
-        (150_000.0, 150_000.0, 1.0 / 32.0)
-    );
-    assert_eq!(
-        (r.ext_factor, r.attn_factor, r.beta_fast, r.beta_slow),
-        (1.0, 1.0, 32.0, 1.0)
-    );
+    assert_eq!((r.freq_base, r.freq_base_swa, r.freq_scale), (150_000.0, 150_000.0, 1.0 / 32.0));
+    assert_eq!((r.ext_factor, r.attn_factor, r.beta_fast, r.beta_slow), (1.0, 1.0, 32.0, 1.0));
 
     let plan = TensorPlan::new(&c, &header.tensors).expect("plan");
     assert_eq!(plan.tensors.len(), 3 + 4 * 19);
@@ -146,63 +129,30 @@ fn tiny_plan_names_the_offending_tensor() {
     let plan_err = |edit: &dyn Fn(&mut GgufHeader)| {
         let mut h = header.clone();
         edit(&mut h);
-        TensorPlan::new(&c, &h.tensors)
-            .expect_err("plan must fail")
-            .to_string()
+        TensorPlan::new(&c, &h.tensors).expect_err("plan must fail").to_string()
     };
     let missing = plan_err(&|h| h.tensors.retain(|t| t.name != "blk.2.attn_sinks.weight"));
-    assert!(
-        missing.contains("`blk.2.attn_sinks.weight` is missing"),
-        "{missing}"
-    );
+    assert!(missing.contains("`blk.2.attn_sinks.weight` is missing"), "{missing}");
     let shape = plan_err(&|h| {
-        let t = h
-            .tensors
-            .iter_mut()
-            .find(|t| t.name == "blk.1.attn_q.weight")
-            .expect("attn_q");
+        let t = h.tensors.iter_mut().find(|t| t.name == "blk.1.attn_q.weight").expect("attn_q");
         t.dims = vec![32, 128];
     });
-    assert!(
-        shape.contains("`blk.1.attn_q.weight` has shape [32, 128], expected [64, 64]"),
-        "{shape}"
-    );
+    assert!(shape.contains("`blk.1.attn_q.weight` has shape [32, 128], expected [64, 64]"), "{shape}");
     let class = plan_err(&|h| {
-        let t = h
-            .tensors
-            .iter_mut()
-            .find(|t| t.name == "output_norm.weight")
-            .expect("output_norm");
+        let t = h.tensors.iter_mut().find(|t| t.name == "output_norm.weight").expect("output_norm");
         t.ggml_type = GgmlType::Q8_0;
     });
-    assert!(
-        class.contains("`output_norm.weight` has type Q8_0"),
-        "{class}"
-    );
+    assert!(class.contains("`output_norm.weight` has type Q8_0"), "{class}");
     let undecodable = plan_err(&|h| {
-        let t = h
-            .tensors
-            .iter_mut()
-            .find(|t| t.name == "blk.0.attn_q.weight")
-            .expect("attn_q");
+        let t = h.tensors.iter_mut().find(|t| t.name == "blk.0.attn_q.weight").expect("attn_q");
         t.ggml_type = GgmlType::Q2_K;
     });
-    assert!(
-        undecodable.contains("`blk.0.attn_q.weight` has type Q2_K"),
-        "{undecodable}"
-    );
+    assert!(undecodable.contains("`blk.0.attn_q.weight` has type Q2_K"), "{undecodable}");
     let size = plan_err(&|h| {
-        let t = h
-            .tensors
-            .iter_mut()
-            .find(|t| t.name == "blk.0.attn_k.weight")
-            .expect("attn_k");
+        let t = h.tensors.iter_mut().find(|t| t.name == "blk.0.attn_k.weight").expect("attn_k");
         t.n_bytes -= 2;
     });
-    assert!(
-        size.contains("`blk.0.attn_k.weight` is 4094 bytes, expected 4096"),
-        "{size}"
-    );
+    assert!(size.contains("`blk.0.attn_k.weight` is 4094 bytes, expected 4096"), "{size}");
 }
 
 #[test]
@@ -212,50 +162,27 @@ fn tiny_config_names_the_offending_key() {
     let config_err = |edit: &dyn Fn(&mut GgufHeader)| {
         let mut h = header.clone();
         edit(&mut h);
-        GptOssConfig::from_header(&h)
-            .expect_err("config must fail")
-            .to_string()
+        GptOssConfig::from_header(&h).expect_err("config must fail").to_string()
     };
-    let no_key_length = config_err(&|h| {
-        h.metadata
-            .retain(|(k, _)| k != "gpt-oss.attention.key_length")
-    });
-    assert!(
-        no_key_length.contains("gpt-oss.attention.key_length"),
-        "{no_key_length}"
-    );
+    let no_key_length = config_err(&|h| h.metadata.retain(|(k, _)| k != "gpt-oss.attention.key_length"));
+    assert!(no_key_length.contains("gpt-oss.attention.key_length"), "{no_key_length}");
     let no_tokens = config_err(&|h| h.metadata.retain(|(k, _)| k != "tokenizer.ggml.tokens"));
     assert!(no_tokens.contains("tokenizer.ggml.tokens"), "{no_tokens}");
     let arch = config_err(&|h| {
-        h.metadata
-            .iter_mut()
-            .find(|(k, _)| k == "general.architecture")
-            .expect("arch")
-            .1 = MetaValue::String("llama".into())
+        h.metadata.iter_mut().find(|(k, _)| k == "general.architecture").expect("arch").1 =
+            MetaValue::String("llama".into())
     });
     assert!(arch.contains("`llama`"), "{arch}");
     let heads = config_err(&|h| {
-        h.metadata
-            .iter_mut()
-            .find(|(k, _)| k == "gpt-oss.attention.head_count_kv")
-            .expect("kv heads")
-            .1 = MetaValue::U32(3)
+        h.metadata.iter_mut().find(|(k, _)| k == "gpt-oss.attention.head_count_kv").expect("kv heads").1 =
+            MetaValue::U32(3)
     });
     assert!(heads.contains("gpt-oss.attention.head_count_kv"), "{heads}");
     // Optional keys take llama.cpp's defaults.
     let mut h = header.clone();
-    h.metadata.push((
-        "gpt-oss.attention.sliding_window_pattern".into(),
-        MetaValue::U32(3),
-    ));
-    h.metadata.push((
-        "gpt-oss.rope.freq_base_swa".into(),
-        MetaValue::F32(10_000.0),
-    ));
+    h.metadata.push(("gpt-oss.attention.sliding_window_pattern".into(), MetaValue::U32(3)));
+    h.metadata.push(("gpt-oss.rope.freq_base_swa".into(), MetaValue::F32(10_000.0)));
     let c = GptOssConfig::from_header(&h).expect("config");
-    assert_eq!(
-        (0..4).map(|il| c.is_sliding(il)).collect::<Vec<_>>(),
-        [true, true, false, true]
-    );
+    assert_eq!((0..4).map(|il| c.is_sliding(il)).collect::<Vec<_>>(), [true, true, false, true]);
     assert_eq!(c.rope.freq_base_swa, 10_000.0);
 }

@@ -42,10 +42,7 @@ fn every_corpus_file_gives_its_error() {
 /// A small valid file exercising every value type, nested arrays and several tensor types.
 fn seed_file() -> Vec<u8> {
     let metadata = vec![
-        (
-            "general.architecture".to_string(),
-            MetaValue::String("gpt-oss".into()),
-        ),
+        ("general.architecture".to_string(), MetaValue::String("gpt-oss".into())),
         ("general.alignment".to_string(), MetaValue::U32(16)),
         ("a.u8".to_string(), MetaValue::U8(7)),
         ("a.i16".to_string(), MetaValue::I16(-3)),
@@ -53,18 +50,8 @@ fn seed_file() -> Vec<u8> {
         ("a.bool".to_string(), MetaValue::Bool(true)),
         ("a.u64".to_string(), MetaValue::U64(1 << 40)),
         ("a.f64".to_string(), MetaValue::F64(-2.0)),
-        (
-            "a.strings".to_string(),
-            MetaValue::Array(MetaArray::String(vec![
-                "x".into(),
-                "yz".into(),
-                String::new(),
-            ])),
-        ),
-        (
-            "a.i32s".to_string(),
-            MetaValue::Array(MetaArray::I32(vec![1, -2, 3])),
-        ),
+        ("a.strings".to_string(), MetaValue::Array(MetaArray::String(vec!["x".into(), "yz".into(), String::new()]))),
+        ("a.i32s".to_string(), MetaValue::Array(MetaArray::I32(vec![1, -2, 3]))),
         (
             "a.nested".to_string(),
             MetaValue::Array(MetaArray::Array(vec![
@@ -107,18 +94,7 @@ impl Rng {
 }
 
 /// Values that break length and offset arithmetic when written over a u32 or u64 field.
-const INTERESTING: [u64; 10] = [
-    0,
-    1,
-    3,
-    31,
-    0x7f,
-    0xffff_ffff,
-    1 << 32,
-    i64::MAX as u64,
-    1 << 63,
-    u64::MAX,
-];
+const INTERESTING: [u64; 10] = [0, 1, 3, 31, 0x7f, 0xffff_ffff, 1 << 32, i64::MAX as u64, 1 << 63, u64::MAX];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     let mut b = seed.to_vec();
@@ -172,11 +148,7 @@ fn parse_both_ways(bytes: &[u8], label: &str) {
     })
     .unwrap_or_else(|_| panic!("parser panicked on {label}: {bytes:02x?}"));
     if let Ok(ParseOutcome::NeedMore { at_least }) = outcome {
-        assert!(
-            at_least > bytes.len() as u64,
-            "{label}: NeedMore {at_least} with {} bytes in hand",
-            bytes.len()
-        );
+        assert!(at_least > bytes.len() as u64, "{label}: NeedMore {at_least} with {} bytes in hand", bytes.len());
     }
 }
 
@@ -198,13 +170,8 @@ fn every_truncation_of_a_valid_file_asks_for_more_or_fails_cleanly() {
             ParseOutcome::Complete(h) => assert_eq!(h, full, "prefix {cut}"),
         }
         // With the length known the same prefix is a truncated file.
-        let err = parse_header(prefix, Some(cut as u64), "seed.gguf")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("truncated") || err.contains("remain in the file"),
-            "prefix {cut}: {err}"
-        );
+        let err = parse_header(prefix, Some(cut as u64), "seed.gguf").unwrap_err().to_string();
+        assert!(err.contains("truncated") || err.contains("remain in the file"), "prefix {cut}: {err}");
     }
 }
 
@@ -223,14 +190,8 @@ fn thousands_of_mutations_never_panic() {
         }] += 1;
     }
     // The mutations must actually reach the error paths (and some harmless ones still parse).
-    assert!(
-        outcomes[2] > 2000 && outcomes[0] > 50,
-        "complete/need-more/error = {outcomes:?}"
-    );
-    assert_eq!(
-        outcomes[1], 0,
-        "a whole file of known length never needs more"
-    );
+    assert!(outcomes[2] > 2000 && outcomes[0] > 50, "complete/need-more/error = {outcomes:?}");
+    assert_eq!(outcomes[1], 0, "a whole file of known length never needs more");
 
     // And mutations of every corpus file.
     for entry in std::fs::read_dir(corpus_dir()).unwrap() {
@@ -238,10 +199,7 @@ fn thousands_of_mutations_never_panic() {
         if path.extension().is_some_and(|e| e == "gguf") {
             let bytes = std::fs::read(&path).unwrap();
             for i in 0..50 {
-                parse_both_ways(
-                    &mutate(&mut rng, &bytes),
-                    &format!("{} mutation #{i}", path.display()),
-                );
+                parse_both_ways(&mutate(&mut rng, &bytes), &format!("{} mutation #{i}", path.display()));
             }
         }
     }

@@ -3,8 +3,7 @@
 
 use gptoss_engine::events::NoEvents;
 use gptoss_engine::gguf::{
-    parse_header, split_file_name, GgufHeader, GgufModel, GgufWriter, MetaValue, ParseOutcome,
-    StreamOptions,
+    parse_header, split_file_name, GgufHeader, GgufModel, GgufWriter, MetaValue, ParseOutcome, StreamOptions,
 };
 use gptoss_engine::source::{ByteSource, HttpSource, RetryPolicy};
 use std::collections::{HashMap, VecDeque};
@@ -15,11 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn fixture_bytes() -> Arc<[u8]> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()))
-        .into()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display())).into()
 }
 
 fn whole_file_header(bytes: &[u8]) -> GgufHeader {
@@ -76,18 +72,13 @@ impl Server {
             faults: Arc::new(Mutex::new((VecDeque::new(), Fault::None))),
             whole_200_written: Arc::default(),
         };
-        let (seen, faults, written) = (
-            server.seen.clone(),
-            server.faults.clone(),
-            server.whole_200_written.clone(),
-        );
+        let (seen, faults, written) = (server.seen.clone(), server.faults.clone(), server.whole_200_written.clone());
         let files = Arc::new(files);
         std::thread::spawn(move || {
             // Bounded: no test makes anywhere near this many connections.
             for conn in listener.incoming().take(10_000) {
                 let Ok(conn) = conn else { continue };
-                let (seen, faults, written, files) =
-                    (seen.clone(), faults.clone(), written.clone(), files.clone());
+                let (seen, faults, written, files) = (seen.clone(), faults.clone(), written.clone(), files.clone());
                 std::thread::spawn(move || {
                     // A client that hangs up mid-answer is expected (refused 200s, cancelled loads).
                     let _ = serve(conn, &files, &seen, &faults, &written);
@@ -123,11 +114,7 @@ fn serve(
     let mut out = conn;
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .trim_start_matches('/');
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
     let path = path.split('?').next().unwrap_or_default().to_string();
     let mut range = None;
     for _ in 0..100 {
@@ -140,10 +127,7 @@ fn serve(
             range = Some((a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()));
         }
     }
-    seen.lock().unwrap().push(Seen {
-        path: path.clone(),
-        range,
-    });
+    seen.lock().unwrap().push(Seen { path: path.clone(), range });
     let fault = {
         let mut f = faults.lock().unwrap();
         let standing = f.1;
@@ -160,13 +144,7 @@ fn serve(
     };
     match fault {
         Fault::IndexHtml => {
-            let h = head(
-                "200 OK",
-                &[
-                    "Content-Type: text/html".into(),
-                    format!("Content-Length: {}", HTML.len()),
-                ],
-            );
+            let h = head("200 OK", &["Content-Type: text/html".into(), format!("Content-Length: {}", HTML.len())]);
             out.write_all(h.as_bytes())?;
             return out.write_all(HTML);
         }
@@ -175,9 +153,7 @@ fn serve(
             return out.write_all(HTML);
         }
         Fault::Status503 => {
-            return out.write_all(
-                head("503 Service Unavailable", &["Content-Length: 0".into()]).as_bytes(),
-            )
+            return out.write_all(head("503 Service Unavailable", &["Content-Length: 0".into()]).as_bytes())
         }
         _ => {}
     }
@@ -190,15 +166,8 @@ fn serve(
         let zeros = vec![0u8; 64 << 10];
         let mut sent = 0u64;
         while sent < WHOLE_200_LEN {
-            let piece = if sent < file.len() as u64 {
-                &file[sent as usize..]
-            } else {
-                &zeros[..]
-            };
-            let n = piece
-                .len()
-                .min(64 << 10)
-                .min((WHOLE_200_LEN - sent) as usize);
+            let piece = if sent < file.len() as u64 { &file[sent as usize..] } else { &zeros[..] };
+            let n = piece.len().min(64 << 10).min((WHOLE_200_LEN - sent) as usize);
             out.write_all(&piece[..n])?;
             sent += n as u64;
             whole_200_written.store(sent, Ordering::SeqCst);
@@ -207,21 +176,12 @@ fn serve(
     }
     let (a, b) = range.expect("the loader always sends Range");
     let body = &file[a as usize..=b as usize];
-    let shown = if fault == Fault::WrongContentRange {
-        (a + 1, b + 1)
-    } else {
-        (a, b)
-    };
+    let shown = if fault == Fault::WrongContentRange { (a + 1, b + 1) } else { (a, b) };
     let h = head(
         "206 Partial Content",
         &[
             "Content-Type: application/octet-stream".into(),
-            format!(
-                "Content-Range: bytes {}-{}/{}",
-                shown.0,
-                shown.1,
-                file.len()
-            ),
+            format!("Content-Range: bytes {}-{}/{}", shown.0, shown.1, file.len()),
             format!("Content-Length: {}", body.len()),
         ],
     );
@@ -235,35 +195,22 @@ fn serve(
 }
 
 fn quick_retries(url: String, attempts: u32) -> ByteSource {
-    ByteSource::Http(HttpSource::new(url).with_retry(RetryPolicy {
-        attempts,
-        first_delay_ms: 5,
-        max_delay_ms: 20,
-    }))
+    ByteSource::Http(HttpSource::new(url).with_retry(RetryPolicy { attempts, first_delay_ms: 5, max_delay_ms: 20 }))
 }
 
 fn fixture_server() -> (Server, Arc<[u8]>) {
     let bytes = fixture_bytes();
-    (
-        Server::start(HashMap::from([("tiny.gguf".to_string(), bytes.clone())])),
-        bytes,
-    )
+    (Server::start(HashMap::from([("tiny.gguf".to_string(), bytes.clone())])), bytes)
 }
 
 #[test]
 fn model_loads_over_range_requests() {
     let (server, bytes) = fixture_server();
     let h = whole_file_header(&bytes);
-    let model = pollster::block_on(GgufModel::open(
-        ByteSource::http(server.url("tiny.gguf")),
-        &mut NoEvents,
-    ))
-    .unwrap();
+    let model = pollster::block_on(GgufModel::open(ByteSource::http(server.url("tiny.gguf")), &mut NoEvents)).unwrap();
     assert_eq!(*model.header(), h);
     let header_requests = server.seen();
-    assert!(header_requests
-        .iter()
-        .all(|s| s.path == "tiny.gguf" && s.range.is_some()));
+    assert!(header_requests.iter().all(|s| s.path == "tiny.gguf" && s.range.is_some()));
     // A one-byte size probe, then a few geometrically growing header reads.
     assert_eq!(header_requests[0].range, Some((0, 0)));
     assert!(header_requests.len() <= 7, "{header_requests:?}");
@@ -273,18 +220,11 @@ fn model_loads_over_range_requests() {
     let mut matched = 0;
     pollster::block_on(model.stream_tensors(
         |_| true,
-        StreamOptions {
-            concurrency: 4,
-            chunk_bytes,
-        },
+        StreamOptions { concurrency: 4, chunk_bytes },
         |chunk| {
             let t = h.tensor(&chunk.tensor.name).unwrap();
             let start = (h.data_offset + t.offset + chunk.offset) as usize;
-            assert!(
-                chunk.data == &bytes[start..start + chunk.data.len()],
-                "`{}`",
-                t.name
-            );
+            assert!(chunk.data == &bytes[start..start + chunk.data.len()], "`{}`", t.name);
             matched += chunk.is_last() as usize;
             Ok(())
         },
@@ -295,10 +235,7 @@ fn model_loads_over_range_requests() {
     // Adjacent tensors share reads: the 79 tensors take about data / chunk requests, not one each.
     let data = bytes.len() as u64 - h.data_offset;
     let reads = server.seen().len() as u64;
-    assert!(
-        reads <= data.div_ceil(chunk_bytes) + 2,
-        "{reads} requests for {data} bytes"
-    );
+    assert!(reads <= data.div_ceil(chunk_bytes) + 2, "{reads} requests for {data} bytes");
     for s in server.seen() {
         let (a, b) = s.range.unwrap();
         assert!(a >= h.data_offset && b - a < chunk_bytes, "{s:?}");
@@ -309,37 +246,19 @@ fn model_loads_over_range_requests() {
 fn dropped_connection_resumes_from_the_last_byte() {
     let (server, bytes) = fixture_server();
     let source = quick_retries(server.url("tiny.gguf"), 4);
-    assert_eq!(
-        pollster::block_on(source.len()).unwrap(),
-        bytes.len() as u64
-    );
+    assert_eq!(pollster::block_on(source.len()).unwrap(), bytes.len() as u64);
     server.set(&[Fault::DropMidBody, Fault::DropMidBody], Fault::None);
     let got = pollster::block_on(source.read(1000, 100_000)).unwrap();
     assert!(got == bytes[1000..101_000]);
-    let seen: Vec<_> = server
-        .seen()
-        .into_iter()
-        .map(|s| s.range.unwrap())
-        .collect();
+    let seen: Vec<_> = server.seen().into_iter().map(|s| s.range.unwrap()).collect();
     // Each retry asks only for what had not arrived: half of 100,000, then half of the remaining 50,000.
-    assert_eq!(
-        seen,
-        vec![(1000, 100_999), (51_000, 100_999), (76_000, 100_999)]
-    );
+    assert_eq!(seen, vec![(1000, 100_999), (51_000, 100_999), (76_000, 100_999)]);
 
     server.set(&[], Fault::DropMidBody);
-    let err = pollster::block_on(quick_retries(server.url("tiny.gguf"), 3).read(0, 1))
-        .unwrap_err()
-        .to_string();
+    let err = pollster::block_on(quick_retries(server.url("tiny.gguf"), 3).read(0, 1)).unwrap_err().to_string();
     // One-byte ranges lose everything each time: no progress, so it gives up after 3 attempts.
-    assert!(
-        err.contains(&server.url("tiny.gguf")) && err.contains("bytes=0-0"),
-        "{err}"
-    );
-    assert!(
-        err.contains("after 0 of 1 bytes") && err.contains("3 attempts"),
-        "{err}"
-    );
+    assert!(err.contains(&server.url("tiny.gguf")) && err.contains("bytes=0-0"), "{err}");
+    assert!(err.contains("after 0 of 1 bytes") && err.contains("3 attempts"), "{err}");
 }
 
 #[test]
@@ -347,10 +266,7 @@ fn server_errors_are_retried_with_backoff() {
     let (server, bytes) = fixture_server();
     server.set(&[Fault::Status503, Fault::Status503], Fault::None);
     let source = quick_retries(server.url("tiny.gguf"), 5);
-    assert_eq!(
-        pollster::block_on(source.read(8, 8)).unwrap(),
-        &bytes[8..16]
-    );
+    assert_eq!(pollster::block_on(source.read(8, 8)).unwrap(), &bytes[8..16]);
     // The size probe was the request that met the 503s.
     assert_eq!(server.seen().len(), 4);
 }
@@ -360,20 +276,11 @@ fn a_200_with_the_whole_body_is_refused_without_downloading_it() {
     let (server, _) = fixture_server();
     server.set(&[], Fault::Whole200);
     let started = Instant::now();
-    let err = pollster::block_on(GgufModel::open(
-        ByteSource::http(server.url("tiny.gguf")),
-        &mut NoEvents,
-    ))
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains(&server.url("tiny.gguf")) && err.contains("bytes=0-0"),
-        "{err}"
-    );
-    assert!(
-        err.contains("ignored the Range header") && err.contains("1073741824 bytes"),
-        "{err}"
-    );
+    let err = pollster::block_on(GgufModel::open(ByteSource::http(server.url("tiny.gguf")), &mut NoEvents))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&server.url("tiny.gguf")) && err.contains("bytes=0-0"), "{err}");
+    assert!(err.contains("ignored the Range header") && err.contains("1073741824 bytes"), "{err}");
     assert_eq!(server.seen().len(), 1, "not retried");
     // The client hung up after one chunk: the server could not push more than socket buffers' worth of the GiB.
     std::thread::sleep(Duration::from_millis(300));
@@ -388,13 +295,8 @@ fn wrong_content_range_is_an_error_naming_url_and_range() {
     let source = quick_retries(server.url("tiny.gguf"), 5);
     pollster::block_on(source.len()).unwrap();
     server.set(&[], Fault::WrongContentRange);
-    let err = pollster::block_on(source.read(100, 50))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains(&server.url("tiny.gguf")) && err.contains("bytes=100-149"),
-        "{err}"
-    );
+    let err = pollster::block_on(source.read(100, 50)).unwrap_err().to_string();
+    assert!(err.contains(&server.url("tiny.gguf")) && err.contains("bytes=100-149"), "{err}");
     assert!(err.contains("wrong Content-Range `bytes 101-150/"), "{err}");
     assert_eq!(server.seen().len(), 1, "not retried");
 }
@@ -402,37 +304,21 @@ fn wrong_content_range_is_an_error_naming_url_and_range() {
 #[test]
 fn missing_file_404_and_html_pages() {
     let (server, _) = fixture_server();
-    let err = pollster::block_on(GgufModel::open(
-        quick_retries(server.url("absent.gguf"), 5),
-        &mut NoEvents,
-    ))
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains(&server.url("absent.gguf"))
-            && err.contains("bytes=0-0")
-            && err.contains("404"),
-        "{err}"
-    );
+    let err = pollster::block_on(GgufModel::open(quick_retries(server.url("absent.gguf"), 5), &mut NoEvents))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&server.url("absent.gguf")) && err.contains("bytes=0-0") && err.contains("404"), "{err}");
     assert_eq!(server.seen().len(), 1, "not retried");
 
     for fault in [Fault::IndexHtml, Fault::UntypedHtml] {
         server.set(&[], fault);
-        let err = pollster::block_on(GgufModel::open(
-            quick_retries(server.url("model.gguf"), 5),
-            &mut NoEvents,
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.starts_with(&format!("{}: not a GGUF file", server.url("model.gguf"))),
-            "{fault:?}: {err}"
-        );
+        let err = pollster::block_on(GgufModel::open(quick_retries(server.url("model.gguf"), 5), &mut NoEvents))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(&format!("{}: not a GGUF file", server.url("model.gguf"))), "{fault:?}: {err}");
         assert_eq!(server.seen().len(), 1, "not retried");
     }
-    let err = pollster::block_on(quick_retries(server.url("x"), 5).len())
-        .unwrap_err()
-        .to_string();
+    let err = pollster::block_on(quick_retries(server.url("x"), 5).len()).unwrap_err().to_string();
     assert!(err.contains("<!DOCTYPE"), "{err}");
 }
 
@@ -445,14 +331,9 @@ fn split_model_over_http_finds_its_other_shards() {
         let mut metadata = if no == 0 { h.metadata.clone() } else { vec![] };
         metadata.push(("split.no".into(), MetaValue::U16(no as u16)));
         metadata.push(("split.count".into(), MetaValue::U16(2)));
-        let w = GgufWriter::new(
-            metadata,
-            group
-                .iter()
-                .map(|t| (t.name.clone(), t.dims.clone(), t.ggml_type))
-                .collect(),
-        )
-        .unwrap();
+        let w =
+            GgufWriter::new(metadata, group.iter().map(|t| (t.name.clone(), t.dims.clone(), t.ggml_type)).collect())
+                .unwrap();
         let mut out = Vec::new();
         w.write_to(&mut out, |i, _, buf| {
             let t = &group[i];
@@ -461,22 +342,13 @@ fn split_model_over_http_finds_its_other_shards() {
             Ok(())
         })
         .unwrap();
-        files.insert(
-            split_file_name("tiny", no as u32 + 1, 2),
-            Arc::<[u8]>::from(out),
-        );
+        files.insert(split_file_name("tiny", no as u32 + 1, 2), Arc::<[u8]>::from(out));
     }
     let server = Server::start(files);
-    let url = format!(
-        "{}?download=true",
-        server.url(&split_file_name("tiny", 1, 2))
-    );
+    let url = format!("{}?download=true", server.url(&split_file_name("tiny", 1, 2)));
     let model = pollster::block_on(GgufModel::open(ByteSource::http(url), &mut NoEvents)).unwrap();
     assert_eq!(model.shards().len(), 2);
-    assert_eq!(
-        model.shards()[1].source.name(),
-        format!("{}?download=true", server.url("tiny-00002-of-00002.gguf"))
-    );
+    assert_eq!(model.shards()[1].source.name(), format!("{}?download=true", server.url("tiny-00002-of-00002.gguf")));
     let t = &h.tensors[70];
     let got = pollster::block_on(model.read_tensor(&t.name)).unwrap();
     let start = (h.data_offset + t.offset) as usize;

@@ -1,8 +1,6 @@
 //! Writer → reader round trips, and the writer reproducing the shared fixture byte for byte.
 
-use gptoss_engine::gguf::{
-    parse_header, GgmlType, GgufHeader, GgufWriter, MetaArray, MetaValue, ParseOutcome,
-};
+use gptoss_engine::gguf::{parse_header, GgmlType, GgufHeader, GgufWriter, MetaArray, MetaValue, ParseOutcome};
 
 fn fixtures() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
@@ -38,40 +36,15 @@ fn every_value_type() -> Vec<(String, MetaValue)> {
         s("a.u8", MetaValue::Array(MetaArray::U8(vec![0, 1, 255]))),
         s("a.i8", MetaValue::Array(MetaArray::I8(vec![-128, 0, 127]))),
         s("a.u16", MetaValue::Array(MetaArray::U16(vec![1, 65_535]))),
-        s(
-            "a.i16",
-            MetaValue::Array(MetaArray::I16(vec![-32_768, 32_767])),
-        ),
+        s("a.i16", MetaValue::Array(MetaArray::I16(vec![-32_768, 32_767]))),
         s("a.u32", MetaValue::Array(MetaArray::U32(vec![7, u32::MAX]))),
-        s(
-            "a.i32",
-            MetaValue::Array(MetaArray::I32(vec![i32::MIN, -1, i32::MAX])),
-        ),
-        s(
-            "a.f32",
-            MetaValue::Array(MetaArray::F32(vec![0.5, -0.0, f32::INFINITY])),
-        ),
-        s(
-            "a.bool",
-            MetaValue::Array(MetaArray::Bool(vec![true, false, true])),
-        ),
-        s(
-            "a.string",
-            MetaValue::Array(MetaArray::String(vec![
-                "a".into(),
-                String::new(),
-                "Ġthe".into(),
-            ])),
-        ),
+        s("a.i32", MetaValue::Array(MetaArray::I32(vec![i32::MIN, -1, i32::MAX]))),
+        s("a.f32", MetaValue::Array(MetaArray::F32(vec![0.5, -0.0, f32::INFINITY]))),
+        s("a.bool", MetaValue::Array(MetaArray::Bool(vec![true, false, true]))),
+        s("a.string", MetaValue::Array(MetaArray::String(vec!["a".into(), String::new(), "Ġthe".into()]))),
         s("a.u64", MetaValue::Array(MetaArray::U64(vec![u64::MAX]))),
-        s(
-            "a.i64",
-            MetaValue::Array(MetaArray::I64(vec![i64::MIN, 42])),
-        ),
-        s(
-            "a.f64",
-            MetaValue::Array(MetaArray::F64(vec![1e300, -2.25])),
-        ),
+        s("a.i64", MetaValue::Array(MetaArray::I64(vec![i64::MIN, 42]))),
+        s("a.f64", MetaValue::Array(MetaArray::F64(vec![1e300, -2.25]))),
         s("a.empty", MetaValue::Array(MetaArray::U32(vec![]))),
         s(
             "a.nested",
@@ -107,10 +80,7 @@ fn round_trip_every_value_type_and_layout() {
     assert_eq!(&header[..4], b"GGUF");
     assert_eq!(u32::from_le_bytes(header[4..8].try_into().unwrap()), 3);
     assert_eq!(u64::from_le_bytes(header[8..16].try_into().unwrap()), 5);
-    assert_eq!(
-        u64::from_le_bytes(header[16..24].try_into().unwrap()),
-        metadata.len() as u64
-    );
+    assert_eq!(u64::from_le_bytes(header[16..24].try_into().unwrap()), metadata.len() as u64);
     assert_eq!(w.total_file_bytes(), header.len() as u64 + 512 + 10);
 
     let mut file = Vec::new();
@@ -130,23 +100,13 @@ fn round_trip_every_value_type_and_layout() {
     for (i, t) in h.tensors.iter().enumerate() {
         let start = (h.data_offset + t.offset) as usize;
         let data = &file[start..start + t.n_bytes as usize];
-        assert!(
-            data.iter()
-                .enumerate()
-                .all(|(b, &v)| v == (i * 31 + b) as u8),
-            "{}",
-            t.name
-        );
+        assert!(data.iter().enumerate().all(|(b, &v)| v == (i * 31 + b) as u8), "{}", t.name);
     }
     // Padding between tensors is zero.
     let pad_start = (h.data_offset + 24) as usize;
     assert!(file[pad_start..pad_start + 40].iter().all(|&b| b == 0));
-    let (tensor_names, expected_names): (Vec<_>, Vec<_>) = h
-        .tensors
-        .iter()
-        .map(|t| t.name.as_str())
-        .zip(tensors.iter().map(|t| t.0.as_str()))
-        .unzip();
+    let (tensor_names, expected_names): (Vec<_>, Vec<_>) =
+        h.tensors.iter().map(|t| t.name.as_str()).zip(tensors.iter().map(|t| t.0.as_str())).unzip();
     assert_eq!(tensor_names, expected_names);
 }
 
@@ -154,8 +114,7 @@ fn round_trip_every_value_type_and_layout() {
 fn default_alignment_is_32_and_empty_model_round_trips() {
     let w = GgufWriter::new(vec![("k".into(), MetaValue::U8(1))], vec![]).unwrap();
     let mut file = Vec::new();
-    w.write_to(&mut file, |_, _, _| unreachable!("no tensors"))
-        .unwrap();
+    w.write_to(&mut file, |_, _, _| unreachable!("no tensors")).unwrap();
     // 24 fixed + key (8 + 1) + type 4 + value 1 = 38, padded to 64.
     assert_eq!(file.len(), 64);
     let h = parse_complete(&file);
@@ -173,73 +132,28 @@ fn fill_with_wrong_byte_count_is_an_error_naming_the_tensor() {
         })
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("`w`") && err.contains("67") && err.contains("68"),
-        "{err}"
-    );
+    assert!(err.contains("`w`") && err.contains("67") && err.contains("68"), "{err}");
 }
 
 #[test]
 fn writer_rejects_what_llama_cpp_rejects() {
     let t = |name: &str, dims: Vec<u64>, ty| (name.to_string(), dims, ty);
-    type Case = (
-        Vec<(String, MetaValue)>,
-        Vec<(String, Vec<u64>, GgmlType)>,
-        &'static str,
-    );
+    type Case = (Vec<(String, MetaValue)>, Vec<(String, Vec<u64>, GgmlType)>, &'static str);
     let cases: Vec<Case> = vec![
-        (
-            vec![],
-            vec![t("q", vec![48, 2], GgmlType::Q8_0)],
-            "not a multiple of Q8_0's block size 32",
-        ),
-        (
-            vec![],
-            vec![t("x", vec![1, 2, 3, 4, 5], GgmlType::F32)],
-            "5 dimensions",
-        ),
-        (
-            vec![],
-            vec![
-                t("x", vec![1], GgmlType::F32),
-                t("x", vec![1], GgmlType::F32),
-            ],
-            "duplicate tensor name `x`",
-        ),
-        (
-            vec![],
-            vec![t(&"n".repeat(64), vec![1], GgmlType::F32)],
-            "64 bytes",
-        ),
-        (
-            vec![],
-            vec![t("big", vec![1 << 40, 1 << 40], GgmlType::F32)],
-            "overflow",
-        ),
-        (
-            vec![("general.alignment".into(), MetaValue::U32(48))],
-            vec![],
-            "general.alignment",
-        ),
-        (
-            vec![("general.alignment".into(), MetaValue::U64(32))],
-            vec![],
-            "general.alignment",
-        ),
-        (
-            vec![
-                ("k".into(), MetaValue::U8(1)),
-                ("k".into(), MetaValue::U8(2)),
-            ],
-            vec![],
-            "duplicate metadata key `k`",
-        ),
+        (vec![], vec![t("q", vec![48, 2], GgmlType::Q8_0)], "not a multiple of Q8_0's block size 32"),
+        (vec![], vec![t("x", vec![1, 2, 3, 4, 5], GgmlType::F32)], "5 dimensions"),
+        (vec![], vec![t("x", vec![1], GgmlType::F32), t("x", vec![1], GgmlType::F32)], "duplicate tensor name `x`"),
+        (vec![], vec![t(&"n".repeat(64), vec![1], GgmlType::F32)], "64 bytes"),
+        (vec![], vec![t("big", vec![1 << 40, 1 << 40], GgmlType::F32)], "overflow"),
+        (vec![("general.alignment".into(), MetaValue::U32(48))], vec![], "general.alignment"),
+        (vec![("general.alignment".into(), MetaValue::U64(32))], vec![], "general.alignment"),
+        (vec![("k".into(), MetaValue::U8(1)), ("k".into(), MetaValue::U8(2))], vec![], "duplicate metadata key `k`"),
         (
             vec![(
                 "deep".into(),
-                MetaValue::Array(MetaArray::Array(vec![MetaArray::Array(vec![
-                    MetaArray::Array(vec![MetaArray::Array(vec![MetaArray::U8(vec![1])])]),
-                ])])),
+                MetaValue::Array(MetaArray::Array(vec![MetaArray::Array(vec![MetaArray::Array(vec![
+                    MetaArray::Array(vec![MetaArray::U8(vec![1])]),
+                ])])])),
             )],
             vec![],
             "nested deeper",
@@ -256,15 +170,11 @@ fn writer_rejects_what_llama_cpp_rejects() {
 #[test]
 fn rewriting_the_fixture_reproduces_it_byte_for_byte() {
     let path = fixtures().join("tiny.gguf");
-    let bytes =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
     let h = parse_complete(&bytes);
     let w = GgufWriter::new(
         h.metadata.clone(),
-        h.tensors
-            .iter()
-            .map(|t| (t.name.clone(), t.dims.clone(), t.ggml_type))
-            .collect(),
+        h.tensors.iter().map(|t| (t.name.clone(), t.dims.clone(), t.ggml_type)).collect(),
     )
     .unwrap();
     assert_eq!(w.header_bytes(), bytes[..h.data_offset as usize]);
@@ -282,11 +192,7 @@ fn rewriting_the_fixture_reproduces_it_byte_for_byte() {
 /// GGUF v2 has the v3 layout (v3 only added big-endian files, which carry no flag): a v2 file parses the same.
 #[test]
 fn version_2_parses_like_version_3() {
-    let w = GgufWriter::new(
-        every_value_type(),
-        vec![("t".into(), vec![32, 4], GgmlType::MXFP4)],
-    )
-    .unwrap();
+    let w = GgufWriter::new(every_value_type(), vec![("t".into(), vec![32, 4], GgmlType::MXFP4)]).unwrap();
     let mut file = Vec::new();
     w.write_to(&mut file, |_, t, buf| {
         buf.resize(t.n_bytes as usize, 7);
@@ -297,8 +203,5 @@ fn version_2_parses_like_version_3() {
     file[4..8].copy_from_slice(&2u32.to_le_bytes());
     let v2 = parse_complete(&file);
     assert_eq!(v2.version, 2);
-    assert_eq!(
-        (v2.metadata, v2.tensors, v2.data_offset),
-        (v3.metadata, v3.tensors, v3.data_offset)
-    );
+    assert_eq!((v2.metadata, v2.tensors, v2.data_offset), (v3.metadata, v3.tensors, v3.data_offset));
 }

@@ -56,7 +56,11 @@ fn check_goldens(kv: KvStorage, tol: f32, swap_gap: f32) {
             gpu_bytes = total_gpu_bytes;
         }
     };
-    let mut model = load(&ctx, GpuOptions { context: 256, max_batch: 64, max_logit_rows: 64, kv_storage: Some(kv), ..Default::default() }, &mut sink);
+    let mut model = load(
+        &ctx,
+        GpuOptions { context: 256, max_batch: 64, max_logit_rows: 64, kv_storage: Some(kv), ..Default::default() },
+        &mut sink,
+    );
     assert!(buffers > 0 && gpu_bytes > 30 << 20, "{buffers} buffers, {gpu_bytes} bytes");
     assert_eq!(model.kv_storage(), kv);
     eprintln!("{kv:?} KV: {} dispatches per token, {} GPU bytes", model.dispatches_per_token(), model.gpu_bytes());
@@ -94,7 +98,13 @@ fn gpu_long_context_matches_cpu() {
     .unwrap();
     let tokens: Vec<u32> = (0..600u32).map(|i| (i * 7919 + 13) % 199_998).collect();
     let want = cpu.prefill(&mut cpu.new_state(), &tokens, 0).unwrap();
-    let options = GpuOptions { context: 700, max_batch: 64, max_logit_rows: 1, kv_storage: Some(KvStorage::F32), ..Default::default() };
+    let options = GpuOptions {
+        context: 700,
+        max_batch: 64,
+        max_logit_rows: 1,
+        kv_storage: Some(KvStorage::F32),
+        ..Default::default()
+    };
     let mut model = load(&ctx, options, &mut gptoss_engine::events::NoEvents);
     // Prefill in chunks, then the last token alone through the decode path.
     pollster::block_on(model.step(&tokens[..599], &SamplerConfig::greedy())).unwrap();
@@ -112,7 +122,13 @@ fn gpu_sampler_matches_cpu_sampler() {
     let ctx = context();
     let goldens = support::goldens();
     let case = goldens.cases.iter().find(|c| c.name == "harmony").expect("harmony case");
-    let options = GpuOptions { context: 128, max_batch: 64, max_logit_rows: 1, kv_storage: Some(KvStorage::F32), ..Default::default() };
+    let options = GpuOptions {
+        context: 128,
+        max_batch: 64,
+        max_logit_rows: 1,
+        kv_storage: Some(KvStorage::F32),
+        ..Default::default()
+    };
     let mut model = load(&ctx, options, &mut gptoss_engine::events::NoEvents);
     let configs = [
         SamplerConfig::greedy(),
@@ -147,10 +163,17 @@ fn attention_probe_matches_trace() {
     let trace: serde_json::Value = serde_json::from_str(&text).unwrap();
     let tokens: Vec<u32> = trace["tokens"].as_array().unwrap().iter().map(|t| t.as_u64().unwrap() as u32).collect();
     let last = trace["positions"].as_array().unwrap().last().unwrap();
-    let options = GpuOptions { context: 64, max_batch: 64, max_logit_rows: 1, kv_storage: Some(KvStorage::F32), ..Default::default() };
+    let options = GpuOptions {
+        context: 64,
+        max_batch: 64,
+        max_logit_rows: 1,
+        kv_storage: Some(KvStorage::F32),
+        ..Default::default()
+    };
     let mut model = load(&ctx, options, &mut gptoss_engine::events::NoEvents);
     for (layer, reference) in last["layers"].as_array().unwrap().iter().enumerate() {
-        let want: Vec<f32> = reference["attn_probs_head0"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap() as f32).collect();
+        let want: Vec<f32> =
+            reference["attn_probs_head0"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap() as f32).collect();
         let first = reference["attended_positions"][0].as_u64().unwrap() as usize;
         model.reset();
         model.set_attention_probe(Some((layer, 0))).unwrap();
@@ -178,7 +201,13 @@ fn split_weights_give_identical_logits() {
     let ctx = context();
     let goldens = support::goldens();
     let case = goldens.cases.iter().find(|c| c.name == "short").expect("short case");
-    let options = GpuOptions { context: 64, max_batch: 64, max_logit_rows: 64, kv_storage: Some(KvStorage::F32), ..Default::default() };
+    let options = GpuOptions {
+        context: 64,
+        max_batch: 64,
+        max_logit_rows: 64,
+        kv_storage: Some(KvStorage::F32),
+        ..Default::default()
+    };
     let mut whole = load(&ctx, options.clone(), &mut gptoss_engine::events::NoEvents);
     let want = pollster::block_on(whole.logits(&case.tokens)).unwrap();
     let mut labels = Vec::new();

@@ -3,27 +3,21 @@
 
 use gptoss_engine::gguf::{parse_header, ParseOutcome};
 use gptoss_engine::harmony::{
-    Channel, Conversation, HarmonyParser, Message, Parsed, ReasoningEffort, Role, Step,
-    SystemMessage, TokenPart,
+    Channel, Conversation, HarmonyParser, Message, Parsed, ReasoningEffort, Role, Step, SystemMessage, TokenPart,
 };
 use gptoss_engine::tokenizer::Tokenizer;
 use std::sync::OnceLock;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
-        .join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name)
 }
 
 fn tokenizer() -> &'static Tokenizer {
     static TOKENIZER: OnceLock<Tokenizer> = OnceLock::new();
     TOKENIZER.get_or_init(|| {
         let path = fixture("tiny.gguf");
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
-        let header = match parse_header(&bytes, Some(bytes.len() as u64), "tiny.gguf")
-            .expect("tiny.gguf parses")
-        {
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+        let header = match parse_header(&bytes, Some(bytes.len() as u64), "tiny.gguf").expect("tiny.gguf parses") {
             ParseOutcome::Complete(h) => h,
             ParseOutcome::NeedMore { at_least } => {
                 panic!("whole file given but parser wants {at_least}")
@@ -36,21 +30,10 @@ fn tokenizer() -> &'static Tokenizer {
 /// `tiny.golden.json` case `harmony`: the default system message + "What is 2 + 2?", rendered for completion.
 fn golden_harmony_prompt_ids() -> Vec<u32> {
     let path = fixture("tiny.golden.json");
-    let json = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
     let doc: serde_json::Value = serde_json::from_str(&json).expect("golden is JSON");
-    let case = doc["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .find(|c| c["name"] == "harmony")
-        .expect("harmony case");
-    case["tokens"]
-        .as_array()
-        .expect("tokens")
-        .iter()
-        .map(|v| v.as_u64().expect("id") as u32)
-        .collect()
+    let case = doc["cases"].as_array().expect("cases").iter().find(|c| c["name"] == "harmony").expect("harmony case");
+    case["tokens"].as_array().expect("tokens").iter().map(|v| v.as_u64().expect("id") as u32).collect()
 }
 
 const START: u32 = 200_006;
@@ -62,10 +45,7 @@ const CALL: u32 = 200_012;
 const SIMPLE_CONVO: &str = "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\nKnowledge cutoff: 2024-06\n\nReasoning: medium\n\n# Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|><|start|>user<|message|>What is 2 + 2?<|end|><|start|>assistant";
 
 fn simple_convo() -> Conversation {
-    Conversation {
-        messages: vec![Message::user("What is 2 + 2?")],
-        ..Default::default()
-    }
+    Conversation { messages: vec![Message::user("What is 2 + 2?")], ..Default::default() }
 }
 
 #[test]
@@ -89,11 +69,7 @@ fn system_options_developer_and_history_render_as_section_7() {
             ..Default::default()
         },
         developer_instructions: Some("Answer in French.".into()),
-        messages: vec![
-            Message::user("What is 2 + 2?"),
-            Message::assistant_final("4"),
-            Message::user("And 3 + 3?"),
-        ],
+        messages: vec![Message::user("What is 2 + 2?"), Message::assistant_final("4"), Message::user("And 3 + 3?")],
     };
     let expected = concat!(
         "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n",
@@ -108,22 +84,13 @@ fn system_options_developer_and_history_render_as_section_7() {
     assert_eq!(convo.prompt_text(), expected);
     // Every run of text here lies between two format tokens, so piecewise encoding equals encoding the whole
     // string with specials recognised.
-    assert_eq!(
-        convo.prompt_ids(tok).unwrap(),
-        tok.encode(expected).unwrap()
-    );
+    assert_eq!(convo.prompt_ids(tok).unwrap(), tok.encode(expected).unwrap());
 
     let low = Conversation {
-        system: SystemMessage {
-            reasoning_effort: ReasoningEffort::Low,
-            ..Default::default()
-        },
+        system: SystemMessage { reasoning_effort: ReasoningEffort::Low, ..Default::default() },
         ..simple_convo()
     };
-    assert_eq!(
-        low.prompt_text(),
-        SIMPLE_CONVO.replace("Reasoning: medium", "Reasoning: low")
-    );
+    assert_eq!(low.prompt_text(), SIMPLE_CONVO.replace("Reasoning: medium", "Reasoning: low"));
 }
 
 fn tool_call() -> Message {
@@ -139,10 +106,7 @@ fn tool_call() -> Message {
 #[test]
 fn tool_call_history_renders_with_call_and_constrain_token() {
     let tok = tokenizer();
-    let convo = Conversation {
-        messages: vec![Message::user("Weather in SF?"), tool_call()],
-        ..Default::default()
-    };
+    let convo = Conversation { messages: vec![Message::user("Weather in SF?"), tool_call()], ..Default::default() };
     let text = convo.prompt_text();
     assert!(text.ends_with(concat!(
         "<|start|>user<|message|>Weather in SF?<|end|>",
@@ -151,10 +115,7 @@ fn tool_call_history_renders_with_call_and_constrain_token() {
     )));
     let ids = convo.prompt_ids(tok).unwrap();
     assert_eq!(tok.decode(&ids).unwrap(), text);
-    assert!(
-        ids.contains(&200_003) && ids.contains(&CALL),
-        "constrain and call are single tokens"
-    );
+    assert!(ids.contains(&200_003) && ids.contains(&CALL), "constrain and call are single tokens");
 }
 
 #[test]
@@ -165,18 +126,12 @@ fn user_text_cannot_forge_format_tokens() {
         ..Default::default()
     };
     let ids = convo.prompt_ids(tok).unwrap();
-    assert_eq!(
-        ids.iter().filter(|&&id| id == END).count(),
-        2,
-        "one <|end|> per real message"
-    );
+    assert_eq!(ids.iter().filter(|&&id| id == END).count(), 2, "one <|end|> per real message");
     assert_eq!(tok.decode(&ids).unwrap(), convo.prompt_text());
 }
 
 fn feed(parser: &mut HarmonyParser, ids: &[u32]) -> Vec<Step> {
-    ids.iter()
-        .map(|&id| parser.push(tokenizer(), id).expect("push"))
-        .collect()
+    ids.iter().map(|&id| parser.push(tokenizer(), id).expect("push")).collect()
 }
 
 fn message(channel: Channel, content: &str) -> Parsed {
@@ -194,31 +149,17 @@ fn parses_analysis_then_final_and_stops_only_on_return() {
     let tok = tokenizer();
     // tokens-o200k-harmony.json: "<|channel|>analysis<|message|>User asks simple math.<|end|><|start|>assistant
     // <|channel|>final<|message|>4<|return|>".
-    let ids = [
-        200005, 35644, 200008, 1844, 31064, 4705, 13324, 13, END, START, 173781, 200005, 17196,
-        200008, 19, RETURN,
-    ];
+    let ids =
+        [200005, 35644, 200008, 1844, 31064, 4705, 13324, 13, END, START, 173781, 200005, 17196, 200008, 19, RETURN];
     let mut parser = HarmonyParser::for_completion(tok).unwrap();
     let steps = feed(&mut parser, &ids);
-    let stops: Vec<usize> = steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.stop)
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        stops,
-        vec![15],
-        "stop on <|return|> only, not on <|end|> at 8"
-    );
+    let stops: Vec<usize> = steps.iter().enumerate().filter(|(_, s)| s.stop).map(|(i, _)| i).collect();
+    assert_eq!(stops, vec![15], "stop on <|return|> only, not on <|end|> at 8");
     assert!(parser.stopped());
 
     let text: String = steps.iter().map(|s| s.text.as_str()).collect();
     assert_eq!(text, "User asks simple math.4");
-    assert_eq!(
-        steps[8].finished,
-        Some(message(Channel::Analysis, "User asks simple math."))
-    );
+    assert_eq!(steps[8].finished, Some(message(Channel::Analysis, "User asks simple math.")));
     assert_eq!(steps[15].finished, Some(message(Channel::Final, "4")));
 
     use TokenPart::*;
@@ -226,8 +167,8 @@ fn parses_analysis_then_final_and_stops_only_on_return() {
     assert_eq!(
         parts,
         [
-            Header, Header, Header, Content, Content, Content, Content, Content, End, Header,
-            Header, Header, Header, Header, Content, End
+            Header, Header, Header, Content, Content, Content, Content, Content, End, Header, Header, Header, Header,
+            Header, Content, End
         ]
     );
     let channels: Vec<Option<Channel>> = parser.tags().iter().map(|t| t.channel).collect();
@@ -239,33 +180,20 @@ fn parses_analysis_then_final_and_stops_only_on_return() {
     assert_eq!(steps[3].tag.channel, a);
 
     let parsed = parser.finish(tok).unwrap();
-    assert_eq!(
-        parsed,
-        vec![
-            message(Channel::Analysis, "User asks simple math."),
-            message(Channel::Final, "4")
-        ]
-    );
+    assert_eq!(parsed, vec![message(Channel::Analysis, "User asks simple math."), message(Channel::Final, "4")]);
 }
 
 #[test]
 fn parses_a_whole_conversation_from_message_boundaries() {
     let tok = tokenizer();
     let mut ids = simple_convo().prompt_ids(tok).unwrap();
-    ids.extend(
-        tok.encode("<|channel|>final<|message|>4<|return|>")
-            .unwrap(),
-    );
+    ids.extend(tok.encode("<|channel|>final<|message|>4<|return|>").unwrap());
     let mut parser = HarmonyParser::new(tok).unwrap();
     feed(&mut parser, &ids);
     let parsed = parser.finish(tok).unwrap();
-    let Parsed::Message(system) = &parsed[0] else {
-        panic!("{parsed:?}")
-    };
+    let Parsed::Message(system) = &parsed[0] else { panic!("{parsed:?}") };
     assert_eq!(system.role, Role::System);
-    assert!(
-        system.content.starts_with("You are ChatGPT") && system.content.ends_with("every message.")
-    );
+    assert!(system.content.starts_with("You are ChatGPT") && system.content.ends_with("every message."));
     assert_eq!(parsed[1], Parsed::Message(Message::user("What is 2 + 2?")));
     assert_eq!(parsed[2], message(Channel::Final, "4"));
     assert_eq!(parsed.len(), 3);
@@ -287,25 +215,16 @@ fn parses_tool_calls_in_both_header_orders() {
     }
     // Unconstrained content type after the channel, as llama.cpp's template writes it.
     let mut parser = HarmonyParser::for_completion(tok).unwrap();
-    feed(
-        &mut parser,
-        &tok.encode(" to=functions.f<|channel|>commentary json<|message|>{}<|call|>")
-            .unwrap(),
-    );
+    feed(&mut parser, &tok.encode(" to=functions.f<|channel|>commentary json<|message|>{}<|call|>").unwrap());
     let parsed = parser.finish(tok).unwrap();
-    let Parsed::Message(m) = &parsed[0] else {
-        panic!("{parsed:?}")
-    };
+    let Parsed::Message(m) = &parsed[0] else { panic!("{parsed:?}") };
     assert_eq!(
         (m.recipient.as_deref(), m.content_type.as_deref(), m.channel),
         (Some("functions.f"), Some("json"), Some(Channel::Commentary))
     );
 
     // What the renderer writes, the parser reads back.
-    let convo = Conversation {
-        messages: vec![tool_call()],
-        ..Default::default()
-    };
+    let convo = Conversation { messages: vec![tool_call()], ..Default::default() };
     let mut parser = HarmonyParser::new(tok).unwrap();
     feed(&mut parser, &convo.prompt_ids(tok).unwrap());
     assert_eq!(parser.parsed()[1], Parsed::Message(tool_call()));
@@ -314,33 +233,18 @@ fn parses_tool_calls_in_both_header_orders() {
 #[test]
 fn content_streams_whole_characters() {
     let tok = tokenizer();
-    let ids = tok
-        .encode("<|channel|>final<|message|> 👋🏽 你好<|return|>")
-        .unwrap();
+    let ids = tok.encode("<|channel|>final<|message|> 👋🏽 你好<|return|>").unwrap();
     let mut parser = HarmonyParser::for_completion(tok).unwrap();
     let steps = feed(&mut parser, &ids);
-    let content: Vec<&Step> = steps
-        .iter()
-        .filter(|s| s.tag.part == TokenPart::Content)
-        .collect();
-    assert!(
-        content.iter().any(|s| s.text.is_empty()),
-        "a token ends inside a character"
-    );
-    assert_eq!(
-        content.iter().map(|s| s.text.as_str()).collect::<String>(),
-        " 👋🏽 你好"
-    );
+    let content: Vec<&Step> = steps.iter().filter(|s| s.tag.part == TokenPart::Content).collect();
+    assert!(content.iter().any(|s| s.text.is_empty()), "a token ends inside a character");
+    assert_eq!(content.iter().map(|s| s.text.as_str()).collect::<String>(), " 👋🏽 你好");
 }
 
 fn parse_all(start_in_header: bool, text: &str) -> (Vec<Step>, Vec<Parsed>, Vec<TokenPart>) {
     let tok = tokenizer();
-    let mut parser = if start_in_header {
-        HarmonyParser::for_completion(tok)
-    } else {
-        HarmonyParser::new(tok)
-    }
-    .unwrap();
+    let mut parser =
+        if start_in_header { HarmonyParser::for_completion(tok) } else { HarmonyParser::new(tok) }.unwrap();
     let steps = feed(&mut parser, &tok.encode(text).unwrap());
     let parts = parser.tags().iter().map(|t| t.part).collect();
     (steps, parser.finish(tok).unwrap(), parts)
@@ -353,38 +257,17 @@ fn malformed_output_is_kept_as_raw_text() {
         true,
         "<|channel|>banter<|message|>hi there<|end|><|start|>assistant<|channel|>final<|message|>ok<|return|>",
     );
-    assert_eq!(
-        parsed,
-        vec![
-            Parsed::Raw("<|channel|>banter<|message|>hi there".into()),
-            message(Channel::Final, "ok")
-        ]
-    );
-    assert_eq!(
-        steps.iter().map(|s| s.text.as_str()).collect::<String>(),
-        "<|channel|>banter<|message|>hi thereok"
-    );
+    assert_eq!(parsed, vec![Parsed::Raw("<|channel|>banter<|message|>hi there".into()), message(Channel::Final, "ok")]);
+    assert_eq!(steps.iter().map(|s| s.text.as_str()).collect::<String>(), "<|channel|>banter<|message|>hi thereok");
     let raw_len = parts.iter().take_while(|&&p| p == TokenPart::Raw).count();
     assert_eq!(parts[raw_len], TokenPart::End);
     assert!(raw_len >= 4);
 
     // A header cut off by <|end|>, by <|start|>, by a stop token, and by the end of generation.
     let (_, parsed, _) = parse_all(true, "<|channel|>analysis and some words<|end|>");
-    assert_eq!(
-        parsed,
-        vec![Parsed::Raw("<|channel|>analysis and some words".into())]
-    );
-    let (_, parsed, _) = parse_all(
-        true,
-        "<|channel|>analysis<|start|>assistant<|channel|>final<|message|>x<|end|>",
-    );
-    assert_eq!(
-        parsed,
-        vec![
-            Parsed::Raw("<|channel|>analysis".into()),
-            message(Channel::Final, "x")
-        ]
-    );
+    assert_eq!(parsed, vec![Parsed::Raw("<|channel|>analysis and some words".into())]);
+    let (_, parsed, _) = parse_all(true, "<|channel|>analysis<|start|>assistant<|channel|>final<|message|>x<|end|>");
+    assert_eq!(parsed, vec![Parsed::Raw("<|channel|>analysis".into()), message(Channel::Final, "x")]);
     let (steps, parsed, _) = parse_all(true, "<|channel|>final<|return|>");
     assert!(steps.last().unwrap().stop);
     assert_eq!(parsed, vec![Parsed::Raw("<|channel|>final".into())]);
@@ -395,26 +278,14 @@ fn malformed_output_is_kept_as_raw_text() {
     let long = format!("<|channel|>final{}", " word".repeat(100));
     let (steps, parsed, parts) = parse_all(true, &long);
     assert_eq!(parsed, vec![Parsed::Raw(long.clone())]);
-    assert_eq!(
-        steps.iter().map(|s| s.text.as_str()).collect::<String>(),
-        long
-    );
+    assert_eq!(steps.iter().map(|s| s.text.as_str()).collect::<String>(), long);
     assert!(parts.iter().all(|&p| p == TokenPart::Raw));
 
     // Unknown role, stray text between messages.
     let (_, parsed, _) = parse_all(false, "<|start|>robot<|message|>beep<|end|>");
-    assert_eq!(
-        parsed,
-        vec![Parsed::Raw("<|start|>robot<|message|>beep".into())]
-    );
+    assert_eq!(parsed, vec![Parsed::Raw("<|start|>robot<|message|>beep".into())]);
     let (_, parsed, _) = parse_all(false, "hello<|start|>user<|message|>x<|end|>");
-    assert_eq!(
-        parsed,
-        vec![
-            Parsed::Raw("hello".into()),
-            Parsed::Message(Message::user("x"))
-        ]
-    );
+    assert_eq!(parsed, vec![Parsed::Raw("hello".into()), Parsed::Message(Message::user("x"))]);
 }
 
 #[test]
@@ -424,16 +295,12 @@ fn random_ids_never_panic() {
     let mut released = String::new();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (state >> 33) as u32
     };
     // Well-formed messages now and then, between random ids of which a third are Harmony specials, so every
     // state transition is hit often.
-    let good = tok
-        .encode("<|start|>assistant<|channel|>final<|message|>ok<|end|>")
-        .unwrap();
+    let good = tok.encode("<|start|>assistant<|channel|>final<|message|>ok<|end|>").unwrap();
     let mut count = 0;
     for _ in 0..20_000 {
         let r = next();
@@ -445,9 +312,7 @@ fn random_ids_never_panic() {
             vec![next() % tok.vocab_size()]
         };
         for id in ids {
-            let step = parser
-                .push(tok, id)
-                .expect("in-vocabulary ids always parse");
+            let step = parser.push(tok, id).expect("in-vocabulary ids always parse");
             released.push_str(&step.text);
             count += 1;
         }

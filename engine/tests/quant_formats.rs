@@ -24,38 +24,17 @@ fn check(t: GgmlType, bytes: &[u8], expected: &[f32]) {
     let mut got = vec![f32::NAN; expected.len()];
     dequantize_row(f, bytes, &mut got).expect("decode");
     for (j, (g, e)) in got.iter().zip(expected).enumerate() {
-        assert_eq!(
-            g.to_bits(),
-            e.to_bits(),
-            "{t} value {j}: got {g}, expected {e}"
-        );
+        assert_eq!(g.to_bits(), e.to_bits(), "{t} value {j}: got {g}, expected {e}");
     }
     let x: Vec<f32> = (0..expected.len()).map(|j| (j % 7) as f32 - 3.0).collect();
-    let want: f64 = expected
-        .iter()
-        .zip(&x)
-        .map(|(&e, &x)| e as f64 * x as f64)
-        .sum();
-    let scale: f64 = expected
-        .iter()
-        .zip(&x)
-        .map(|(&e, &x)| (e as f64 * x as f64).abs())
-        .sum();
+    let want: f64 = expected.iter().zip(&x).map(|(&e, &x)| e as f64 * x as f64).sum();
+    let scale: f64 = expected.iter().zip(&x).map(|(&e, &x)| (e as f64 * x as f64).abs()).sum();
     let dot = dot_row(f, bytes, &x) as f64;
     // f32 accumulation over at most 256 terms.
-    assert!(
-        (dot - want).abs() <= 1e-5 * scale,
-        "{t} dot_row: {dot} vs {want}"
-    );
-    assert!(
-        dequantize_row(f, &bytes[..bytes.len() - 1], &mut got).is_err(),
-        "{t}: short row accepted"
-    );
+    assert!((dot - want).abs() <= 1e-5 * scale, "{t} dot_row: {dot} vs {want}");
+    assert!(dequantize_row(f, &bytes[..bytes.len() - 1], &mut got).is_err(), "{t}: short row accepted");
     let mut too_many = vec![0f32; expected.len() + f.block_values()];
-    assert!(
-        dequantize_row(f, bytes, &mut too_many).is_err(),
-        "{t}: wrong value count accepted"
-    );
+    assert!(dequantize_row(f, bytes, &mut too_many).is_err(), "{t}: wrong value count accepted");
 }
 
 /// 16 bytes whose low nibbles are codes 0..15 and high nibbles 15..0: in ggml's split order, value j (j < 16) has
@@ -80,33 +59,20 @@ fn f32_f16_bf16() {
     check(GgmlType::F32, &f32_bytes, &[1.5, -2.0, 0.1, 1e-40]);
     // 0x3C00 = 1, 0xC000 = −2, 0x7BFF = 65504 (largest), 0x0001 = 2^−24 (smallest subnormal), 0x3555 = 1365/4096 ≈ 1/3.
     let f16 = [0x00, 0x3C, 0x00, 0xC0, 0xFF, 0x7B, 0x01, 0x00, 0x55, 0x35];
-    check(
-        GgmlType::F16,
-        &f16,
-        &[1.0, -2.0, 65504.0, 2f32.powi(-24), 1365.0 / 4096.0],
-    );
+    check(GgmlType::F16, &f16, &[1.0, -2.0, 65504.0, 2f32.powi(-24), 1365.0 / 4096.0]);
     // bf16 is the top half of an f32: 0x3F80 = 1, 0xC040 = −3, 0x4049 = 3.140625, 0x0001 = 2^−133.
     let bf16 = [0x80, 0x3F, 0x40, 0xC0, 0x49, 0x40, 0x01, 0x00];
-    check(
-        GgmlType::BF16,
-        &bf16,
-        &[1.0, -3.0, 3.140625, f32::from_bits(0x0001_0000)],
-    );
+    check(GgmlType::BF16, &bf16, &[1.0, -3.0, 3.140625, f32::from_bits(0x0001_0000)]);
 }
 
 #[test]
 fn q8_0() {
     // d = 0.5, q_j = 8j − 128 (two's complement), except q_31 = 127.
     let mut b = F16_HALF.to_vec();
-    let q: Vec<i32> = (0..32)
-        .map(|j| if j == 31 { 127 } else { 8 * j - 128 })
-        .collect();
+    let q: Vec<i32> = (0..32).map(|j| if j == 31 { 127 } else { 8 * j - 128 }).collect();
     b.extend(q.iter().map(|&q| q as i8 as u8));
     let expected: Vec<f32> = q.iter().map(|&q| 0.5 * q as f32).collect();
-    assert_eq!(
-        (expected[0], expected[16], expected[31]),
-        (-64.0, 0.0, 63.5)
-    );
+    assert_eq!((expected[0], expected[16], expected[31]), (-64.0, 0.0, 63.5));
     check(GgmlType::Q8_0, &b, &expected);
     // Two blocks in one row: the second with d = −1.
     let mut two = b.clone();
@@ -153,10 +119,7 @@ fn q4_0() {
     let mut b = F16_TWO.to_vec();
     b.extend_from_slice(&qs);
     let expected: Vec<f32> = codes.iter().map(|&c| (c as f32 - 8.0) * 2.0).collect();
-    assert_eq!(
-        (expected[0], expected[15], expected[16]),
-        (-16.0, 14.0, 14.0)
-    );
+    assert_eq!((expected[0], expected[15], expected[16]), (-16.0, 14.0, 14.0));
     check(GgmlType::Q4_0, &b, &expected);
 }
 
@@ -177,11 +140,7 @@ const QH: u32 = 0xF0F0_5555;
 
 fn five_bit_codes() -> ([u8; 16], Vec<u32>) {
     let (qs, codes) = split_codes();
-    let q5 = codes
-        .iter()
-        .enumerate()
-        .map(|(j, &c)| c as u32 + 16 * ((QH >> j) & 1))
-        .collect();
+    let q5 = codes.iter().enumerate().map(|(j, &c)| c as u32 + 16 * ((QH >> j) & 1)).collect();
     (qs, q5)
 }
 
@@ -195,16 +154,7 @@ fn q5_0() {
     let expected: Vec<f32> = q5.iter().map(|&q| q as f32 - 16.0).collect();
     // value 0: code 0, bit set → 0; value 1: code 1, bit clear → −15; value 31: code 0, bit set → 0;
     // value 16: code 15, bit clear → −1; value 20: code 11, bit set → 11.
-    assert_eq!(
-        (
-            expected[0],
-            expected[1],
-            expected[31],
-            expected[16],
-            expected[20]
-        ),
-        (0.0, -15.0, 0.0, -1.0, 11.0)
-    );
+    assert_eq!((expected[0], expected[1], expected[31], expected[16], expected[20]), (0.0, -15.0, 0.0, -1.0, 11.0));
     check(GgmlType::Q5_0, &b, &expected);
 }
 
@@ -224,17 +174,12 @@ fn q5_1() {
 #[test]
 fn iq4_nl() {
     // d = 1/8: value = T[code]/8 with ggml's non-linear table.
-    const T: [f32; 16] = [
-        -127., -104., -83., -65., -49., -35., -22., -10., 1., 13., 25., 38., 53., 69., 89., 113.,
-    ];
+    const T: [f32; 16] = [-127., -104., -83., -65., -49., -35., -22., -10., 1., 13., 25., 38., 53., 69., 89., 113.];
     let (qs, codes) = split_codes();
     let mut b = F16_EIGHTH.to_vec();
     b.extend_from_slice(&qs);
     let expected: Vec<f32> = codes.iter().map(|&c| T[c as usize] * 0.125).collect();
-    assert_eq!(
-        (expected[0], expected[15], expected[23]),
-        (-15.875, 14.125, 0.125)
-    );
+    assert_eq!((expected[0], expected[15], expected[23]), (-15.875, 14.125, 0.125));
     check(GgmlType::IQ4_NL, &b, &expected);
 }
 
@@ -246,9 +191,7 @@ fn q4_k() {
     // Packing, worked out by hand: bytes 0–3 = sc[0..4] | (sc[4..8] >> 4) << 6; bytes 4–7 = mn[0..4] | (mn[4..8] >> 4) << 6;
     // bytes 8–11 = (sc[4..8] & 15) | (mn[4..8] & 15) << 4.
     // sc[4..8] = 40, 17, 33, 5 → top bits 2, 1, 2, 0, low nibbles 8, 1, 1, 5; mn[4..8] = 21, 48, 7, 63 → 1, 3, 0, 3 / 5, 0, 7, 15.
-    let scales = [
-        0x81, 0x42, 0x83, 0x3F, 0x40, 0xC5, 0x0A, 0xFE, 0x58, 0x01, 0x71, 0xF5,
-    ];
+    let scales = [0x81, 0x42, 0x83, 0x3F, 0x40, 0xC5, 0x0A, 0xFE, 0x58, 0x01, 0x71, 0xF5];
     let qs: Vec<u8> = (0..128).map(|i| i as u8).collect();
     let mut b = F16_ONE.to_vec();
     b.extend_from_slice(&F16_HALF);
@@ -260,20 +203,13 @@ fn q4_k() {
         .map(|v| {
             let (c, w) = (v / 64, v % 64);
             let byte = qs[32 * c + w % 32];
-            let (s, q) = if w < 32 {
-                (2 * c, byte & 15)
-            } else {
-                (2 * c + 1, byte >> 4)
-            };
+            let (s, q) = if w < 32 { (2 * c, byte & 15) } else { (2 * c + 1, byte >> 4) };
             sc[s] as f32 * q as f32 - 0.5 * mn[s] as f32
         })
         .collect();
     // Spot values: v = 0 → 1·0 − 0 = 0; v = 33 → sub-block 1, qs[1] >> 4 = 0 → −2.5; v = 191 → sub-block 5,
     // qs[95] = 0x5F → high nibble 5 → 17·5 − 24 = 61; v = 255 → sub-block 7, qs[127] >> 4 = 7 → 5·7 − 31.5 = 3.5.
-    assert_eq!(
-        (expected[0], expected[33], expected[191], expected[255]),
-        (0.0, -2.5, 61.0, 3.5)
-    );
+    assert_eq!((expected[0], expected[33], expected[191], expected[255]), (0.0, -2.5, 61.0, 3.5));
     check(GgmlType::Q4_K, &b, &expected);
 }
 
@@ -308,23 +244,14 @@ fn q6_k() {
 
 #[test]
 fn unsupported_types_are_refused() {
-    for t in [
-        GgmlType::Q2_K,
-        GgmlType::Q3_K,
-        GgmlType::Q5_K,
-        GgmlType::Q8_1,
-        GgmlType::I32,
-    ] {
+    for t in [GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q5_K, GgmlType::Q8_1, GgmlType::I32] {
         let err = BlockFormat::try_from(t).expect_err("not decodable");
         assert!(err.to_string().contains(t.name()), "{err}");
     }
     for t in GgmlType::ALL {
         if let Some(f) = BlockFormat::from_ggml(t) {
             assert_eq!(f.ggml_type(), t);
-            assert_eq!(
-                (f.block_values() as u64, f.block_bytes() as u64),
-                (t.block_size(), t.type_size())
-            );
+            assert_eq!((f.block_values() as u64, f.block_bytes() as u64), (t.block_size(), t.type_size()));
         }
     }
 }

@@ -36,7 +36,8 @@ fn every_wgsl_file_is_used() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let standalone = ["compute_check.wgsl", "read_bandwidth.wgsl"];
-        let used = standalone.iter().any(|f| path.file_name().unwrap() == *f) || modules.iter().any(|(_, s)| s.contains(&text));
+        let used = standalone.iter().any(|f| path.file_name().unwrap() == *f)
+            || modules.iter().any(|(_, s)| s.contains(&text));
         assert!(used, "{} is not composed into any module", path.display());
     }
 }

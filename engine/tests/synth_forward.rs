@@ -10,12 +10,7 @@ fn entropy(logits: &[f32]) -> f64 {
     let max = logits.iter().fold(f64::NEG_INFINITY, |m, &l| m.max(l as f64));
     let weights: Vec<f64> = logits.iter().map(|&l| (l as f64 - max).exp()).collect();
     let z: f64 = weights.iter().sum();
-    -weights
-        .iter()
-        .map(|&w| w / z)
-        .filter(|&p| p > 0.0)
-        .map(|p| p * p.ln())
-        .sum::<f64>()
+    -weights.iter().map(|&w| w / z).filter(|&p| p > 0.0).map(|p| p * p.ln()).sum::<f64>()
 }
 
 #[test]
@@ -39,15 +34,7 @@ fn tiny_synthetic_model_gives_finite_peaked_logits() {
 
     // 160 positions: past the 128-token window of the even layers. Ordinary ids spread over the vocabulary, with
     // Harmony control tokens among them.
-    let tokens: Vec<u32> = (0..160u32)
-        .map(|i| {
-            if i % 16 == 0 {
-                200_006
-            } else {
-                (i * 7919 + 13) % 199_998
-            }
-        })
-        .collect();
+    let tokens: Vec<u32> = (0..160u32).map(|i| if i % 16 == 0 { 200_006 } else { (i * 7919 + 13) % 199_998 }).collect();
     let uniform = (201_088f64).ln();
     let mut state = cpu.new_state();
     let mut entropies = Vec::new();
@@ -57,14 +44,9 @@ fn tiny_synthetic_model_gives_finite_peaked_logits() {
     let mut routed = 0usize;
     for (pos, &token) in tokens.iter().enumerate() {
         let logits = cpu.forward(&mut state, token, pos).unwrap();
-        assert!(
-            logits.iter().all(|l| l.is_finite()),
-            "non-finite logit at position {pos}"
-        );
+        assert!(logits.iter().all(|l| l.is_finite()), "non-finite logit at position {pos}");
         entropies.push(entropy(&logits));
-        let best = (0..logits.len())
-            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
-            .unwrap();
+        let best = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap();
         argmaxes.insert(best);
         for layer in state.routing() {
             assert_eq!(layer.len(), 4);
@@ -88,11 +70,7 @@ fn tiny_synthetic_model_gives_finite_peaked_logits() {
     // Far from uniform at every position: Gaussian logits of spread 5 have ~3.5 nats.
     assert!(max_entropy < uniform / 2.0, "entropy up to {max_entropy} nats");
     // The logits depend on the input, and every expert gets traffic.
-    assert!(
-        argmaxes.len() > tokens.len() / 2,
-        "only {} distinct argmax ids",
-        argmaxes.len()
-    );
+    assert!(argmaxes.len() > tokens.len() / 2, "only {} distinct argmax ids", argmaxes.len());
     assert_eq!(experts_seen.len(), 32);
     // The softmax over the chosen four is decisive, not flat (flat would be 0.25).
     assert!(mean_top_weight > 0.4, "mean top-expert weight {mean_top_weight}");

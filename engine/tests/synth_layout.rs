@@ -14,12 +14,7 @@ fn vocab() -> HarmonyVocab {
 fn census(infos: &[TensorInfo]) -> (usize, usize, usize, u64) {
     let count = |t: GgmlType| infos.iter().filter(|i| i.ggml_type == t).count();
     let last = infos.last().unwrap();
-    (
-        count(GgmlType::F32),
-        count(GgmlType::Q8_0),
-        count(GgmlType::MXFP4),
-        last.offset + last.n_bytes,
-    )
+    (count(GgmlType::F32), count(GgmlType::Q8_0), count(GgmlType::MXFP4), last.offset + last.n_bytes)
 }
 
 #[test]
@@ -29,21 +24,11 @@ fn gpt_oss_20b_layout_matches_published_file() {
     // gpt-oss.md §4.1: 459 tensors, 289 F32 + 98 Q8_0 + 72 MXFP4; §4.2: 12,096,558,336 data bytes.
     assert_eq!(infos.len(), 459);
     assert_eq!(census(infos), (289, 98, 72, 12_096_558_336));
-    assert_eq!(
-        infos.iter().map(|t| t.n_bytes).sum::<u64>(),
-        12_096_558_336,
-        "no padding between tensors"
-    );
+    assert_eq!(infos.iter().map(|t| t.n_bytes).sum::<u64>(), 12_096_558_336, "no padding between tensors");
     let experts: Vec<_> = infos.iter().filter(|t| t.ggml_type == GgmlType::MXFP4).collect();
-    assert!(
-        experts.iter().all(|t| t.n_bytes == 141_004_800),
-        "2880 x 2880 x 32 MXFP4"
-    );
+    assert!(experts.iter().all(|t| t.n_bytes == 141_004_800), "2880 x 2880 x 32 MXFP4");
     let embd = infos.iter().find(|t| t.name == "token_embd.weight").unwrap();
-    assert_eq!(
-        (embd.dims.clone(), embd.n_bytes),
-        (vec![2880, 201_088], 2880 / 32 * 34 * 201_088)
-    );
+    assert_eq!((embd.dims.clone(), embd.n_bytes), (vec![2880, 201_088], 2880 / 32 * 34 * 201_088));
     let q = infos.iter().find(|t| t.name == "blk.23.attn_q.weight").unwrap();
     assert_eq!((q.dims.clone(), q.ggml_type), (vec![2880, 4096], GgmlType::Q8_0));
     let o = infos.iter().find(|t| t.name == "blk.0.attn_output.weight").unwrap();
@@ -63,10 +48,7 @@ fn gpt_oss_120b_layout_matches_published_file() {
     let experts: Vec<_> = infos.iter().filter(|t| t.ggml_type == GgmlType::MXFP4).collect();
     assert!(experts.iter().all(|t| t.n_bytes == 564_019_200));
     let router = infos.iter().find(|t| t.name == "blk.35.ffn_gate_inp.weight").unwrap();
-    assert_eq!(
-        (router.dims.clone(), router.ggml_type),
-        (vec![2880, 128], GgmlType::F32)
-    );
+    assert_eq!((router.dims.clone(), router.ggml_type), (vec![2880, 128], GgmlType::F32));
 }
 
 fn parse(bytes: &[u8]) -> GgufHeader {
@@ -88,10 +70,7 @@ fn values(bytes: &[u8], header: &GgufHeader, name: &str) -> Vec<f32> {
 fn dequantise(info: &TensorInfo, bytes: &[u8]) -> Vec<f32> {
     const KVALUES: [f32; 16] = [0., 1., 2., 3., 4., 6., 8., 12., 0., -1., -2., -3., -4., -6., -8., -12.];
     match info.ggml_type {
-        GgmlType::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
+        GgmlType::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
         GgmlType::Q8_0 => bytes
             .chunks_exact(34)
             .flat_map(|b| {
@@ -165,35 +144,15 @@ fn tiny_preset_reads_back_with_intended_spreads() {
     assert_eq!(keys, published);
     let u = |k: &str| h.require_u64(k).unwrap();
     // gpt-oss-20b's structure at width 64.
+    assert_eq!([u("gpt-oss.block_count"), u("gpt-oss.expert_count"), u("gpt-oss.expert_used_count")], [24, 32, 4]);
     assert_eq!(
-        [
-            u("gpt-oss.block_count"),
-            u("gpt-oss.expert_count"),
-            u("gpt-oss.expert_used_count")
-        ],
-        [24, 32, 4]
-    );
-    assert_eq!(
-        [
-            u("gpt-oss.attention.head_count"),
-            u("gpt-oss.attention.head_count_kv"),
-            u("gpt-oss.attention.key_length")
-        ],
+        [u("gpt-oss.attention.head_count"), u("gpt-oss.attention.head_count_kv"), u("gpt-oss.attention.key_length")],
         [64, 8, 64]
     );
-    assert_eq!(
-        [u("gpt-oss.attention.sliding_window"), u("gpt-oss.embedding_length")],
-        [128, 64]
-    );
-    assert_eq!(
-        [u("tokenizer.ggml.bos_token_id"), u("tokenizer.ggml.eos_token_id")],
-        [199_998, 200_002]
-    );
+    assert_eq!([u("gpt-oss.attention.sliding_window"), u("gpt-oss.embedding_length")], [128, 64]);
+    assert_eq!([u("tokenizer.ggml.bos_token_id"), u("tokenizer.ggml.eos_token_id")], [199_998, 200_002]);
     assert_eq!(h.require_f64("gpt-oss.rope.scaling.factor").unwrap(), 32.0);
-    assert_eq!(
-        h.get("general.architecture"),
-        Some(&MetaValue::String("gpt-oss".into()))
-    );
+    assert_eq!(h.get("general.architecture"), Some(&MetaValue::String("gpt-oss".into())));
     assert_eq!(h.tensors.len(), 24 * 19 + 3);
     assert!(bytes.len() < 70_000_000, "tiny file is {} bytes", bytes.len());
 
@@ -201,10 +160,7 @@ fn tiny_preset_reads_back_with_intended_spreads() {
     // embedding 1; norms in [0.9, 1.1); sinks in [0, 1); biases within ±0.1.
     let spread = |name: &str, expected: f32| {
         let got = rms(&values(&bytes, &h, name));
-        assert!(
-            (got / expected - 1.0).abs() < 0.03,
-            "{name}: rms {got}, expected {expected}"
-        );
+        assert!((got / expected - 1.0).abs() < 0.03, "{name}: rms {got}, expected {expected}");
     };
     spread("token_embd.weight", 1.0);
     spread("output.weight", 5.0 / 8.0);
@@ -234,23 +190,13 @@ fn tiny_preset_reads_back_with_intended_spreads() {
 fn weights_are_a_function_of_the_seed() {
     let write = |seed| {
         let mut bytes = Vec::new();
-        SynthModel::new(Preset::Tiny, seed, vocab())
-            .unwrap()
-            .write_to(&mut bytes)
-            .unwrap();
+        SynthModel::new(Preset::Tiny, seed, vocab()).unwrap().write_to(&mut bytes).unwrap();
         bytes
     };
     let (a, b, c) = (write(1), write(1), write(2));
     assert!(a == b, "same seed, different bytes");
     let header_len = parse(&a).data_offset as usize;
     assert_eq!(a[..header_len], c[..header_len], "the seed changes only the weights");
-    let differing = a[header_len..]
-        .iter()
-        .zip(&c[header_len..])
-        .filter(|(x, y)| x != y)
-        .count();
-    assert!(
-        differing > (a.len() - header_len) * 9 / 10,
-        "only {differing} bytes differ between seeds"
-    );
+    let differing = a[header_len..].iter().zip(&c[header_len..]).filter(|(x, y)| x != y).count();
+    assert!(differing > (a.len() - header_len) * 9 / 10, "only {differing} bytes differ between seeds");
 }

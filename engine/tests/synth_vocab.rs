@@ -24,10 +24,7 @@ fn vocabulary_equals_fixture() {
     let vocab = HarmonyVocab::from_o200k_base().unwrap();
 
     // Lengths first (the fixture README's numbers), then the first difference, so a failure says where.
-    assert_eq!(
-        (tokens.len(), token_types.len(), merges.len()),
-        (201_088, 201_088, 446_189)
-    );
+    assert_eq!((tokens.len(), token_types.len(), merges.len()), (201_088, 201_088, 446_189));
     let first_difference = |a: &[String], b: &[String]| a.iter().zip(b).position(|(x, y)| x != y);
     assert_eq!(vocab.tokens.len(), tokens.len());
     if let Some(i) = first_difference(&vocab.tokens, &tokens) {
@@ -35,10 +32,7 @@ fn vocabulary_equals_fixture() {
     }
     assert_eq!(vocab.token_types.len(), token_types.len());
     if let Some(i) = vocab.token_types.iter().zip(&token_types).position(|(x, y)| x != y) {
-        panic!(
-            "token_type {i}: built {}, fixture {}",
-            vocab.token_types[i], token_types[i]
-        );
+        panic!("token_type {i}: built {}, fixture {}", vocab.token_types[i], token_types[i]);
     }
     assert_eq!(vocab.merges.len(), merges.len());
     if let Some(i) = first_difference(&vocab.merges, &merges) {
@@ -52,12 +46,5 @@ fn vocabulary_equals_fixture() {
     assert_eq!(vocab.tokens[200_006], "<|start|>");
     assert_eq!(vocab.tokens[200_018], "<|endofprompt|>");
     assert_eq!(vocab.tokens[201_087], "[PAD201087]");
-    assert_eq!(
-        (
-            vocab.token_types[199_997],
-            vocab.token_types[199_998],
-            vocab.token_types[200_019]
-        ),
-        (1, 3, 5)
-    );
+    assert_eq!((vocab.token_types[199_997], vocab.token_types[199_998], vocab.token_types[200_019]), (1, 3, 5));
 }

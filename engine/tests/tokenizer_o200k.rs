@@ -7,19 +7,15 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
-        .join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name)
 }
 
 fn header() -> &'static GgufHeader {
     static HEADER: OnceLock<GgufHeader> = OnceLock::new();
     HEADER.get_or_init(|| {
         let path = fixture("tiny.gguf");
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
-        match parse_header(&bytes, Some(bytes.len() as u64), "tiny.gguf").expect("tiny.gguf parses")
-        {
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+        match parse_header(&bytes, Some(bytes.len() as u64), "tiny.gguf").expect("tiny.gguf parses") {
             ParseOutcome::Complete(h) => h,
             ParseOutcome::NeedMore { at_least } => {
                 panic!("whole file given but parser wants {at_least}")
@@ -34,10 +30,7 @@ fn tokenizer() -> &'static Tokenizer {
         let header = header();
         let start = Instant::now();
         let tokenizer = Tokenizer::from_gguf(header).expect("tokenizer builds from tiny.gguf");
-        eprintln!(
-            "Tokenizer::from_gguf: {:.1} ms",
-            start.elapsed().as_secs_f64() * 1e3
-        );
+        eprintln!("Tokenizer::from_gguf: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
         tokenizer
     })
 }
@@ -49,8 +42,7 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let path = fixture("tokens-o200k-harmony.json");
-    let json = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
+    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
     let doc: serde_json::Value = serde_json::from_str(&json).expect("golden is JSON");
     assert_eq!(doc["encoding"], "o200k_harmony");
     let cases: Vec<Case> = doc["cases"]
@@ -59,12 +51,7 @@ fn cases() -> Vec<Case> {
         .iter()
         .map(|c| Case {
             text: c["text"].as_str().expect("text").to_owned(),
-            ids: c["ids"]
-                .as_array()
-                .expect("ids")
-                .iter()
-                .map(|v| v.as_u64().expect("id") as u32)
-                .collect(),
+            ids: c["ids"].as_array().expect("ids").iter().map(|v| v.as_u64().expect("id") as u32).collect(),
         })
         .collect();
     assert_eq!(cases.len(), 24, "golden case count");
@@ -79,24 +66,11 @@ fn encode_matches_tiktoken_on_every_case() {
     for case in &cases {
         let ids = tok.encode(&case.text).expect("encode");
         if ids != case.ids {
-            failures.push(format!(
-                "{:?}\n  expected {:?}\n  got      {:?}",
-                case.text, case.ids, ids
-            ));
+            failures.push(format!("{:?}\n  expected {:?}\n  got      {:?}", case.text, case.ids, ids));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    eprintln!(
-        "encode: {} cases, {} ids, all equal",
-        cases.len(),
-        cases.iter().map(|c| c.ids.len()).sum::<usize>()
-    );
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    eprintln!("encode: {} cases, {} ids, all equal", cases.len(), cases.iter().map(|c| c.ids.len()).sum::<usize>());
 }
 
 #[test]
@@ -105,11 +79,7 @@ fn decode_round_trips_every_case() {
     for case in cases() {
         assert_eq!(tok.decode(&case.ids).expect("decode"), case.text);
         // The bytes behind each id, concatenated, are the text's bytes.
-        let bytes: Vec<u8> = case
-            .ids
-            .iter()
-            .flat_map(|&id| tok.token_bytes(id).expect("token bytes"))
-            .collect();
+        let bytes: Vec<u8> = case.ids.iter().flat_map(|&id| tok.token_bytes(id).expect("token bytes")).collect();
         assert_eq!(bytes, case.text.as_bytes(), "{:?}", case.text);
     }
 }
@@ -136,12 +106,7 @@ fn stream_decode_releases_whole_characters_only() {
                 split_characters += 1;
                 assert!(stream.has_pending());
             }
-            assert_eq!(
-                released,
-                case.text[..boundary],
-                "{:?} after id {id}",
-                case.text
-            );
+            assert_eq!(released, case.text[..boundary], "{:?} after id {id}", case.text);
         }
         assert_eq!(stream.finish(), "");
         assert_eq!(released, case.text);
@@ -158,15 +123,9 @@ fn stream_decode_of_a_split_emoji_and_a_lost_byte() {
     let ids = [61138, 233, 52622, 121];
     assert_eq!(tok.decode(&ids).unwrap(), " 👋🏽");
     let mut stream = StreamDecoder::new();
-    let chunks: Vec<String> = ids
-        .iter()
-        .map(|&id| stream.push(tok, id).unwrap())
-        .collect();
+    let chunks: Vec<String> = ids.iter().map(|&id| stream.push(tok, id).unwrap()).collect();
     assert_eq!(chunks.concat(), " 👋🏽");
-    assert!(
-        chunks.iter().any(|c| c.is_empty()),
-        "some token must end inside a character: {chunks:?}"
-    );
+    assert!(chunks.iter().any(|c| c.is_empty()), "some token must end inside a character: {chunks:?}");
     // A stream cut inside a character: the dangling bytes become one U+FFFD, as decode shows them.
     let mut cut = StreamDecoder::new();
     let head = cut.push(tok, ids[0]).unwrap();
@@ -199,18 +158,12 @@ fn specials_and_known_ids() {
     assert_eq!(tok.encode("final").unwrap(), vec![17196]);
     // Plain-text encoding leaves special spellings as text.
     let ordinary = tok.encode_ordinary("<|end|>").unwrap();
-    assert!(
-        ordinary.len() > 1 && !ordinary.contains(&200_007),
-        "{ordinary:?}"
-    );
+    assert!(ordinary.len() > 1 && !ordinary.contains(&200_007), "{ordinary:?}");
     assert_eq!(tok.decode(&ordinary).unwrap(), "<|end|>");
     // UNUSED [PAD…] tokens are not specials (llama.cpp does not match them either).
     assert_ne!(tok.encode("[PAD200019]").unwrap(), vec![200_019]);
     let ids = tok.special_ids();
-    assert_eq!(
-        (ids.bos, ids.eos, ids.padding),
-        (Some(199_998), Some(200_002), Some(199_999))
-    );
+    assert_eq!((ids.bos, ids.eos, ids.padding), (Some(199_998), Some(200_002), Some(199_999)));
     // Ids outside the vocabulary are errors, not silently dropped.
     let err = tok.decode(&[13225, 201_088]).unwrap_err().to_string();
     assert!(err.contains("201088"), "{err}");
@@ -243,72 +196,35 @@ fn bad_metadata_errors_name_the_key() {
         assert!(err.contains(key), "missing {key}: {err}");
     }
     let err = build_error(&with_value("tokenizer.ggml.model", string("llama")));
-    assert!(
-        err.contains("tokenizer.ggml.model") && err.contains("llama"),
-        "{err}"
-    );
+    assert!(err.contains("tokenizer.ggml.model") && err.contains("llama"), "{err}");
     let err = build_error(&with_value("tokenizer.ggml.pre", string("llama3")));
-    assert!(
-        err.contains("tokenizer.ggml.pre") && err.contains("llama3"),
-        "{err}"
-    );
-    let err = build_error(&with_value(
-        "tokenizer.ggml.token_type",
-        Some(MetaValue::Array(MetaArray::I32(vec![1; 10]))),
-    ));
-    assert!(
-        err.contains("tokenizer.ggml.token_type") && err.contains("201088"),
-        "{err}"
-    );
-    let err = build_error(&with_value(
-        "tokenizer.ggml.tokens",
-        Some(MetaValue::U32(3)),
-    ));
+    assert!(err.contains("tokenizer.ggml.pre") && err.contains("llama3"), "{err}");
+    let err =
+        build_error(&with_value("tokenizer.ggml.token_type", Some(MetaValue::Array(MetaArray::I32(vec![1; 10])))));
+    assert!(err.contains("tokenizer.ggml.token_type") && err.contains("201088"), "{err}");
+    let err = build_error(&with_value("tokenizer.ggml.tokens", Some(MetaValue::U32(3))));
     assert!(err.contains("tokenizer.ggml.tokens"), "{err}");
-    let err = build_error(&with_value(
-        "tokenizer.ggml.eos_token_id",
-        Some(MetaValue::U32(300_000)),
-    ));
-    assert!(
-        err.contains("tokenizer.ggml.eos_token_id") && err.contains("300000"),
-        "{err}"
-    );
+    let err = build_error(&with_value("tokenizer.ggml.eos_token_id", Some(MetaValue::U32(300_000))));
+    assert!(err.contains("tokenizer.ggml.eos_token_id") && err.contains("300000"), "{err}");
 
     let merges = |f: &dyn Fn(&mut Vec<String>)| {
-        let Some(MetaValue::Array(MetaArray::String(m))) = header().get("tokenizer.ggml.merges")
-        else {
+        let Some(MetaValue::Array(MetaArray::String(m))) = header().get("tokenizer.ggml.merges") else {
             panic!("tiny.gguf merges are strings")
         };
         let mut m = m.clone();
         f(&mut m);
-        with_value(
-            "tokenizer.ggml.merges",
-            Some(MetaValue::Array(MetaArray::String(m))),
-        )
+        with_value("tokenizer.ggml.merges", Some(MetaValue::Array(MetaArray::String(m))))
     };
     let err = build_error(&merges(&|m| m[5] = "nospace".into()));
-    assert!(
-        err.contains("tokenizer.ggml.merges") && err.contains("entry 5"),
-        "{err}"
-    );
+    assert!(err.contains("tokenizer.ggml.merges") && err.contains("entry 5"), "{err}");
     let err = build_error(&merges(&|m| m.push("Ġ zzzz-not-a-token".into())));
-    assert!(
-        err.contains("tokenizer.ggml.merges") && err.contains("zzzz-not-a-token"),
-        "{err}"
-    );
+    assert!(err.contains("tokenizer.ggml.merges") && err.contains("zzzz-not-a-token"), "{err}");
 
-    let Some(MetaValue::Array(MetaArray::String(tokens))) = header().get("tokenizer.ggml.tokens")
-    else {
+    let Some(MetaValue::Array(MetaArray::String(tokens))) = header().get("tokenizer.ggml.tokens") else {
         panic!("tiny.gguf tokens are strings")
     };
     let mut dup = tokens.clone();
     dup[7] = dup[3].clone();
-    let err = build_error(&with_value(
-        "tokenizer.ggml.tokens",
-        Some(MetaValue::Array(MetaArray::String(dup))),
-    ));
-    assert!(
-        err.contains("tokenizer.ggml.tokens") && err.contains("entries 3 and 7"),
-        "{err}"
-    );
+    let err = build_error(&with_value("tokenizer.ggml.tokens", Some(MetaValue::Array(MetaArray::String(dup)))));
+    assert!(err.contains("tokenizer.ggml.tokens") && err.contains("entries 3 and 7"), "{err}");
 }

@@ -23,18 +23,11 @@ struct Stage {
 impl Stage {
     fn start(name: &'static str, events: &mut dyn EventSink) -> Self {
         events.emit(Event::StageStarted { stage: name.into() });
-        Stage {
-            name,
-            started: Instant::now(),
-        }
+        Stage { name, started: Instant::now() }
     }
 
     fn progress(&self, events: &mut dyn EventSink, bytes: u64, total_bytes: Option<u64>) {
-        events.emit(Event::StageProgress {
-            stage: self.name.into(),
-            bytes,
-            total_bytes,
-        });
+        events.emit(Event::StageProgress { stage: self.name.into(), bytes, total_bytes });
     }
 
     fn ms(&self) -> f64 {
@@ -44,16 +37,8 @@ impl Stage {
     /// Reports how the stage ended and passes the result through.
     fn end<T>(self, events: &mut dyn EventSink, result: Result<T>, bytes: u64) -> Result<T> {
         events.emit(match &result {
-            Ok(_) => Event::StageCompleted {
-                stage: self.name.into(),
-                bytes,
-                duration_ms: self.ms(),
-            },
-            Err(e) => Event::StageFailed {
-                stage: self.name.into(),
-                error: e.to_string(),
-                duration_ms: self.ms(),
-            },
+            Ok(_) => Event::StageCompleted { stage: self.name.into(), bytes, duration_ms: self.ms() },
+            Err(e) => Event::StageFailed { stage: self.name.into(), error: e.to_string(), duration_ms: self.ms() },
         });
         result
     }
@@ -95,17 +80,12 @@ async fn fetch_header(
         if at_least > MAX_HEADER_BYTES {
             return Err(Error::Gguf {
                 file: name,
-                what: format!(
-                    "header needs at least {at_least} bytes, over the limit of {MAX_HEADER_BYTES}"
-                ),
+                what: format!("header needs at least {at_least} bytes, over the limit of {MAX_HEADER_BYTES}"),
             });
         }
         // The parser knows the file length, so it only asks for bytes that exist; the check keeps the loop finite
         // even if that ever failed.
-        let want = at_least
-            .max(*fetched * 2)
-            .min(file_len)
-            .min(MAX_HEADER_BYTES);
+        let want = at_least.max(*fetched * 2).min(file_len).min(MAX_HEADER_BYTES);
         if want <= *fetched {
             return Err(Error::Gguf {
                 file: name,
@@ -163,10 +143,7 @@ pub fn split_file_name(prefix: &str, no: u32, count: u32) -> String {
 fn split_keys(header: &GgufHeader, file: &str) -> Result<(u64, u64)> {
     let get = |key: &str, default: u64| match header.get(key) {
         None => Ok(default),
-        Some(v) => v.as_u64().ok_or_else(|| Error::Gguf {
-            file: file.into(),
-            what: format!("`{key}` is {v:?}"),
-        }),
+        Some(v) => v.as_u64().ok_or_else(|| Error::Gguf { file: file.into(), what: format!("`{key}` is {v:?}") }),
     };
     Ok((get("split.no", 0)?, get("split.count", 1)?))
 }
@@ -179,11 +156,7 @@ impl GgufModel {
         let name = first.name();
         let (no, count) = split_keys(&header, &name)?;
         let file_len = first.len().await?;
-        let mut shards = vec![Shard {
-            source: first,
-            header,
-            file_len,
-        }];
+        let mut shards = vec![Shard { source: first, header, file_len }];
         if count > 1 || no != 0 {
             let file_name = shards[0].source.file_name();
             let prefix = match parse_split_name(&file_name) {
@@ -192,27 +165,21 @@ impl GgufModel {
                     return Err(Error::Gguf {
                         file: name,
                         what: format!(
-                        "is shard {} of a {count}-file split model: open the first shard, named \
+                            "is shard {} of a {count}-file split model: open the first shard, named \
                              `<prefix>-00001-of-{count:05}.gguf`",
-                        no + 1
-                    ),
+                            no + 1
+                        ),
                     })
                 }
             };
             for k in 2..=count as u32 {
                 let sibling_name = split_file_name(&prefix, k, count as u32);
                 let source = shards[0].source.sibling(&sibling_name).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "{name} is split into {count} files: pass all of them ({sibling_name} …)"
-                    ))
+                    Error::Usage(format!("{name} is split into {count} files: pass all of them ({sibling_name} …)"))
                 })?;
                 let header = read_header(&source, events).await?;
                 let file_len = source.len().await?;
-                shards.push(Shard {
-                    source,
-                    header,
-                    file_len,
-                });
+                shards.push(Shard { source, header, file_len });
             }
         }
         Self::from_shards(shards)
@@ -224,11 +191,7 @@ impl GgufModel {
         for source in sources {
             let header = read_header(&source, events).await?;
             let file_len = source.len().await?;
-            shards.push(Shard {
-                source,
-                header,
-                file_len,
-            });
+            shards.push(Shard { source, header, file_len });
         }
         let mut keyed = Vec::with_capacity(shards.len());
         for shard in shards {
@@ -240,18 +203,13 @@ impl GgufModel {
 
     /// Checks that the shards are exactly 0..count of one model and indexes every tensor by name.
     fn from_shards(shards: Vec<Shard>) -> Result<Self> {
-        let first = shards
-            .first()
-            .ok_or_else(|| Error::Usage("no model files given".into()))?;
+        let first = shards.first().ok_or_else(|| Error::Usage("no model files given".into()))?;
         let first_name = first.source.name();
         let count = split_keys(&first.header, &first_name)?.1;
         if count != shards.len() as u64 {
             return Err(Error::Gguf {
                 file: first_name,
-                what: format!(
-                    "split.count is {count} but {} files were given",
-                    shards.len()
-                ),
+                what: format!("split.count is {count} but {} files were given", shards.len()),
             });
         }
         let mut index = HashMap::new();
@@ -261,20 +219,14 @@ impl GgufModel {
             if no != i as u64 || n != count {
                 return Err(Error::Gguf {
                     file: name,
-                    what: format!(
-                        "has split.no {no} of split.count {n}, expected shard {i} of {count}"
-                    ),
+                    what: format!("has split.no {no} of split.count {n}, expected shard {i} of {count}"),
                 });
             }
             for (j, t) in shard.header.tensors.iter().enumerate() {
                 if let Some((other, _)) = index.insert(t.name.clone(), (i, j)) {
                     return Err(Error::Gguf {
                         file: name,
-                        what: format!(
-                            "tensor `{}` is also in {}",
-                            t.name,
-                            shards[other].source.name()
-                        ),
+                        what: format!("tensor `{}` is also in {}", t.name, shards[other].source.name()),
                     });
                 }
             }
@@ -284,10 +236,7 @@ impl GgufModel {
             if expected != Some(index.len() as u64) {
                 return Err(Error::Gguf {
                     file: first_name,
-                    what: format!(
-                        "split.tensors.count is {v:?} but the shards hold {} tensors",
-                        index.len()
-                    ),
+                    what: format!("split.tensors.count is {v:?} but the shards hold {} tensors", index.len()),
                 });
             }
         }
@@ -306,24 +255,19 @@ impl GgufModel {
     fn tensor_ref(&self, shard: usize, i: usize) -> TensorRef<'_> {
         let s = &self.shards[shard];
         let info = &s.header.tensors[i];
-        TensorRef {
-            shard,
-            info,
-            file_offset: s.header.data_offset + info.offset,
-        }
+        TensorRef { shard, info, file_offset: s.header.data_offset + info.offset }
     }
 
     pub fn tensor(&self, name: &str) -> Option<TensorRef<'_>> {
-        self.index
-            .get(name)
-            .map(|&(shard, i)| self.tensor_ref(shard, i))
+        self.index.get(name).map(|&(shard, i)| self.tensor_ref(shard, i))
     }
 
     /// Every tensor in file order (shard by shard).
     pub fn tensors(&self) -> impl Iterator<Item = TensorRef<'_>> {
-        self.shards.iter().enumerate().flat_map(move |(s, shard)| {
-            (0..shard.header.tensors.len()).map(move |i| self.tensor_ref(s, i))
-        })
+        self.shards
+            .iter()
+            .enumerate()
+            .flat_map(move |(s, shard)| (0..shard.header.tensors.len()).map(move |i| self.tensor_ref(s, i)))
     }
 
     /// Total tensor bytes (padding excluded).
@@ -334,13 +278,8 @@ impl GgufModel {
     /// One tensor's bytes in a single buffer (small tensors, tests); large ones go through
     /// [`GgufModel::stream_tensors`].
     pub async fn read_tensor(&self, name: &str) -> Result<Vec<u8>> {
-        let t = self
-            .tensor(name)
-            .ok_or_else(|| Error::Model(format!("no tensor `{name}` in the model")))?;
-        self.shards[t.shard]
-            .source
-            .read(t.file_offset, t.info.n_bytes)
-            .await
+        let t = self.tensor(name).ok_or_else(|| Error::Model(format!("no tensor `{name}` in the model")))?;
+        self.shards[t.shard].source.read(t.file_offset, t.info.n_bytes).await
     }
 
     /// Streams the data of every tensor `select` accepts to `consume`, in file order, in chunks of at most
@@ -357,9 +296,7 @@ impl GgufModel {
         let selected: Vec<TensorRef> = self.tensors().filter(|t| select(t.info)).collect();
         let stage = Stage::start("fetch_tensors", events);
         let mut done = 0u64;
-        let result = self
-            .stream_selected(&selected, options, &mut consume, &stage, events, &mut done)
-            .await;
+        let result = self.stream_selected(&selected, options, &mut consume, &stage, events, &mut done).await;
         stage.end(events, result, done)
     }
 
@@ -378,10 +315,7 @@ impl GgufModel {
         let mut fetches = futures::stream::iter(reads)
             .map(|read| async move {
                 let started = Instant::now();
-                let bytes = self.shards[read.shard]
-                    .source
-                    .read(read.start, read.len)
-                    .await;
+                let bytes = self.shards[read.shard].source.read(read.start, read.len).await;
                 (read, started, bytes)
             })
             .buffered(options.concurrency.max(1));
@@ -395,12 +329,7 @@ impl GgufModel {
                     first_started = Some(started);
                 }
                 let data = &bytes[piece.at as usize..(piece.at + piece.len) as usize];
-                consume(TensorChunk {
-                    tensor: t.info,
-                    shard: t.shard,
-                    offset: piece.offset,
-                    data,
-                })?;
+                consume(TensorChunk { tensor: t.info, shard: t.shard, offset: piece.offset, data })?;
                 *done += piece.len;
                 if piece.offset + piece.len == t.info.n_bytes {
                     events.emit(Event::TensorFetched {
@@ -429,10 +358,7 @@ pub struct StreamOptions {
 
 impl Default for StreamOptions {
     fn default() -> Self {
-        StreamOptions {
-            concurrency: 4,
-            chunk_bytes: 8 << 20,
-        }
+        StreamOptions { concurrency: 4, chunk_bytes: 8 << 20 }
     }
 }
 
@@ -474,11 +400,7 @@ struct Piece {
 
 /// Cuts the selected tensors (in file order) into reads of at most `chunk_bytes`; a tensor that starts right after
 /// the previous one (only alignment padding between) continues the same read.
-fn plan_reads(
-    selected: &[TensorRef],
-    chunk_bytes: u64,
-    alignment: impl Fn(usize) -> u64,
-) -> Vec<Read> {
+fn plan_reads(selected: &[TensorRef], chunk_bytes: u64, alignment: impl Fn(usize) -> u64) -> Vec<Read> {
     let mut reads: Vec<Read> = Vec::new();
     for (ti, t) in selected.iter().enumerate() {
         let mut pos = 0u64;
@@ -494,24 +416,14 @@ fn plan_reads(
             let take = remaining.min(room.unwrap_or(chunk_bytes));
             match reads.last_mut() {
                 Some(r) if room.is_some() => {
-                    r.pieces.push(Piece {
-                        tensor: ti,
-                        offset: pos,
-                        at: abs - r.start,
-                        len: take,
-                    });
+                    r.pieces.push(Piece { tensor: ti, offset: pos, at: abs - r.start, len: take });
                     r.len = abs + take - r.start;
                 }
                 _ => reads.push(Read {
                     shard: t.shard,
                     start: abs,
                     len: take,
-                    pieces: vec![Piece {
-                        tensor: ti,
-                        offset: pos,
-                        at: 0,
-                        len: take,
-                    }],
+                    pieces: vec![Piece { tensor: ti, offset: pos, at: 0, len: take }],
                 }),
             }
             pos += take;

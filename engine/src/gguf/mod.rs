@@ -441,17 +441,20 @@ impl GgufHeader {
     /// A required integer key; the error names the key.
     pub fn require_u64(&self, key: &str) -> Result<u64> {
         let v = self.get(key).ok_or_else(|| Error::Model(format!("missing metadata key `{key}`")))?;
-        v.as_u64().ok_or_else(|| Error::Model(format!("metadata key `{key}` is {:?}, expected an integer", v.meta_type())))
+        v.as_u64()
+            .ok_or_else(|| Error::Model(format!("metadata key `{key}` is {:?}, expected an integer", v.meta_type())))
     }
 
     pub fn require_f64(&self, key: &str) -> Result<f64> {
         let v = self.get(key).ok_or_else(|| Error::Model(format!("missing metadata key `{key}`")))?;
-        v.as_f64().ok_or_else(|| Error::Model(format!("metadata key `{key}` is {:?}, expected a number", v.meta_type())))
+        v.as_f64()
+            .ok_or_else(|| Error::Model(format!("metadata key `{key}` is {:?}, expected a number", v.meta_type())))
     }
 
     pub fn require_str(&self, key: &str) -> Result<&str> {
         let v = self.get(key).ok_or_else(|| Error::Model(format!("missing metadata key `{key}`")))?;
-        v.as_str().ok_or_else(|| Error::Model(format!("metadata key `{key}` is {:?}, expected a string", v.meta_type())))
+        v.as_str()
+            .ok_or_else(|| Error::Model(format!("metadata key `{key}` is {:?}, expected a string", v.meta_type())))
     }
 }
 

@@ -11,7 +11,9 @@ use super::*;
 pub enum ParseOutcome {
     Complete(GgufHeader),
     /// The prefix ends inside the header: call again with at least this many bytes from the start of the file.
-    NeedMore { at_least: u64 },
+    NeedMore {
+        at_least: u64,
+    },
 }
 
 const MAGIC: &[u8; 4] = b"GGUF";
@@ -186,7 +188,9 @@ fn parse(c: &mut Cursor) -> Step<GgufHeader> {
 
         let n_bytes = tensor_n_bytes(ggml_type, &dims).map_err(|e| Fail::Bad(format!("tensor `{name}`: {e}")))?;
         if offset % alignment != 0 {
-            return Err(Fail::Bad(format!("tensor `{name}` data offset {offset} is not a multiple of alignment {alignment}")));
+            return Err(Fail::Bad(format!(
+                "tensor `{name}` data offset {offset} is not a multiple of alignment {alignment}"
+            )));
         }
         // llama.cpp's strict rule: tensors are packed in info order, each padded to the alignment.
         let expected = match tensors.last() {
@@ -198,9 +202,7 @@ fn parse(c: &mut Cursor) -> Step<GgufHeader> {
             let how = if offset < expected { "overlaps the previous tensor" } else { "leaves a gap" };
             return Err(Fail::Bad(format!("tensor `{name}` has offset {offset}, expected {expected} ({how})")));
         }
-        offset
-            .checked_add(n_bytes)
-            .ok_or_else(|| Fail::Bad(format!("tensor `{name}`: offset + size overflows")))?;
+        offset.checked_add(n_bytes).ok_or_else(|| Fail::Bad(format!("tensor `{name}`: offset + size overflows")))?;
         if !names.insert(name.clone()) {
             return Err(Fail::Bad(format!("duplicate tensor name `{name}`")));
         }

@@ -20,35 +20,25 @@ pub struct GgufWriter {
 }
 
 fn bad(what: String) -> Error {
-    Error::Gguf {
-        file: "<writer>".into(),
-        what,
-    }
+    Error::Gguf { file: "<writer>".into(), what }
 }
 
 impl GgufWriter {
     /// Lays out the file: tensors packed in the given order, each padded to `alignment` (32 unless metadata has
     /// `general.alignment`). `dims` are in ggml order (`dims[0]` contiguous).
-    pub fn new(
-        metadata: Vec<(String, MetaValue)>,
-        tensors: Vec<(String, Vec<u64>, GgmlType)>,
-    ) -> Result<Self> {
+    pub fn new(metadata: Vec<(String, MetaValue)>, tensors: Vec<(String, Vec<u64>, GgmlType)>) -> Result<Self> {
         let alignment = alignment_of(&metadata).map_err(bad)?;
         let mut keys = std::collections::HashSet::new();
         for (key, value) in &metadata {
             if key.len() > u16::MAX as usize {
-                return Err(bad(format!(
-                    "metadata key `{key}` is longer than 65535 bytes"
-                )));
+                return Err(bad(format!("metadata key `{key}` is longer than 65535 bytes")));
             }
             if !keys.insert(key.as_str()) {
                 return Err(bad(format!("duplicate metadata key `{key}`")));
             }
             if let MetaValue::Array(a) = value {
                 if array_depth(a) > MAX_ARRAY_DEPTH {
-                    return Err(bad(format!(
-                        "metadata `{key}`: arrays nested deeper than {MAX_ARRAY_DEPTH}"
-                    )));
+                    return Err(bad(format!("metadata `{key}`: arrays nested deeper than {MAX_ARRAY_DEPTH}")));
                 }
             }
         }
@@ -58,28 +48,18 @@ impl GgufWriter {
         let mut next_offset = 0u64;
         for (name, dims, ggml_type) in tensors {
             if name.len() >= MAX_NAME {
-                return Err(bad(format!(
-                    "tensor name `{name}` is {} bytes (llama.cpp allows at most 63)",
-                    name.len()
-                )));
+                return Err(bad(format!("tensor name `{name}` is {} bytes (llama.cpp allows at most 63)", name.len())));
             }
             if !names.insert(name.clone()) {
                 return Err(bad(format!("duplicate tensor name `{name}`")));
             }
-            let n_bytes = tensor_n_bytes(ggml_type, &dims)
-                .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
+            let n_bytes = tensor_n_bytes(ggml_type, &dims).map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
             let offset = next_offset;
             next_offset = offset
                 .checked_add(n_bytes)
                 .and_then(|end| align_up(end, alignment))
                 .ok_or_else(|| bad(format!("tensor `{name}`: data offset overflows")))?;
-            infos.push(TensorInfo {
-                name,
-                dims,
-                ggml_type,
-                offset,
-                n_bytes,
-            });
+            infos.push(TensorInfo { name, dims, ggml_type, offset, n_bytes });
         }
 
         let mut header = Vec::new();
@@ -101,17 +81,11 @@ impl GgufWriter {
             header.extend_from_slice(&t.ggml_type.id().to_le_bytes());
             header.extend_from_slice(&t.offset.to_le_bytes());
         }
-        let padded = align_up(header.len() as u64, alignment)
-            .ok_or_else(|| bad("header size overflows".into()))?;
+        let padded = align_up(header.len() as u64, alignment).ok_or_else(|| bad("header size overflows".into()))?;
         header.resize(padded as usize, 0);
         // The file must be addressable: data offset + last tensor end fits in u64.
-        padded
-            .checked_add(next_offset)
-            .ok_or_else(|| bad("file size overflows".into()))?;
-        Ok(GgufWriter {
-            header,
-            tensors: infos,
-        })
+        padded.checked_add(next_offset).ok_or_else(|| bad("file size overflows".into()))?;
+        Ok(GgufWriter { header, tensors: infos })
     }
 
     /// Everything up to the data section, padding included.

@@ -137,10 +137,8 @@ impl GpuContext {
         rx.await
             .map_err(|_| Error::Gpu("buffer map was cancelled (device lost?)".into()))?
             .map_err(|e| Error::Gpu(format!("mapping a buffer for readback failed: {e}")))?;
-        let bytes = slice
-            .get_mapped_range()
-            .map_err(|e| Error::Gpu(format!("reading a mapped buffer failed: {e}")))?
-            .to_vec();
+        let bytes =
+            slice.get_mapped_range().map_err(|e| Error::Gpu(format!("reading a mapped buffer failed: {e}")))?.to_vec();
         buffer.unmap();
         self.check_errors()?;
         Ok(bytes)

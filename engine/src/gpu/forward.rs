@@ -9,8 +9,8 @@ use std::rc::Rc;
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-use super::shaders::{self, Kernel, KvStorage, Variant};
 use super::experts::{ExpertBudget, ExpertCache, ExpertFileRange, PagingStats};
+use super::shaders::{self, Kernel, KvStorage, Variant};
 use super::weights::{write_rows, MatrixLayout, RowStream};
 use super::GpuContext;
 use crate::events::{AttentionRow, Event, EventSink};
@@ -503,7 +503,8 @@ impl GpuLoader {
                     let row0 = p * rows_per_part;
                     let part_rows = rows_per_part.min(rows - row0);
                     let part_layout = MatrixLayout { rows: part_rows, ..layout };
-                    let label = if n_parts == 1 { name.clone() } else { format!("{name}[rows {row0}..{}]", row0 + part_rows) };
+                    let label =
+                        if n_parts == 1 { name.clone() } else { format!("{name}[rows {row0}..{}]", row0 + part_rows) };
                     parts.push((row0, self.weight_buffer(&label, part_layout.bytes())?));
                 }
                 self.matrices.insert(name.clone(), SplitMatrix { layout, parts, rows_per_part });
@@ -517,7 +518,11 @@ impl GpuLoader {
             }
         }
         if self.experts.len() != c.n_layer {
-            return Err(Error::Model(format!("expert tensors found for {} of {} layers", self.experts.len(), c.n_layer)));
+            return Err(Error::Model(format!(
+                "expert tensors found for {} of {} layers",
+                self.experts.len(),
+                c.n_layer
+            )));
         }
         Ok(())
     }
@@ -650,7 +655,10 @@ impl GpuLoader {
                         .map_err(|e| Error::Gpu(format!("tensor `{name}`: {e}")))?;
                     let want = buffer.size() / 4;
                     if values.len() as u64 != want && (values.len() as u64).next_multiple_of(4) != want {
-                        return Err(Error::Gpu(format!("tensor `{name}`: {} values arrived, {want} expected", values.len())));
+                        return Err(Error::Gpu(format!(
+                            "tensor `{name}`: {} values arrived, {want} expected",
+                            values.len()
+                        )));
                     }
                     self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&values));
                     self.vectors.insert(name, buffer);
@@ -673,7 +681,11 @@ impl GpuLoader {
                 "activation buffer `{label}` needs {bytes} bytes, over the storage binding limit of {limit}; lower the batch size"
             )));
         }
-        self.new_buffer(label, bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST)
+        self.new_buffer(
+            label,
+            bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        )
     }
 
     fn build(&mut self) -> Result<GpuModel> {
@@ -686,7 +698,8 @@ impl GpuLoader {
         let max_keys = (0..c.n_layer).map(|il| self.visible_keys(il)).max().unwrap_or(1);
         let readback_words = RESULT_WORDS + 2 * c.n_layer as u64 * k + 1 + max_keys;
         // Enough key splits for the longest layer (a window may start mid-split, hence one more).
-        let n_splits = (0..c.n_layer).map(|il| self.cache_capacity(il)).max().unwrap_or(1).div_ceil(ATTENTION_SPLIT) + 1;
+        let n_splits =
+            (0..c.n_layer).map(|il| self.cache_capacity(il)).max().unwrap_or(1).div_ceil(ATTENTION_SPLIT) + 1;
         let act = Activations {
             step: self.new_buffer(
                 "step",
@@ -700,10 +713,8 @@ impl GpuLoader {
             k: self.activation("k", t * kv_width * 4)?,
             v: self.activation("v", t * kv_width * 4)?,
             attn: self.activation("attention_out", t * q_width * 4)?,
-            attn_partials: self.activation(
-                "attention_partials",
-                t * c.n_head as u64 * n_splits * (2 + c.head_dim as u64) * 4,
-            )?,
+            attn_partials: self
+                .activation("attention_partials", t * c.n_head as u64 * n_splits * (2 + c.head_dim as u64) * 4)?,
             attn_probe: self.activation("attention_probe", (1 + max_keys) * 4)?,
             router: self.activation("router_logits", t * c.n_expert as u64 * 4)?,
             chosen: self.activation("chosen_experts", c.n_layer as u64 * t * k * 4)?,
@@ -744,9 +755,12 @@ impl GpuLoader {
         let location = self.init_buffer("expert_location", bytemuck::cast_slice(&location))?;
         let rope = rope_frequencies(&c.rope, c.rope.freq_base);
         let rope_swa = rope_frequencies(&c.rope, c.rope.freq_base_swa);
-        let inv_freq = self.init_buffer("rope_freqs", bytemuck::cast_slice(&rope.0.iter().map(|&f| f as f32).collect::<Vec<_>>()))?;
-        let inv_freq_swa =
-            self.init_buffer("rope_freqs_swa", bytemuck::cast_slice(&rope_swa.0.iter().map(|&f| f as f32).collect::<Vec<_>>()))?;
+        let inv_freq = self
+            .init_buffer("rope_freqs", bytemuck::cast_slice(&rope.0.iter().map(|&f| f as f32).collect::<Vec<_>>()))?;
+        let inv_freq_swa = self.init_buffer(
+            "rope_freqs_swa",
+            bytemuck::cast_slice(&rope_swa.0.iter().map(|&f| f as f32).collect::<Vec<_>>()),
+        )?;
 
         let group = (c.n_head / c.n_head_kv) as f64;
         let constants = HashMap::from([(Kernel::Attention, vec![("GROUP", group), ("HEAD_DIM", c.head_dim as f64)])]);
@@ -777,7 +791,13 @@ impl GpuLoader {
         for (il, (capacity, cache)) in caches.iter().enumerate() {
             let name = |n: &str| layer_tensor(il, n);
             // a = RMSNorm(h) ⊙ attn_norm
-            self.norm(&mut b, &format!("blk.{il}.attn_norm"), &act.h, &self.vectors[&name("attn_norm.weight")], &act.xn)?;
+            self.norm(
+                &mut b,
+                &format!("blk.{il}.attn_norm"),
+                &act.h,
+                &self.vectors[&name("attn_norm.weight")],
+                &act.xn,
+            )?;
             // q, k, v = W·a + bias
             for (w, out) in [("attn_q", &act.q), ("attn_k", &act.k), ("attn_v", &act.v)] {
                 let bias = &self.vectors[&name(&format!("{w}.bias"))];
@@ -855,7 +875,13 @@ impl GpuLoader {
             let bo = &self.vectors[&name("attn_output.bias")];
             self.matvec(&mut b, &name("attn_output.weight"), &act.attn, &act.h, Some(bo), ACCUMULATE)?;
             // m = RMSNorm(h) ⊙ post_attention_norm
-            self.norm(&mut b, &format!("blk.{il}.post_attention_norm"), &act.h, &self.vectors[&name("post_attention_norm.weight")], &act.xn)?;
+            self.norm(
+                &mut b,
+                &format!("blk.{il}.post_attention_norm"),
+                &act.h,
+                &self.vectors[&name("post_attention_norm.weight")],
+                &act.xn,
+            )?;
             // router logits, top-k, softmax over the k
             let br = &self.vectors[&name("ffn_gate_inp.bias")];
             self.matvec(&mut b, &name("ffn_gate_inp.weight"), &act.xn, &act.router, Some(br), 0)?;
@@ -929,16 +955,33 @@ impl GpuLoader {
         let forward = std::mem::take(&mut b.dispatches);
 
         let per_thread = (c.n_vocab as u64).div_ceil(groups * SAMPLE_THREADS);
-        let sp = SampleParams { vocab: c.n_vocab as u32, groups: groups as u32, per_thread: per_thread as u32, _pad: 0 };
-        b.push_entry("sample.partials", Kernel::Sample, "partials_main", bytemuck::bytes_of(&sp), &[(2, &act.logits), (3, &act.partials)], (groups as u32, Dim::Fixed(1), Dim::Fixed(1)))?;
-        b.push_entry("sample.finalize", Kernel::Sample, "finalize_main", bytemuck::bytes_of(&sp), &[(3, &act.partials), (4, &act.result)], (1, Dim::Fixed(1), Dim::Fixed(1)))?;
+        let sp =
+            SampleParams { vocab: c.n_vocab as u32, groups: groups as u32, per_thread: per_thread as u32, _pad: 0 };
+        b.push_entry(
+            "sample.partials",
+            Kernel::Sample,
+            "partials_main",
+            bytemuck::bytes_of(&sp),
+            &[(2, &act.logits), (3, &act.partials)],
+            (groups as u32, Dim::Fixed(1), Dim::Fixed(1)),
+        )?;
+        b.push_entry(
+            "sample.finalize",
+            Kernel::Sample,
+            "finalize_main",
+            bytemuck::bytes_of(&sp),
+            &[(3, &act.partials), (4, &act.result)],
+            (1, Dim::Fixed(1), Dim::Fixed(1)),
+        )?;
         let sample = std::mem::take(&mut b.dispatches);
         let pipelines = std::mem::take(&mut b.pipelines);
         drop(b);
 
         let paging = if self.pages_experts() {
             let files = self.expert_files.take().ok_or_else(|| {
-                Error::Gpu("the expert budget pages experts, but the loader was not told where they are in the file".into())
+                Error::Gpu(
+                    "the expert budget pages experts, but the loader was not told where they are in the file".into(),
+                )
             })?;
             let slots = self.experts.first().map_or(0, |p| p.slots as usize);
             Some(Paging {
@@ -1023,10 +1066,24 @@ impl GpuLoader {
         Ok(self.track(label, buffer))
     }
 
-    fn norm(&self, b: &mut PlanBuilder, label: &str, x: &wgpu::Buffer, w: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<()> {
+    fn norm(
+        &self,
+        b: &mut PlanBuilder,
+        label: &str,
+        x: &wgpu::Buffer,
+        w: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+    ) -> Result<()> {
         let p = NormParams { width: self.config.n_embd as u32, eps: self.config.rms_eps, _pad: [0; 2] };
-        b.push(label, Kernel::RmsNorm, Variant::Plain, bytemuck::bytes_of(&p), &[x, w, y], (1, Dim::Tokens, Dim::Fixed(1)))
-            .map(|_| ())
+        b.push(
+            label,
+            Kernel::RmsNorm,
+            Variant::Plain,
+            bytemuck::bytes_of(&p),
+            &[x, w, y],
+            (1, Dim::Tokens, Dim::Fixed(1)),
+        )
+        .map(|_| ())
     }
 
     /// y = W·x (+ bias), one dispatch per row range of W.
@@ -1060,7 +1117,14 @@ impl GpuLoader {
             let b_buf = bias.unwrap_or(buf);
             let tokens = if flags & LAST_TOKENS != 0 { Dim::LogitRowTiles } else { Dim::TokenTiles };
             let grid = ((rows as u32).div_ceil(256 / lanes), tokens, Dim::Fixed(1));
-            b.push(name, Kernel::Matvec, Variant::Weights(m.layout.format), bytemuck::bytes_of(&p), &[buf, x, y, b_buf], grid)?;
+            b.push(
+                name,
+                Kernel::Matvec,
+                Variant::Weights(m.layout.format),
+                bytemuck::bytes_of(&p),
+                &[buf, x, y, b_buf],
+                grid,
+            )?;
         }
         Ok(())
     }
@@ -1142,7 +1206,10 @@ impl PlanBuilder<'_> {
         grid: (u32, Dim, Dim),
     ) -> Result<()> {
         if grid.0 > self.ctx.device.limits().max_compute_workgroups_per_dimension {
-            return Err(Error::Gpu(format!("dispatch `{label}` needs {} workgroups, over the adapter's limit", grid.0)));
+            return Err(Error::Gpu(format!(
+                "dispatch `{label}` needs {} workgroups, over the adapter's limit",
+                grid.0
+            )));
         }
         let pipeline = self.pipeline(kernel, variant, entry)?;
         let uniform = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -1154,13 +1221,22 @@ impl PlanBuilder<'_> {
             wgpu::BindGroupEntry { binding: 0, resource: self.step.as_entire_binding() },
             wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() },
         ];
-        entries.extend(bindings.iter().map(|(i, buf)| wgpu::BindGroupEntry { binding: *i, resource: buf.as_entire_binding() }));
+        entries.extend(
+            bindings.iter().map(|(i, buf)| wgpu::BindGroupEntry { binding: *i, resource: buf.as_entire_binding() }),
+        );
         let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
             layout: &self.pipelines[pipeline].get_bind_group_layout(0),
             entries: &entries,
         });
-        self.dispatches.push(Dispatch { kernel, probe_layer: None, label: label.to_string(), pipeline, bind_group, grid });
+        self.dispatches.push(Dispatch {
+            kernel,
+            probe_layer: None,
+            label: label.to_string(),
+            pipeline,
+            bind_group,
+            grid,
+        });
         Ok(())
     }
 }
@@ -1240,9 +1316,11 @@ impl GpuModel {
         logits_rows: usize,
         with_sample: bool,
     ) -> wgpu::CommandEncoder {
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        let mut encoder =
+            self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
             let probed = self.probe.map(|p| p.0);
             let dispatches = self.forward[range].iter().chain(if with_sample { &self.sample[..] } else { &[] });
             for d in dispatches.filter(|d| d.probe_layer.is_none() || d.probe_layer == probed) {
@@ -1304,7 +1382,8 @@ impl GpuModel {
             stats.syncs += 1;
             let pools = &self.experts[layer];
             for load in &placement.loads {
-                for (file, part) in paging.files[layer].iter().zip([ExpertPart::Gate, ExpertPart::Up, ExpertPart::Down]) {
+                for (file, part) in paging.files[layer].iter().zip([ExpertPart::Gate, ExpertPart::Up, ExpertPart::Down])
+                {
                     let at = file.offset + load.expert as u64 * file.bytes_per_expert;
                     let data = file.source.read(at, file.bytes_per_expert).await.map_err(|e| {
                         Error::Gpu(format!(
@@ -1436,7 +1515,12 @@ impl GpuModel {
         Ok(dispatches
             .iter()
             .enumerate()
-            .map(|(i, d)| (format!("{}: {}", d.kernel.name(), d.label), ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period))
+            .map(|(i, d)| {
+                (
+                    format!("{}: {}", d.kernel.name(), d.label),
+                    ticks[2 * i + 1].saturating_sub(ticks[2 * i]) as f64 * period,
+                )
+            })
             .collect())
     }
 
@@ -1485,8 +1569,13 @@ impl GpuModel {
             if let (Some((layer, head)), Some((first, n))) = (self.probe, probe_keys) {
                 let w: &[f32] = bytemuck::cast_slice(&bytes);
                 let at = (RESULT_WORDS + 2 * self.config.n_layer as u64 * k) as usize;
-                step.attention =
-                    Some(AttentionRow { layer, head, first_position: first, sink: w[at], weights: w[at + 1..at + 1 + n].to_vec() });
+                step.attention = Some(AttentionRow {
+                    layer,
+                    head,
+                    first_position: first,
+                    sink: w[at],
+                    weights: w[at + 1..at + 1 + n].to_vec(),
+                });
             }
             step.paging = paging.clone();
             out = Some(step);
@@ -1507,9 +1596,8 @@ impl GpuModel {
         let top = (0..5).map(|r| (w[1 + r], f(6 + r))).filter(|(id, _)| *id != NO_ID).collect();
         let (l, k) = (self.config.n_layer, self.config.n_expert_used);
         let base = RESULT_WORDS as usize;
-        let routes = (0..l)
-            .map(|il| (0..k).map(|j| (w[base + il * k + j], f(base + (l + il) * k + j))).collect())
-            .collect();
+        let routes =
+            (0..l).map(|il| (0..k).map(|j| (w[base + il * k + j], f(base + (l + il) * k + j))).collect()).collect();
         StepOutput {
             choice: TokenChoice { token: w[0], top, entropy: f(11), logsumexp: f(12) },
             routes,

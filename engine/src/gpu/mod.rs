@@ -10,8 +10,8 @@ mod weights;
 use std::rc::Rc;
 
 pub use device::{compute_check, AdapterReport, ComputeCheck, GpuContext};
-pub use forward::{GpuLoader, GpuModel, GpuOptions, StepOutput};
 pub use experts::{ExpertBudget, PagingStats};
+pub use forward::{GpuLoader, GpuModel, GpuOptions, StepOutput};
 pub use shaders::KvStorage;
 
 use crate::events::{Event, EventSink};

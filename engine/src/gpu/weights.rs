@@ -55,7 +55,8 @@ impl MatrixLayout {
 
     /// GPU bytes of one row (scales included).
     pub fn gpu_row_bytes(&self) -> u64 {
-        self.blocks * (block_words(self.format).unwrap_or(0) as u64 * 4 + scale_bytes_per_block(self.format).unwrap_or(0))
+        self.blocks
+            * (block_words(self.format).unwrap_or(0) as u64 * 4 + scale_bytes_per_block(self.format).unwrap_or(0))
     }
 }
 

@@ -60,9 +60,7 @@ impl GptOssConfig {
     pub fn from_header(header: &GgufHeader) -> Result<GptOssConfig> {
         let arch = header.require_str("general.architecture")?;
         if arch != ARCHITECTURE {
-            return Err(Error::Model(format!(
-                "general.architecture is `{arch}`, expected `{ARCHITECTURE}`"
-            )));
+            return Err(Error::Model(format!("general.architecture is `{arch}`, expected `{ARCHITECTURE}`")));
         }
         let key = |name: &str| format!("{ARCHITECTURE}.{name}");
         let count = |name: &str| -> Result<usize> {
@@ -150,18 +148,9 @@ impl GptOssConfig {
     /// Every tensor the forward pass reads, with its expected shape (ggml order) and type class.
     pub fn tensor_specs(&self) -> Vec<TensorSpec> {
         // u64 products: counts are at most u32::MAX each, and usize is 32 bits in wasm.
-        let (e, v, x, f) = (
-            self.n_embd as u64,
-            self.n_vocab as u64,
-            self.n_expert as u64,
-            self.n_ff_expert as u64,
-        );
-        let (h, h_kv, d, d_v) = (
-            self.n_head as u64,
-            self.n_head_kv as u64,
-            self.head_dim as u64,
-            self.value_dim as u64,
-        );
+        let (e, v, x, f) = (self.n_embd as u64, self.n_vocab as u64, self.n_expert as u64, self.n_ff_expert as u64);
+        let (h, h_kv, d, d_v) =
+            (self.n_head as u64, self.n_head_kv as u64, self.head_dim as u64, self.value_dim as u64);
         let (q, k, kv_v, o) = (h * d, h_kv * d, h_kv * d_v, h * d_v);
         use TypeClass::{Float, Weight};
         let mut specs = vec![
@@ -192,9 +181,7 @@ impl GptOssConfig {
                 ("ffn_down_exps.bias", &[e, x], Float),
             ];
             specs.extend(
-                layer.into_iter().map(|(name, dims, class)| {
-                    TensorSpec::new(&layer_tensor(il, name), dims, class)
-                }),
+                layer.into_iter().map(|(name, dims, class)| TensorSpec::new(&layer_tensor(il, name), dims, class)),
             );
         }
         specs
@@ -202,11 +189,7 @@ impl GptOssConfig {
 }
 
 impl RopeConfig {
-    fn from_header(
-        header: &GgufHeader,
-        head_dim: usize,
-        context_length: usize,
-    ) -> Result<RopeConfig> {
+    fn from_header(header: &GgufHeader, head_dim: usize, context_length: usize) -> Result<RopeConfig> {
         let key = |name: &str| format!("{ARCHITECTURE}.{name}");
         let optional = |name: &str| -> Result<Option<f32>> {
             let k = key(name);
@@ -216,10 +199,7 @@ impl RopeConfig {
             }
         };
         let n_dims = match header.get(&key("rope.dimension_count")) {
-            Some(_) => positive(
-                &key("rope.dimension_count"),
-                header.require_u64(&key("rope.dimension_count"))?,
-            )?,
+            Some(_) => positive(&key("rope.dimension_count"), header.require_u64(&key("rope.dimension_count"))?)?,
             None => head_dim,
         };
         if n_dims % 2 != 0 || n_dims > head_dim {
@@ -229,10 +209,7 @@ impl RopeConfig {
             )));
         }
         // No default on purpose: a missing base would silently give the wrong rotation (llama.cpp falls back to 10000).
-        let freq_base = finite(
-            &key("rope.freq_base"),
-            header.require_f64(&key("rope.freq_base"))?,
-        )?;
+        let freq_base = finite(&key("rope.freq_base"), header.require_f64(&key("rope.freq_base"))?)?;
         let scaling_key = key("rope.scaling.type");
         // llama.cpp reads the scaling type with default "linear"; YaRN is what turns ext_factor on.
         let scaling = match header.get(&scaling_key) {
@@ -243,17 +220,12 @@ impl RopeConfig {
             "yarn" => 1.0,
             "linear" | "none" => 0.0,
             other => {
-                return Err(Error::Model(format!(
-                    "{scaling_key} `{other}` is not supported (yarn, linear, none)"
-                )))
+                return Err(Error::Model(format!("{scaling_key} `{other}` is not supported (yarn, linear, none)")))
             }
         };
         let factor = optional("rope.scaling.factor")?.unwrap_or(0.0);
         if factor < 0.0 {
-            return Err(Error::Model(format!(
-                "{} is {factor}, expected > 0",
-                key("rope.scaling.factor")
-            )));
+            return Err(Error::Model(format!("{} is {factor}, expected > 0", key("rope.scaling.factor"))));
         }
         // DeepSeek-style mscale correction; gpt-oss files do not carry it, and we do not implement it.
         if let Some(m) = optional("rope.scaling.yarn_log_multiplier")? {
@@ -311,11 +283,7 @@ pub struct TensorSpec {
 
 impl TensorSpec {
     fn new(name: &str, dims: &[u64], class: TypeClass) -> Self {
-        TensorSpec {
-            name: name.to_string(),
-            dims: dims.to_vec(),
-            class,
-        }
+        TensorSpec { name: name.to_string(), dims: dims.to_vec(), class }
     }
 }
 
@@ -344,10 +312,7 @@ impl TensorPlan {
                     .iter()
                     .find(|t| t.name == spec.name)
                     .ok_or_else(|| Error::Model(format!("tensor `{}` is missing", spec.name)))?;
-                check_tensor(&spec, info).map(|format| PlannedTensor {
-                    info: info.clone(),
-                    format,
-                })
+                check_tensor(&spec, info).map(|format| PlannedTensor { info: info.clone(), format })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(TensorPlan { tensors: planned })
@@ -371,10 +336,7 @@ fn check_tensor(spec: &TensorSpec, info: &TensorInfo) -> Result<BlockFormat> {
     // ggml writes trailing unit dimensions or not depending on the writer; they carry no meaning.
     let trim = |d: &[u64]| d.iter().rposition(|&n| n != 1).map_or(0, |i| i + 1);
     if info.dims[..trim(&info.dims)] != spec.dims[..trim(&spec.dims)] {
-        return Err(Error::Model(format!(
-            "tensor `{name}` has shape {:?}, expected {:?}",
-            info.dims, spec.dims
-        )));
+        return Err(Error::Model(format!("tensor `{name}` has shape {:?}, expected {:?}", info.dims, spec.dims)));
     }
     let ty = info.ggml_type;
     let format = BlockFormat::from_ggml(ty)
@@ -387,9 +349,7 @@ fn check_tensor(spec: &TensorSpec, info: &TensorInfo) -> Result<BlockFormat> {
         .ok_or_else(|| {
             let allowed = match spec.class {
                 TypeClass::Float => "F32, F16 or BF16",
-                TypeClass::Weight => {
-                    "F32, F16, BF16, Q8_0, MXFP4, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K or Q6_K"
-                }
+                TypeClass::Weight => "F32, F16, BF16, Q8_0, MXFP4, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K or Q6_K",
             };
             Error::Model(format!("tensor `{name}` has type {ty}, expected {allowed}"))
         })?;
@@ -423,12 +383,9 @@ fn positive(key: &str, v: u64) -> Result<usize> {
 
 /// Counts are capped at u32 so that products of a few of them cannot overflow.
 fn to_usize(key: &str, v: u64) -> Result<usize> {
-    u32::try_from(v).map(|v| v as usize).map_err(|_| {
-        Error::Model(format!(
-            "metadata key `{key}` is {v}, above the limit of {}",
-            u32::MAX
-        ))
-    })
+    u32::try_from(v)
+        .map(|v| v as usize)
+        .map_err(|_| Error::Model(format!("metadata key `{key}` is {v}, above the limit of {}", u32::MAX)))
 }
 
 fn finite(key: &str, v: f64) -> Result<f32> {
@@ -436,8 +393,6 @@ fn finite(key: &str, v: f64) -> Result<f32> {
     if f.is_finite() {
         Ok(f)
     } else {
-        Err(Error::Model(format!(
-            "metadata key `{key}` is {v}, not a finite f32"
-        )))
+        Err(Error::Model(format!("metadata key `{key}` is {v}, not a finite f32")))
     }
 }

@@ -143,12 +143,7 @@ impl CpuModel {
     pub fn new_state(&self) -> CpuState {
         let n = self.config.n_layer;
         CpuState {
-            kv: (0..n)
-                .map(|_| KvCache {
-                    k: Vec::new(),
-                    v: Vec::new(),
-                })
-                .collect(),
+            kv: (0..n).map(|_| KvCache { k: Vec::new(), v: Vec::new() }).collect(),
             len: 0,
             routing: vec![Vec::new(); n],
         }
@@ -164,15 +159,9 @@ impl CpuModel {
 
     /// Run a whole prompt from `start_pos`, returning the logits of its last token only (the LM head, a quarter
     /// of the weights, is skipped for the others).
-    pub fn prefill(
-        &self,
-        state: &mut CpuState,
-        tokens: &[u32],
-        start_pos: usize,
-    ) -> Result<Vec<f32>> {
-        let (&last, rest) = tokens
-            .split_last()
-            .ok_or_else(|| Error::Usage("prefill needs at least one token".into()))?;
+    pub fn prefill(&self, state: &mut CpuState, tokens: &[u32], start_pos: usize) -> Result<Vec<f32>> {
+        let (&last, rest) =
+            tokens.split_last().ok_or_else(|| Error::Usage("prefill needs at least one token".into()))?;
         for (i, &token) in rest.iter().enumerate() {
             self.forward_hidden(state, token, start_pos + i)?;
         }
@@ -183,16 +172,10 @@ impl CpuModel {
     fn forward_hidden(&self, state: &mut CpuState, token: u32, pos: usize) -> Result<Vec<f32>> {
         let c = &self.config;
         if pos > state.len {
-            return Err(Error::Usage(format!(
-                "position {pos} skips ahead of the {} cached positions",
-                state.len
-            )));
+            return Err(Error::Usage(format!("position {pos} skips ahead of the {} cached positions", state.len)));
         }
         if token as usize >= c.n_vocab {
-            return Err(Error::Usage(format!(
-                "token id {token} is outside the vocabulary of {}",
-                c.n_vocab
-            )));
+            return Err(Error::Usage(format!("token id {token} is outside the vocabulary of {}", c.n_vocab)));
         }
         let (kv_k, kv_v) = (c.n_head_kv * c.head_dim, c.n_head_kv * c.value_dim);
         for cache in &mut state.kv {
@@ -213,11 +196,7 @@ impl CpuModel {
             let mut k = add(layer.wk.matvec(&a), &layer.bk);
             let v = add(layer.wv.matvec(&a), &layer.bv);
             // RoPE on q and k (not v)
-            let rope = if sliding {
-                &self.rope_sliding
-            } else {
-                &self.rope_full
-            };
+            let rope = if sliding { &self.rope_sliding } else { &self.rope_full };
             rope.rotate_heads(&mut q, c.head_dim, pos);
             rope.rotate_heads(&mut k, c.head_dim, pos);
             let cache = &mut state.kv[il];
@@ -239,14 +218,7 @@ impl CpuModel {
     }
 
     /// §5.2.5: attention of one query over the cached keys 0..=pos, with the head's sink.
-    fn attention(
-        &self,
-        layer: &Layer,
-        cache: &KvCache,
-        q: &[f32],
-        pos: usize,
-        sliding: bool,
-    ) -> Vec<f32> {
+    fn attention(&self, layer: &Layer, cache: &KvCache, q: &[f32], pos: usize, sliding: bool) -> Vec<f32> {
         let c = &self.config;
         let (dk, dv, n_kv) = (c.head_dim, c.value_dim, c.n_head_kv);
         let group = c.n_head / n_kv;
@@ -254,20 +226,12 @@ impl CpuModel {
         let scale = 1.0 / (dk as f32).sqrt();
         // Causal: keys 0..=pos. Sliding (llama_hparams::is_masked_swa): masked when pos − j ≥ window, so the query
         // sees the `window` keys pos − window + 1 ..= pos, itself included.
-        let first = if sliding {
-            (pos + 1).saturating_sub(c.sliding_window)
-        } else {
-            0
-        };
+        let first = if sliding { (pos + 1).saturating_sub(c.sliding_window) } else { 0 };
         let mut out = vec![0f32; c.n_head * dv];
         for (h, (qh, oh)) in q.chunks_exact(dk).zip(out.chunks_exact_mut(dv)).enumerate() {
             // GQA: consecutive q heads share a kv head, g = h / group (not h % n_head_kv)
             let g = h / group;
-            let keys = cache
-                .k
-                .chunks_exact(dk)
-                .skip(first * n_kv + g)
-                .step_by(n_kv);
+            let keys = cache.k.chunks_exact(dk).skip(first * n_kv + g).step_by(n_kv);
             let scores: Vec<f32> = keys.map(|kj| dot(qh, kj) * scale).collect();
             // Sink S_h: a raw logit (not scaled, not masked) in the denominator only:
             // M = max(max_j s_j, S_h); Z = Σ_j exp(s_j − M) + exp(S_h − M); w_j = exp(s_j − M)/Z
@@ -276,11 +240,7 @@ impl CpuModel {
             let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
             let z = exps.iter().sum::<f32>() + (sink - max).exp();
             // o_h = Σ_j w_j·v_{g,j}
-            let values = cache
-                .v
-                .chunks_exact(dv)
-                .skip(first * n_kv + g)
-                .step_by(n_kv);
+            let values = cache.v.chunks_exact(dv).skip(first * n_kv + g).step_by(n_kv);
             for (e, vj) in exps.iter().zip(values) {
                 let w = e / z;
                 for (o, v) in oh.iter_mut().zip(vj) {
@@ -304,34 +264,19 @@ impl CpuModel {
         let max = order.iter().fold(f32::NEG_INFINITY, |mx, &e| mx.max(r[e]));
         let exps: Vec<f32> = order.iter().map(|&e| (r[e] - max).exp()).collect();
         let z: f32 = exps.iter().sum();
-        let choices: Vec<ExpertChoice> = order
-            .iter()
-            .zip(&exps)
-            .map(|(&expert, e)| ExpertChoice {
-                expert,
-                weight: e / z,
-            })
-            .collect();
+        let choices: Vec<ExpertChoice> =
+            order.iter().zip(&exps).map(|(&expert, e)| ExpertChoice { expert, weight: e / z }).collect();
 
         let (n_ff, n_embd) = (c.n_ff_expert, c.n_embd);
         let mut out = vec![0f32; n_embd];
         for choice in &choices {
             let e = choice.expert;
             // g = W_gate[e]·m + b_gate[e]; u = W_up[e]·m + b_up[e]  (ggml_add_id adds expert e's bias row)
-            let g = add(
-                layer.gate_exps.matvec_of(e, m),
-                bias_row(&layer.gate_bias, e, n_ff),
-            );
-            let u = add(
-                layer.up_exps.matvec_of(e, m),
-                bias_row(&layer.up_bias, e, n_ff),
-            );
+            let g = add(layer.gate_exps.matvec_of(e, m), bias_row(&layer.gate_bias, e, n_ff));
+            let u = add(layer.up_exps.matvec_of(e, m), bias_row(&layer.up_bias, e, n_ff));
             let act: Vec<f32> = g.iter().zip(&u).map(|(&g, &u)| swiglu_oai(g, u)).collect();
             // y_e = W_down[e]·act + b_down[e]  (bias added before the routing weight)
-            let y = add(
-                layer.down_exps.matvec_of(e, &act),
-                bias_row(&layer.down_bias, e, n_embd),
-            );
+            let y = add(layer.down_exps.matvec_of(e, &act), bias_row(&layer.down_bias, e, n_embd));
             // moe_out = Σ_k w_k·y_{e_k}, summed over the slots in order
             for (o, y) in out.iter_mut().zip(&y) {
                 *o += choice.weight * y;
@@ -403,10 +348,7 @@ impl Rope {
             .iter()
             .map(|w| {
                 let theta = pos as f64 * w;
-                (
-                    (theta.cos() * self.mscale) as f32,
-                    (theta.sin() * self.mscale) as f32,
-                )
+                ((theta.cos() * self.mscale) as f32, (theta.sin() * self.mscale) as f32)
             })
             .collect();
         for head in x.chunks_exact_mut(head_dim) {
@@ -451,12 +393,7 @@ impl Matrix {
             .bytes
             .chunks_exact(self.row_bytes)
             .nth(r)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "row {r} is past the {} rows of the matrix",
-                    self.rows
-                ))
-            })?;
+            .ok_or_else(|| Error::Usage(format!("row {r} is past the {} rows of the matrix", self.rows)))?;
         let n = self.row_bytes / self.format.block_bytes() * self.format.block_values();
         let mut out = vec![0f32; n];
         dequantize_row(self.format, bytes, &mut out)?;
@@ -488,30 +425,16 @@ impl<F: FnMut(&TensorInfo) -> Result<Vec<u8>>> Loader<'_, F> {
         let (format, info, bytes) = self.fetch(name)?;
         let cols = info.dims.first().copied().unwrap_or(1);
         let rows = info.dims.get(1).copied().unwrap_or(1);
-        let row_bytes = format
-            .ggml_type()
-            .row_bytes(cols)
-            .filter(|&n| n > 0)
-            .ok_or_else(|| {
-                Error::Model(format!(
-                    "tensor `{name}`: rows of {cols} values do not fit {format:?} blocks"
-                ))
-            })?;
-        Ok(Matrix {
-            format,
-            rows: rows as usize,
-            row_bytes: row_bytes as usize,
-            bytes,
-        })
+        let row_bytes = format.ggml_type().row_bytes(cols).filter(|&n| n > 0).ok_or_else(|| {
+            Error::Model(format!("tensor `{name}`: rows of {cols} values do not fit {format:?} blocks"))
+        })?;
+        Ok(Matrix { format, rows: rows as usize, row_bytes: row_bytes as usize, bytes })
     }
 
     fn vector(&mut self, name: &str) -> Result<Vec<f32>> {
         let (format, info, bytes) = self.fetch(name)?;
-        let n = usize::try_from(info.n_elements()).map_err(|_| {
-            Error::Model(format!(
-                "tensor `{name}` has too many elements for this platform"
-            ))
-        })?;
+        let n = usize::try_from(info.n_elements())
+            .map_err(|_| Error::Model(format!("tensor `{name}` has too many elements for this platform")))?;
         let mut out = vec![0f32; n];
         dequantize_row(format, &bytes, &mut out)?;
         Ok(out)

@@ -13,8 +13,6 @@ pub mod config;
 pub mod cpu;
 pub mod rope;
 
-pub use config::{
-    layer_tensor, GptOssConfig, PlannedTensor, RopeConfig, TensorPlan, TensorSpec, TypeClass,
-};
+pub use config::{layer_tensor, GptOssConfig, PlannedTensor, RopeConfig, TensorPlan, TensorSpec, TypeClass};
 pub use cpu::{CpuModel, CpuState, ExpertChoice};
 pub use rope::rope_frequencies;

@@ -10,7 +10,8 @@ pub fn rope_frequencies(cfg: &RopeConfig, base: f32) -> (Vec<f64>, f64) {
     let (freq_scale, ext_factor) = (cfg.freq_scale as f64, cfg.ext_factor as f64);
     // ggml_rope_yarn_corr_dims: corr(r) = n_dims·ln(n_ctx_orig / (2π·r)) / (2·ln base), then low is floored and
     // high ceiled (llama.cpp; the OpenAI reference and HF keep the fractions, e.g. 8.09/17.40 → 8/18 here)
-    let corr = |r: f32| n_dims * (cfg.n_ctx_orig as f64 / (2.0 * std::f64::consts::PI * r as f64)).ln() / (2.0 * base.ln());
+    let corr =
+        |r: f32| n_dims * (cfg.n_ctx_orig as f64 / (2.0 * std::f64::consts::PI * r as f64)).ln() / (2.0 * base.ln());
     let low = corr(cfg.beta_fast).floor().max(0.0);
     let high = corr(cfg.beta_slow).ceil().min(n_dims - 1.0);
     let freqs = (0..cfg.n_dims / 2)

@@ -26,11 +26,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            attempts: 5,
-            first_delay_ms: 250,
-            max_delay_ms: 4_000,
-        }
+        RetryPolicy { attempts: 5, first_delay_ms: 250, max_delay_ms: 4_000 }
     }
 }
 
@@ -71,11 +67,7 @@ fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
 
 impl HttpSource {
     pub fn new(url: impl Into<String>) -> Self {
-        HttpSource {
-            url: url.into(),
-            len: Arc::new(OnceLock::new()),
-            retry: RetryPolicy::default(),
-        }
+        HttpSource { url: url.into(), len: Arc::new(OnceLock::new()), retry: RetryPolicy::default() }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -91,11 +83,7 @@ impl HttpSource {
     pub(super) fn sibling(&self, file_name: &str) -> HttpSource {
         let (base, rest) = split_url(&self.url);
         let dir = base.rfind('/').map_or("", |i| &base[..=i]);
-        HttpSource {
-            url: format!("{dir}{file_name}{rest}"),
-            len: Arc::new(OnceLock::new()),
-            retry: self.retry,
-        }
+        HttpSource { url: format!("{dir}{file_name}{rest}"), len: Arc::new(OnceLock::new()), retry: self.retry }
     }
 
     /// File size, learnt from a one-byte range request the first time.
@@ -104,12 +92,10 @@ impl HttpSource {
             return Ok(n);
         }
         self.fetch_range(0, 1).await?;
-        self.len.get().copied().ok_or_else(|| {
-            Error::Source(format!(
-                "{}: the server did not say the file size",
-                self.url
-            ))
-        })
+        self.len
+            .get()
+            .copied()
+            .ok_or_else(|| Error::Source(format!("{}: the server did not say the file size", self.url)))
     }
 
     pub(super) async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -128,12 +114,8 @@ impl HttpSource {
                 // The receiver may have been dropped (load cancelled); nothing to tell then.
                 let _ = tx.send(pollster::block_on(this.fetch(offset, len)));
             })
-            .map_err(|e| {
-                Error::Source(format!("{}: cannot start a fetch thread: {e}", self.url))
-            })?;
-        rx.await.map_err(|_| {
-            Error::Source(format!("{}: fetch thread ended without a result", self.url))
-        })?
+            .map_err(|e| Error::Source(format!("{}: cannot start a fetch thread: {e}", self.url)))?;
+        rx.await.map_err(|_| Error::Source(format!("{}: fetch thread ended without a result", self.url)))?
     }
 
     #[cfg(target_arch = "wasm32")]
@@ -143,12 +125,9 @@ impl HttpSource {
 
     /// Bytes `[offset, offset + len)`, `len >= 1`, retrying and resuming until complete or hopeless.
     async fn fetch(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let last = offset.checked_add(len - 1).ok_or_else(|| {
-            Error::Source(format!(
-                "{}: range at {offset} of {len} bytes overflows",
-                self.url
-            ))
-        })?;
+        let last = offset
+            .checked_add(len - 1)
+            .ok_or_else(|| Error::Source(format!("{}: range at {offset} of {len} bytes overflows", self.url)))?;
         let mut buf = Vec::new();
         let mut failures = 0u32;
         let mut delay = self.retry.first_delay_ms;
@@ -178,22 +157,13 @@ impl HttpSource {
     }
 
     /// One request for `[start, last]`, appending what arrives to `buf` (also on failure, so a retry resumes).
-    async fn attempt(
-        &self,
-        start: u64,
-        last: u64,
-        buf: &mut Vec<u8>,
-    ) -> std::result::Result<(), Failure> {
+    async fn attempt(&self, start: u64, last: u64, buf: &mut Vec<u8>) -> std::result::Result<(), Failure> {
         let range = format!("bytes={start}-{last}");
-        let fatal =
-            |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
-        let mut reply = transport::get(&self.url, &range)
-            .await
-            .map_err(|e| Failure::Transient(format!("network error: {e}")))?;
+        let fatal = |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
+        let mut reply =
+            transport::get(&self.url, &range).await.map_err(|e| Failure::Transient(format!("network error: {e}")))?;
         let status = reply.status();
-        let is_html = reply
-            .header("content-type")
-            .is_some_and(|t| t.trim_start().starts_with("text/html"));
+        let is_html = reply.header("content-type").is_some_and(|t| t.trim_start().starts_with("text/html"));
         match status {
             206 | 200 if is_html => {
                 return Err(Failure::Fatal(Error::Gguf {
@@ -248,47 +218,29 @@ impl HttpSource {
             match reply.chunk().await {
                 Ok(Some(chunk)) => {
                     if got + chunk.len() as u64 > want {
-                        return Err(fatal(format!(
-                            "the server sent more than the {want} bytes asked for"
-                        )));
+                        return Err(fatal(format!("the server sent more than the {want} bytes asked for")));
                     }
                     got += chunk.len() as u64;
                     buf.extend_from_slice(&chunk);
                 }
-                Ok(None) => {
-                    return Err(Failure::Transient(format!(
-                        "connection closed after {got} of {want} bytes"
-                    )))
-                }
-                Err(e) => {
-                    return Err(Failure::Transient(format!(
-                        "body read failed after {got} of {want} bytes: {e}"
-                    )))
-                }
+                Ok(None) => return Err(Failure::Transient(format!("connection closed after {got} of {want} bytes"))),
+                Err(e) => return Err(Failure::Transient(format!("body read failed after {got} of {want} bytes: {e}"))),
             }
         }
         Ok(())
     }
 
     /// Record the file size the first time; a different size later means the file changed under us.
-    fn check_total(
-        &self,
-        total: Option<u64>,
-        fatal: &dyn Fn(String) -> Failure,
-    ) -> std::result::Result<(), Failure> {
+    fn check_total(&self, total: Option<u64>, fatal: &dyn Fn(String) -> Failure) -> std::result::Result<(), Failure> {
         let Some(total) = total else {
             return match self.len.get() {
                 Some(_) => Ok(()),
-                None => Err(fatal(
-                    "the answer does not give the file size (Content-Range total is `*`)".into(),
-                )),
+                None => Err(fatal("the answer does not give the file size (Content-Range total is `*`)".into())),
             };
         };
         let known = *self.len.get_or_init(|| total);
         if known != total {
-            return Err(fatal(format!(
-                "the file size changed from {known} to {total} bytes during the load"
-            )));
+            return Err(fatal(format!("the file size changed from {known} to {total} bytes during the load")));
         }
         Ok(())
     }
@@ -300,10 +252,7 @@ mod tests {
 
     #[test]
     fn content_range_forms() {
-        assert_eq!(
-            parse_content_range("bytes 0-3/1234"),
-            Some((0, 3, Some(1234)))
-        );
+        assert_eq!(parse_content_range("bytes 0-3/1234"), Some((0, 3, Some(1234))));
         assert_eq!(parse_content_range("bytes 10-19/*"), Some((10, 19, None)));
         assert_eq!(parse_content_range("bytes */1234"), None);
         assert_eq!(parse_content_range("items 0-3/4"), None);
@@ -312,10 +261,7 @@ mod tests {
     #[test]
     fn sibling_keeps_directory_and_query() {
         let h = HttpSource::new("https://h.example/m/a-00001-of-00003.gguf?download=true");
-        assert_eq!(
-            h.sibling("a-00002-of-00003.gguf").url(),
-            "https://h.example/m/a-00002-of-00003.gguf?download=true"
-        );
+        assert_eq!(h.sibling("a-00002-of-00003.gguf").url(), "https://h.example/m/a-00002-of-00003.gguf?download=true");
         assert_eq!(split_url("http://x/y#z"), ("http://x/y", "#z"));
     }
 }

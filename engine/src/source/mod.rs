@@ -38,10 +38,7 @@ impl std::fmt::Debug for ByteSource {
 
 impl ByteSource {
     pub fn memory(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
-        ByteSource::Memory {
-            name: name.into(),
-            bytes: bytes.into(),
-        }
+        ByteSource::Memory { name: name.into(), bytes: bytes.into() }
     }
 
     pub fn http(url: impl Into<String>) -> Self {
@@ -55,10 +52,7 @@ impl ByteSource {
 
     #[cfg(target_arch = "wasm32")]
     pub fn blob(name: impl Into<String>, blob: web_sys::Blob) -> Self {
-        ByteSource::Blob {
-            name: name.into(),
-            blob,
-        }
+        ByteSource::Blob { name: name.into(), blob }
     }
 
     /// An `http://` or `https://` argument is a URL, anything else a local path (the CLI's `<path-or-url>`).
@@ -87,10 +81,7 @@ impl ByteSource {
     pub fn file_name(&self) -> String {
         match self {
             #[cfg(not(target_arch = "wasm32"))]
-            ByteSource::File { path } => path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            ByteSource::File { path } => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             ByteSource::Http(h) => {
                 let (base, _) = http::split_url(h.url());
                 base.rsplit('/').next().unwrap_or(base).to_string()
@@ -104,9 +95,7 @@ impl ByteSource {
     pub fn sibling(&self, file_name: &str) -> Option<ByteSource> {
         match self {
             #[cfg(not(target_arch = "wasm32"))]
-            ByteSource::File { path } => Some(ByteSource::File {
-                path: path.with_file_name(file_name),
-            }),
+            ByteSource::File { path } => Some(ByteSource::File { path: path.with_file_name(file_name) }),
             ByteSource::Http(h) => Some(ByteSource::Http(h.sibling(file_name))),
             _ => None,
         }
@@ -130,16 +119,13 @@ impl ByteSource {
             return Ok(Vec::new());
         }
         let file_len = self.len().await?;
-        let end = offset
-            .checked_add(len)
-            .filter(|&end| end <= file_len)
-            .ok_or_else(|| {
-                Error::Source(format!(
-                    "{}: range [{offset}, {}) is beyond the end of the file ({file_len} bytes)",
-                    self.name(),
-                    offset.saturating_add(len)
-                ))
-            })?;
+        let end = offset.checked_add(len).filter(|&end| end <= file_len).ok_or_else(|| {
+            Error::Source(format!(
+                "{}: range [{offset}, {}) is beyond the end of the file ({file_len} bytes)",
+                self.name(),
+                offset.saturating_add(len)
+            ))
+        })?;
         match self {
             ByteSource::Memory { bytes, .. } => Ok(bytes[offset as usize..end as usize].to_vec()),
             #[cfg(not(target_arch = "wasm32"))]

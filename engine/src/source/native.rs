@@ -7,23 +7,15 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 pub(super) fn file_len(path: &Path) -> Result<u64> {
-    std::fs::metadata(path)
-        .map(|m| m.len())
-        .map_err(|e| Error::Source(format!("{}: {e}", path.display())))
+    std::fs::metadata(path).map(|m| m.len()).map_err(|e| Error::Source(format!("{}: {e}", path.display())))
 }
 
 pub(super) fn file_read(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
-    let fail = |e: std::io::Error| {
-        Error::Source(format!(
-            "{}: reading [{offset}, {}): {e}",
-            path.display(),
-            offset + len
-        ))
-    };
+    let fail =
+        |e: std::io::Error| Error::Source(format!("{}: reading [{offset}, {}): {e}", path.display(), offset + len));
     let mut f = std::fs::File::open(path).map_err(fail)?;
     f.seek(SeekFrom::Start(offset)).map_err(fail)?;
-    let n = usize::try_from(len)
-        .map_err(|_| Error::Source(format!("{}: read of {len} bytes", path.display())))?;
+    let n = usize::try_from(len).map_err(|_| Error::Source(format!("{}: read of {len} bytes", path.display())))?;
     let mut buf = vec![0u8; n];
     f.read_exact(&mut buf).map_err(fail)?;
     Ok(buf)
@@ -55,17 +47,9 @@ pub(super) struct Reply {
 const READ_PIECE: usize = 256 * 1024;
 
 pub(super) async fn get(url: &str, range: &str) -> std::result::Result<Reply, String> {
-    let resp = agent()
-        .get(url)
-        .header("Range", range)
-        .call()
-        .map_err(|e| e.to_string())?;
+    let resp = agent().get(url).header("Range", range).call().map_err(|e| e.to_string())?;
     let (parts, body) = resp.into_parts();
-    Ok(Reply {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.into_reader(),
-    })
+    Ok(Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.into_reader() })
 }
 
 impl Reply {
@@ -74,10 +58,7 @@ impl Reply {
     }
 
     pub(super) fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
     /// The next piece of the body, `None` at its end.

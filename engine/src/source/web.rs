@@ -10,30 +10,17 @@ use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestInit, 
 
 fn js_text(v: &JsValue) -> String {
     v.as_string()
-        .or_else(|| {
-            v.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-        })
+        .or_else(|| v.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
 pub(super) async fn blob_read(name: &str, blob: &Blob, offset: u64, end: u64) -> Result<Vec<u8>> {
-    let fail = |e: JsValue| {
-        Error::Source(format!(
-            "{name}: reading [{offset}, {end}): {}",
-            js_text(&e)
-        ))
-    };
-    let slice = blob
-        .slice_with_f64_and_f64(offset as f64, end as f64)
-        .map_err(fail)?;
+    let fail = |e: JsValue| Error::Source(format!("{name}: reading [{offset}, {end}): {}", js_text(&e)));
+    let slice = blob.slice_with_f64_and_f64(offset as f64, end as f64).map_err(fail)?;
     let buf = JsFuture::from(slice.array_buffer()).await.map_err(fail)?;
     let bytes = Uint8Array::new(&buf).to_vec();
     if bytes.len() as u64 != end - offset {
-        return Err(Error::Source(format!(
-            "{name}: reading [{offset}, {end}) gave {} bytes",
-            bytes.len()
-        )));
+        return Err(Error::Source(format!("{name}: reading [{offset}, {end}) gave {} bytes", bytes.len())));
     }
     Ok(bytes)
 }
@@ -66,12 +53,7 @@ pub(super) async fn get(url: &str, range: &str) -> std::result::Result<Reply, St
         .dyn_into()
         .map_err(|e| js_text(&e))?;
     let reader = match response.body() {
-        Some(stream) => Some(
-            stream
-                .get_reader()
-                .dyn_into::<ReadableStreamDefaultReader>()
-                .map_err(|e| js_text(&e))?,
-        ),
+        Some(stream) => Some(stream.get_reader().dyn_into::<ReadableStreamDefaultReader>().map_err(|e| js_text(&e))?),
         None => None,
     };
     Ok(Reply { response, reader })
@@ -91,9 +73,7 @@ impl Reply {
         let Some(reader) = &self.reader else {
             return Ok(None);
         };
-        let result = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| js_text(&e))?;
+        let result = JsFuture::from(reader.read()).await.map_err(|e| js_text(&e))?;
         let done = Reflect::get(&result, &"done".into()).map_err(|e| js_text(&e))?;
         if done.as_bool() == Some(true) {
             return Ok(None);

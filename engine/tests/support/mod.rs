@@ -42,7 +42,8 @@ pub fn goldens() -> Goldens {
     let path = dir.join("tiny.golden.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
     let v: serde_json::Value = serde_json::from_str(&text).expect("golden json");
-    let ids = |x: &serde_json::Value| x.as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as u32).collect::<Vec<_>>();
+    let ids =
+        |x: &serde_json::Value| x.as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as u32).collect::<Vec<_>>();
     let cases = v["cases"]
         .as_array()
         .unwrap()
@@ -50,7 +51,8 @@ pub fn goldens() -> Goldens {
         .map(|c| {
             let positions = c["positions"].as_array().unwrap();
             let last_file = dir.join(c["last_logits_file"].as_str().unwrap());
-            let raw = std::fs::read(&last_file).unwrap_or_else(|e| panic!("fixture {} missing: {e}", last_file.display()));
+            let raw =
+                std::fs::read(&last_file).unwrap_or_else(|e| panic!("fixture {} missing: {e}", last_file.display()));
             Case {
                 name: c["name"].as_str().unwrap().to_string(),
                 tokens: ids(&c["tokens"]),
@@ -148,7 +150,14 @@ pub fn check_case(case: &Case, sample_ids: &[u32], logits: &[Vec<f32>], tol: f32
         err.logsumexp = err.logsumexp.max((logsumexp(row) - case.logsumexp[p]).abs());
     }
     err.last = max_abs_diff(logits.last().unwrap(), &case.last_logits);
-    eprintln!("{}: max |Δ| top-20 {:.2e}, sampled {:.2e}, logsumexp {:.2e}, last logits {:.2e}", case.name, err.top, err.sample, err.logsumexp, err.last);
-    assert!(err.top <= tol && err.sample <= tol && err.logsumexp <= tol && err.last <= tol, "{}: {err:?} over {tol}", case.name);
+    eprintln!(
+        "{}: max |Δ| top-20 {:.2e}, sampled {:.2e}, logsumexp {:.2e}, last logits {:.2e}",
+        case.name, err.top, err.sample, err.logsumexp, err.last
+    );
+    assert!(
+        err.top <= tol && err.sample <= tol && err.logsumexp <= tol && err.last <= tol,
+        "{}: {err:?} over {tol}",
+        case.name
+    );
     err
 }

@@ -22,18 +22,11 @@ pub fn run(mut args: Args) -> Result<(), String> {
 
     let mut sink = |e: Event| {
         if print_events {
-            eprintln!(
-                "{}",
-                serde_json::to_string(&e)
-                    .unwrap_or_else(|err| format!("{{\"unprintable\":\"{err}\"}}"))
-            );
+            eprintln!("{}", serde_json::to_string(&e).unwrap_or_else(|err| format!("{{\"unprintable\":\"{err}\"}}")));
         }
     };
-    let model = pollster::block_on(GgufModel::open(
-        ByteSource::from_path_or_url(&target),
-        &mut sink,
-    ))
-    .map_err(|e| e.to_string())?;
+    let model = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&target), &mut sink))
+        .map_err(|e| e.to_string())?;
     let report = render(&model).map_err(|e| e.to_string())?;
     // A closed pipe (`gptoss inspect m.gguf | head`) is not an error worth a message.
     let _ = std::io::stdout().lock().write_all(report.as_bytes());
@@ -64,12 +57,7 @@ fn render(model: &GgufModel) -> Result<String, std::fmt::Error> {
 
     let split = model.shards().len() > 1;
     writeln!(out, "\ntensors ({})", model.tensors().count())?;
-    let name_width = model
-        .tensors()
-        .map(|t| t.info.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
+    let name_width = model.tensors().map(|t| t.info.name.len()).max().unwrap_or(4).max(4);
     writeln!(
         out,
         "  {:name_width$}  {:6}  {:20}  {:>14}  {:>14}{}",
@@ -103,18 +91,10 @@ fn render(model: &GgufModel) -> Result<String, std::fmt::Error> {
     }
 
     writeln!(out, "\ntotals per type")?;
-    writeln!(
-        out,
-        "  {:6}  {:>7}  {:>14}  {:>14}  {:>9}",
-        "type", "tensors", "elements", "bytes", "bits/elt"
-    )?;
+    writeln!(out, "  {:6}  {:>7}  {:>14}  {:>14}  {:>9}", "type", "tensors", "elements", "bytes", "bits/elt")?;
     let (mut tensors, mut elements, mut bytes) = (0u64, 0u64, 0u64);
     for (name, (n, elts, b)) in &per_type {
-        writeln!(
-            out,
-            "  {name:6}  {n:>7}  {elts:>14}  {b:>14}  {:>9.3}",
-            bits_per_element(*b, *elts)
-        )?;
+        writeln!(out, "  {name:6}  {n:>7}  {elts:>14}  {b:>14}  {:>9.3}", bits_per_element(*b, *elts))?;
         tensors += n;
         elements += elts;
         bytes += b;
@@ -185,17 +165,8 @@ fn array_text(a: &MetaArray) -> String {
         MetaArray::I64(v) => first(v, |x| x.to_string()),
         MetaArray::F64(v) => first(v, |x| x.to_string()),
     };
-    let more = if a.len() > SHOWN_ELEMENTS {
-        ", …"
-    } else {
-        ""
-    };
-    format!(
-        "[{} × {}] [{}{more}]",
-        type_name(a.element_type()),
-        a.len(),
-        shown.join(", ")
-    )
+    let more = if a.len() > SHOWN_ELEMENTS { ", …" } else { "" };
+    format!("[{} × {}] [{}{more}]", type_name(a.element_type()), a.len(), shown.join(", "))
 }
 
 fn type_name(t: MetaType) -> String {

@@ -10,17 +10,15 @@ use gptoss_engine::events::NoEvents;
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
 use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions, KvStorage};
 use gptoss_engine::model::{CpuModel, CpuState, GptOssConfig, TensorPlan};
-use std::rc::Rc;
 use gptoss_engine::source::ByteSource;
 use serde_json::json;
+use std::rc::Rc;
 
 /// Logits listed per position, as in the goldens.
 const TOP: usize = 20;
 
 pub fn run(mut args: Args) -> Result<(), String> {
-    let tokens = args
-        .value(&["--tokens"])?
-        .ok_or("--tokens ID,ID,... is required")?;
+    let tokens = args.value(&["--tokens"])?.ok_or("--tokens ID,ID,... is required")?;
     let tokens = Args::parse_ids(&tokens, "--tokens")?;
     if tokens.is_empty() {
         return Err("--tokens needs at least one id".into());
@@ -28,20 +26,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let backend = args.value(&["--backend"])?.unwrap_or_else(|| "cpu".into());
     let last_logits_file = args.value(&["--last-logits"])?;
     let greedy = match args.value(&["--greedy"])? {
-        Some(n) => n
-            .parse::<usize>()
-            .map_err(|_| format!("--greedy: `{n}` is not a count"))?,
+        Some(n) => n.parse::<usize>().map_err(|_| format!("--greedy: `{n}` is not a count"))?,
         None => 0,
     };
     let budget = args.value(&["--expert-budget"])?;
     let target = args.positional("a GGUF path or URL")?;
     args.finish()?;
-    let expert_budget = budget.map(|b| ExpertBudget::parse(&b)).transpose().map_err(|e| e.to_string())?.unwrap_or_default();
-    let file = pollster::block_on(GgufModel::open(
-        ByteSource::from_path_or_url(&target),
-        &mut NoEvents,
-    ))
-    .map_err(|e| e.to_string())?;
+    let expert_budget =
+        budget.map(|b| ExpertBudget::parse(&b)).transpose().map_err(|e| e.to_string())?.unwrap_or_default();
+    let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&target), &mut NoEvents))
+        .map_err(|e| e.to_string())?;
     let mut model = match backend.as_str() {
         "cpu" => LogitModel::cpu(&file)?,
         "gpu" => LogitModel::gpu(&file, tokens.len() + greedy + 1, expert_budget)?,
@@ -56,8 +50,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     }
     if let Some(path) = &last_logits_file {
         let bytes: Vec<u8> = logits.iter().flat_map(|l| l.to_le_bytes()).collect();
-        std::fs::write(path, bytes)
-            .map_err(|e| format!("--last-logits: cannot write {path}: {e}"))?;
+        std::fs::write(path, bytes).map_err(|e| format!("--last-logits: cannot write {path}: {e}"))?;
     }
     let mut out = json!({ "positions": positions });
     if greedy > 0 {
@@ -110,10 +103,9 @@ impl LogitModel {
 
     fn logits(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>, String> {
         match self {
-            LogitModel::Cpu(model, state) => tokens
-                .iter()
-                .map(|&t| model.forward(state, t, state.len()).map_err(|e| e.to_string()))
-                .collect(),
+            LogitModel::Cpu(model, state) => {
+                tokens.iter().map(|&t| model.forward(state, t, state.len()).map_err(|e| e.to_string())).collect()
+            }
             LogitModel::Gpu(model) => pollster::block_on(model.logits(tokens)).map_err(|e| e.to_string()),
         }
     }
@@ -122,31 +114,19 @@ impl LogitModel {
 /// The `k` highest logits as `(id, logit)`, descending; ties keep the lower id first.
 fn top_logits(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
     let mut ids: Vec<u32> = (0..logits.len() as u32).collect();
-    let by_logit = |a: &u32, b: &u32| {
-        logits[*b as usize]
-            .total_cmp(&logits[*a as usize])
-            .then(a.cmp(b))
-    };
+    let by_logit = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]).then(a.cmp(b));
     if ids.len() > k {
         ids.select_nth_unstable_by(k, by_logit);
         ids.truncate(k);
     }
     ids.sort_by(by_logit);
-    ids.into_iter()
-        .map(|id| (id, logits[id as usize]))
-        .collect()
+    ids.into_iter().map(|id| (id, logits[id as usize])).collect()
 }
 
 /// log Σ exp(logit), accumulated in f64.
 fn logsumexp(logits: &[f32]) -> f64 {
-    let max = logits
-        .iter()
-        .fold(f64::NEG_INFINITY, |m, &l| m.max(l as f64));
-    max + logits
-        .iter()
-        .map(|&l| (l as f64 - max).exp())
-        .sum::<f64>()
-        .ln()
+    let max = logits.iter().fold(f64::NEG_INFINITY, |m, &l| m.max(l as f64));
+    max + logits.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln()
 }
 
 /// The id of the highest logit (the lowest such id on ties).

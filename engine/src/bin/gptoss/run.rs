@@ -18,9 +18,7 @@ use gptoss_engine::tokenizer::Tokenizer;
 use crate::args::Args;
 
 fn number<T: std::str::FromStr>(args: &mut Args, flag: &str) -> Result<Option<T>, String> {
-    args.value(&[flag])?
-        .map(|v| v.parse::<T>().map_err(|_| format!("{flag}: `{v}` is not a valid number")))
-        .transpose()
+    args.value(&[flag])?.map(|v| v.parse::<T>().map_err(|_| format!("{flag}: `{v}` is not a valid number"))).transpose()
 }
 
 pub fn run(mut args: Args) -> Result<(), String> {
@@ -66,7 +64,8 @@ pub fn run(mut args: Args) -> Result<(), String> {
             let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
             eprintln!("gpu: {} ({})", ctx.report.name, ctx.report.backend);
             let options = GpuOptions { context, expert_budget, ..Default::default() };
-            let model = pollster::block_on(load_model(ctx, &file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
+            let model =
+                pollster::block_on(load_model(ctx, &file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
             Backend::Gpu(Box::new(model))
         }
         "cpu" => {

@@ -9,14 +9,10 @@ use std::time::Instant;
 const DEFAULT_SEED: u64 = 0;
 
 pub fn run(mut args: Args) -> Result<(), String> {
-    let preset = args
-        .value(&["--preset"])?
-        .ok_or("synth needs --preset tiny|gpt-oss-20b|gpt-oss-120b")?;
+    let preset = args.value(&["--preset"])?.ok_or("synth needs --preset tiny|gpt-oss-20b|gpt-oss-120b")?;
     let preset = Preset::from_name(&preset).map_err(|e| e.to_string())?;
     let seed = match args.value(&["--seed"])? {
-        Some(s) => s
-            .parse::<u64>()
-            .map_err(|_| format!("--seed: `{s}` is not an unsigned 64-bit integer"))?,
+        Some(s) => s.parse::<u64>().map_err(|_| format!("--seed: `{s}` is not an unsigned 64-bit integer"))?,
         None => DEFAULT_SEED,
     };
     let path = args.value(&["-o", "--output"])?.ok_or("synth needs -o FILE")?;
@@ -36,9 +32,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     );
 
     let start = Instant::now();
-    model
-        .write_file(std::path::Path::new(&path))
-        .map_err(|e| e.to_string())?;
+    model.write_file(std::path::Path::new(&path)).map_err(|e| e.to_string())?;
     let written = start.elapsed().as_secs_f64();
     eprintln!(
         "synth: vocabulary and layout {laid_out:.2} s; wrote {:.1} MB in {written:.2} s ({:.0} MB/s)",
