@@ -70,7 +70,13 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     // Scores of every q head of the group against this split's keys: each key read once.
     for (var j = li; j < n; j += THREADS) {
         let k = ((start + j) % P.capacity) * kv_width + g * d;
+        // Zeroed explicitly for every key: a thread takes several keys once a split holds more than THREADS, and
+        // Chrome on SwiftShader was seen carrying the previous key's sums into the next (GPU ≠ CPU from
+        // position 64 on).
         var acc: array<f32, MAX_GROUP>;
+        for (var h = 0u; h < GROUP; h++) {
+            acc[h] = 0.0;
+        }
         for (var i = 0u; i < HEAD_DIM; i++) {
             let key = f32(KV[k + i]);
             for (var h = 0u; h < GROUP; h++) {
@@ -124,6 +130,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     // Σ exp(s − m)·v: LANES_PER_HEAD threads per head, each owning DIMS_PER_THREAD of its dims.
     let stride = 2u + d;
     var acc: array<f32, MAX_DIMS_PER_THREAD>;
+    for (var k = 0u; k < DIMS_PER_THREAD; k++) {
+        acc[k] = 0.0;
+    }
     let v_base = P.capacity * kv_width + g * d;
     for (var j = 0u; j < n; j++) {
         let e = scores[h * SPLIT + j];
