@@ -6,6 +6,8 @@
 #   rustup:  the wasm32-unknown-unknown target
 #   cargo:   dioxus-cli 0.7.10 (`dx`), wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version
 #   npm:     esbuild 0.27.3 (dx 0.7.10 runs it on web builds), playwright-core (drives chromium)
+#   model:   public/models/tiny-synth.gguf, the bundled model (`gptoss synth --preset tiny`: 62 MB, random weights,
+#            the real gpt-oss-20b structure and vocabulary), generated offline when missing
 
 set -euo pipefail
 
@@ -75,11 +77,23 @@ install_npm() {
     fi
 }
 
+# The page's default model. Written under another name and renamed, so an interrupted run leaves no half file.
+bundle_model() {
+    local out="$ROOT/public/models/tiny-synth.gguf"
+    if [ ! -s "$out" ]; then
+        say "gptoss synth --preset tiny -o public/models/tiny-synth.gguf (the bundled model)"
+        mkdir -p "$(dirname "$out")"
+        (cd "$ROOT" && cargo run --quiet -p gptoss-engine --bin gptoss -- synth --preset tiny -o "$out.partial")
+        mv "$out.partial" "$out"
+    fi
+}
+
 install_debian_packages
 install_wasm_target
 install_dx
 install_wasm_bindgen
 install_npm "$ROOT" esbuild
 install_npm "$ROOT/tests/browser" playwright-core
+bundle_model
 [ "$(esbuild --version)" = "$ESBUILD_VERSION" ] || { echo "esbuild on PATH is not $ESBUILD_VERSION" >&2; exit 1; }
 say "tools ready: $(dx --version), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), esbuild $ESBUILD_VERSION"

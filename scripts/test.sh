@@ -3,7 +3,9 @@
 #   1. cargo test --workspace: unit tests, component snapshots (SSR), GGUF fixture tests and the native GPU tests
 #      (on lavapipe, Mesa's CPU Vulkan driver, where there is no GPU); then `gptoss bench` on the tiny fixture.
 #   2. Browser smoke test: dx builds the app for the web, a static server serves it on 127.0.0.1, and headless
-#      Chromium opens /gptoss (tests/browser/smoke.test.mjs). It prints the path of the screenshot it saves.
+#      Chromium opens /gptoss (tests/browser/smoke.test.mjs): the device, then LOAD MODEL on the bundled model
+#      through generation, Stop, a reload, the GPU-vs-CPU check and error display. It prints the paths of the
+#      screenshots it saves.
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/install.sh"

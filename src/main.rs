@@ -1,11 +1,22 @@
 //! gptoss-web: GPT-OSS running in the browser on WebGPU. `/` leads to `/gptoss`, the HUD page.
 //!
-//! The app is thin: [`gptoss_page`] lays out the HUD from `gptoss-components`, and [`webgpu`] is the hook that
-//! brings up the engine's one device and reports on it.
+//! The app is thin: [`gptoss_page`] lays out the HUD from `gptoss-components`; [`session`] is the hook that owns
+//! the engine (load → generate → stop) and feeds its events to [`hud`], the state the page shows; [`webgpu`] is
+//! the hook that brings up the engine's one device and reports on it.
+
+// Natively the app is only compiled (and its pure parts tested): the frame pump that applies queued engine events,
+// and the browser glue around it, exist in the wasm build alone.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 use dioxus::prelude::*;
 
+mod estimate;
+mod faults;
+mod frame;
 mod gptoss_page;
+mod hud;
+mod session;
+mod sources;
 mod webgpu;
 
 use gptoss_components::{Panel, Readout, Tone};
@@ -21,6 +32,8 @@ enum Route {
 }
 
 fn main() {
+    faults::install();
+    sources::capture_gguf_param();
     dioxus::launch(App);
 }
 

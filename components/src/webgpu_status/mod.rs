@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::{Readout, Tone};
+use crate::{format_bytes, Readout, Tone};
 
 /// The adapter facts the HUD shows, as the browser reports them (`GPUAdapter.info`, `GPUAdapter.limits`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,23 +124,6 @@ fn AdapterFacts(adapter: AdapterSummary) -> Element {
     }
 }
 
-/// A byte count the way GPU limits are usually quoted: binary units, whole where exact (`256 MiB`, `4 GiB`),
-/// else one decimal (`1.5 GiB`).
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut unit = 0;
-    let mut scale = 1u64;
-    while unit + 1 < UNITS.len() && bytes >= scale * 1024 {
-        scale *= 1024;
-        unit += 1;
-    }
-    if bytes.is_multiple_of(scale) {
-        format!("{} {}", bytes / scale, UNITS[unit])
-    } else {
-        format!("{:.1} {}", bytes as f64 / scale as f64, UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,15 +185,5 @@ mod tests {
         let html = crate::render_to_string(|| rsx! { WebGpuStatus { status: GpuStatus::Probing } });
         assert!(html.contains(r#"data-tone="pending""#), "{html}");
         assert!(html.contains(r#"data-state="probing""#), "{html}");
-    }
-
-    #[test]
-    fn bytes_in_binary_units() {
-        assert_eq!(format_bytes(0), "0 B");
-        assert_eq!(format_bytes(1000), "1000 B");
-        assert_eq!(format_bytes(256 << 20), "256 MiB");
-        assert_eq!(format_bytes(4 << 30), "4 GiB");
-        assert_eq!(format_bytes(3 << 29), "1.5 GiB");
-        assert_eq!(format_bytes(u64::MAX), "16777216.0 TiB");
     }
 }

@@ -1,0 +1,86 @@
+//! Where a model can come from: the bundled synthetic model (the default: it works offline), the published
+//! gpt-oss GGUFs on Hugging Face, a URL given as `?gguf=<URL>`, or a local file.
+
+use gptoss_components::SourcePreset;
+
+/// A preset the picker offers.
+pub struct Preset {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub detail: &'static str,
+    pub url: &'static str,
+}
+
+/// The bundled model's preset id.
+pub const BUNDLED: &str = "bundled";
+
+/// `scripts/install.sh` writes the bundled model here (`gptoss synth --preset tiny`); dx copies `public/` to the
+/// site's root.
+pub const BUNDLED_URL: &str = "/models/tiny-synth.gguf";
+
+pub const PRESETS: [Preset; 3] = [
+    Preset {
+        id: BUNDLED,
+        label: "bundled tiny gpt-oss (62 MB)",
+        detail: "real gpt-oss-20b structure and vocabulary, random weights — text is noise by design",
+        url: BUNDLED_URL,
+    },
+    Preset {
+        id: "gpt-oss-20b",
+        label: "gpt-oss-20b · MXFP4 (12.1 GB)",
+        detail: "ggml-org/gpt-oss-20b-GGUF on Hugging Face",
+        url: "https://huggingface.co/ggml-org/gpt-oss-20b-GGUF/resolve/main/gpt-oss-20b-mxfp4.gguf",
+    },
+    Preset {
+        id: "gpt-oss-120b",
+        label: "gpt-oss-120b · MXFP4 (3 files, 63 GB)",
+        detail: "ggml-org/gpt-oss-120b-GGUF: the first of three split files; the others are found beside it",
+        url: "https://huggingface.co/ggml-org/gpt-oss-120b-GGUF/resolve/main/gpt-oss-120b-mxfp4-00001-of-00003.gguf",
+    },
+];
+
+pub fn preset(id: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.id == id)
+}
+
+/// The presets as the picker shows them.
+pub fn picker_presets() -> Vec<SourcePreset> {
+    PRESETS
+        .iter()
+        .map(|p| SourcePreset {
+            id: p.id.into(),
+            label: p.label.into(),
+            detail: p.detail.into(),
+        })
+        .collect()
+}
+
+thread_local! {
+    static GGUF_PARAM: std::cell::OnceCell<Option<String>> = const { std::cell::OnceCell::new() };
+}
+
+/// Reads `?gguf=<URL>` from the address the page opened with. Call before the router starts: it rewrites the
+/// address to the route's own form, which has no query.
+pub fn capture_gguf_param() {
+    GGUF_PARAM.with(|p| {
+        p.get_or_init(read_gguf_param);
+    });
+}
+
+/// The `gguf` parameter of the address the page opened with, if any.
+pub fn gguf_param() -> Option<String> {
+    GGUF_PARAM.with(|p| p.get_or_init(read_gguf_param).clone())
+}
+
+#[cfg(target_arch = "wasm32")]
+fn read_gguf_param() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get("gguf").filter(|url| !url.trim().is_empty())
+}
+
+/// Natively there is no page address.
+#[cfg(not(target_arch = "wasm32"))]
+fn read_gguf_param() -> Option<String> {
+    None
+}
