@@ -40,10 +40,7 @@ impl ModelFacts {
             .unwrap_or_else(|| model.shards()[0].source.file_name());
         let infos: Vec<_> = model.tensors().map(|t| t.info.clone()).collect();
         let config = GptOssConfig::from_header(header).map_err(|e| e.to_string());
-        let plan = config
-            .as_ref()
-            .ok()
-            .map(|c| TensorPlan::new(c, &infos).map_err(|e| e.to_string()));
+        let plan = config.as_ref().ok().map(|c| TensorPlan::new(c, &infos).map_err(|e| e.to_string()));
         let mut dense_gpu_bytes = 0;
         let mut expert_bytes_per_layer: std::collections::HashMap<&str, u64> = Default::default();
         let tensor_bytes = match &plan {
@@ -56,9 +53,7 @@ impl ModelFacts {
                         let layer = name.split('.').nth(1).unwrap_or("");
                         *expert_bytes_per_layer.entry(layer).or_default() +=
                             (t.info.n_bytes / n_expert).next_multiple_of(16);
-                    } else if t.info.dims.get(1).copied().unwrap_or(1) == 1
-                        || name.ends_with("_exps.bias")
-                    {
+                    } else if t.info.dims.get(1).copied().unwrap_or(1) == 1 || name.ends_with("_exps.bias") {
                         // Norms, biases and sinks are widened to f32.
                         dense_gpu_bytes += (t.info.n_elements() * 4).max(16);
                     } else {
@@ -70,11 +65,8 @@ impl ModelFacts {
             _ => model.tensor_bytes(),
         };
         let expert_slot_bytes = expert_bytes_per_layer.values().copied().max().unwrap_or(0);
-        let largest_tensor = infos
-            .iter()
-            .max_by_key(|t| t.n_bytes)
-            .map(|t| (t.name.clone(), t.n_bytes))
-            .unwrap_or_default();
+        let largest_tensor =
+            infos.iter().max_by_key(|t| t.n_bytes).map(|t| (t.name.clone(), t.n_bytes)).unwrap_or_default();
         let config = match plan {
             Some(Err(e)) => Err(e),
             _ => config,
@@ -111,21 +103,9 @@ pub const MAX_BATCH: usize = 64;
 
 /// The engine's buffers at `context` (gpu/forward.rs `GpuLoader::build`): resident weights, a KV cache per layer
 /// (full layers hold the context, sliding ones the window plus a batch), and activations sized by the batch.
-pub fn estimate(
-    facts: &ModelFacts,
-    context: usize,
-    shader_f16: bool,
-    experts: ExpertBudget,
-) -> Option<Estimate> {
+pub fn estimate(facts: &ModelFacts, context: usize, shader_f16: bool, experts: ExpertBudget) -> Option<Estimate> {
     let c = facts.config.as_ref().ok()?;
-    let slots = experts
-        .slots(
-            c.n_expert,
-            c.n_expert_used,
-            c.n_layer,
-            facts.expert_slot_bytes,
-        )
-        .ok()?;
+    let slots = experts.slots(c.n_expert, c.n_expert_used, c.n_layer, facts.expert_slot_bytes).ok()?;
     let kv_bytes: u64 = if shader_f16 { 2 } else { 4 };
     let kv_width = (c.n_head_kv * c.head_dim) as u64;
     let (ctx, batch) = (context as u64, MAX_BATCH as u64);
@@ -139,37 +119,16 @@ pub fn estimate(
     let layer_kv = |il: usize| (2 * capacity(il) * kv_width * kv_bytes).next_multiple_of(4);
     let kv_cache = (0..c.n_layer).map(layer_kv).sum();
     let kv_layer_max = (0..c.n_layer).map(layer_kv).max().unwrap_or(0);
-    let (e, q, k) = (
-        c.n_embd as u64,
-        (c.n_head * c.head_dim) as u64,
-        c.n_expert_used as u64,
-    );
+    let (e, q, k) = (c.n_embd as u64, (c.n_head * c.head_dim) as u64, c.n_expert_used as u64);
     let max_keys = (0..c.n_layer)
-        .map(|il| {
-            if c.is_sliding(il) {
-                ctx.min(c.sliding_window as u64)
-            } else {
-                ctx
-            }
-        })
+        .map(|il| if c.is_sliding(il) { ctx.min(c.sliding_window as u64) } else { ctx })
         .max()
         .unwrap_or(1);
-    let splits = (0..c.n_layer)
-        .map(capacity)
-        .max()
-        .unwrap_or(1)
-        .div_ceil(256)
-        + 1;
+    let splits = (0..c.n_layer).map(capacity).max().unwrap_or(1).div_ceil(256) + 1;
     let vocab = c.n_vocab as u64;
     let candidates = CANDIDATES as u64;
     let activations = 4
-        * (batch
-            * (1 + 2 * e
-                + 2 * q
-                + 2 * kv_width
-                + c.n_expert as u64
-                + k * c.n_ff_expert as u64
-                + k * e)
+        * (batch * (1 + 2 * e + 2 * q + 2 * kv_width + c.n_expert as u64 + k * c.n_ff_expert as u64 + k * e)
             + batch * c.n_head as u64 * splits * (2 + c.head_dim as u64)
             + 2 * c.n_layer as u64 * batch * k
             + 2 * vocab
@@ -198,12 +157,7 @@ pub struct Limits {
 }
 
 /// The pre-load summary: what the model is, what it needs, and whether it fits.
-pub fn summary(
-    facts: &ModelFacts,
-    context: usize,
-    experts: ExpertBudget,
-    limits: Option<Limits>,
-) -> Vec<Fact> {
+pub fn summary(facts: &ModelFacts, context: usize, experts: ExpertBudget, limits: Option<Limits>) -> Vec<Fact> {
     let mut out = vec![
         Fact::new("model", facts.name.clone()),
         Fact::new(
@@ -242,12 +196,7 @@ pub fn summary(
         out.push(Fact::new("fits", "unknown — no WebGPU adapter").tone(Tone::Warning));
         return out;
     };
-    let need = match experts.slots(
-        config.n_expert,
-        config.n_expert_used,
-        config.n_layer,
-        facts.expert_slot_bytes,
-    ) {
+    let need = match experts.slots(config.n_expert, config.n_expert_used, config.n_layer, facts.expert_slot_bytes) {
         Err(e) => {
             out.push(Fact::new("fits", format!("no — {e}")).tone(Tone::Error));
             return out;
@@ -278,15 +227,10 @@ pub fn summary(
             format_bytes(limits.max_storage_buffer_binding_size)
         ),
     ));
-    let binding = limits
-        .max_storage_buffer_binding_size
-        .min(limits.max_buffer_size);
+    let binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
     let mut problems = Vec::new();
     if context > config.context_length {
-        problems.push(format!(
-            "context {context} exceeds the model's {}",
-            config.context_length
-        ));
+        problems.push(format!("context {context} exceeds the model's {}", config.context_length));
     }
     if need.kv_layer_max > binding {
         problems.push(format!(
@@ -297,10 +241,7 @@ pub fn summary(
     }
     let logits = config.n_vocab as u64 * 4;
     if logits > binding {
-        problems.push(format!(
-            "the logits buffer needs {}, over the binding limit",
-            format_bytes(logits)
-        ));
+        problems.push(format!("the logits buffer needs {}, over the binding limit", format_bytes(logits)));
     }
     out.push(if problems.is_empty() {
         Fact::new(
@@ -326,8 +267,7 @@ mod tests {
     use std::rc::Rc;
 
     fn fixture() -> ByteSource {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tiny.gguf");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/tiny.gguf");
         assert!(path.is_file(), "fixture missing: {}", path.display());
         ByteSource::file(path)
     }
@@ -341,25 +281,13 @@ mod tests {
             let facts = ModelFacts::from_model(&model);
             assert_eq!(facts.tensor_count, 4 * 19 + 3);
             assert!(facts.config.is_ok(), "{:?}", facts.config);
-            let ctx = Rc::new(
-                GpuContext::new()
-                    .await
-                    .expect("a Vulkan adapter (lavapipe in CI)"),
-            );
-            for (context, experts) in [
-                (4096, ExpertBudget::All),
-                (512, ExpertBudget::Fraction(0.5)),
-                (256, ExpertBudget::Min),
-            ] {
-                let options = GpuOptions {
-                    context,
-                    max_batch: MAX_BATCH,
-                    expert_budget: experts,
-                    ..GpuOptions::default()
-                };
-                let loaded = load_model(ctx.clone(), &model, options, &mut NoEvents)
-                    .await
-                    .unwrap();
+            let ctx = Rc::new(GpuContext::new().await.expect("a Vulkan adapter (lavapipe in CI)"));
+            for (context, experts) in
+                [(4096, ExpertBudget::All), (512, ExpertBudget::Fraction(0.5)), (256, ExpertBudget::Min)]
+            {
+                let options =
+                    GpuOptions { context, max_batch: MAX_BATCH, expert_budget: experts, ..GpuOptions::default() };
+                let loaded = load_model(ctx.clone(), &model, options, &mut NoEvents).await.unwrap();
                 let actual = loaded.gpu_bytes();
                 let need = estimate(&facts, context, ctx.report.shader_f16, experts).unwrap();
                 assert!(
@@ -375,30 +303,20 @@ mod tests {
         pollster::block_on(async {
             let model = GgufModel::open(fixture(), &mut NoEvents).await.unwrap();
             let facts = ModelFacts::from_model(&model);
-            let small = Limits {
-                max_buffer_size: 512 << 10,
-                max_storage_buffer_binding_size: 512 << 10,
-                shader_f16: false,
-            };
+            let small =
+                Limits { max_buffer_size: 512 << 10, max_storage_buffer_binding_size: 512 << 10, shader_f16: false };
             let facts_out = summary(&facts, 4096, ExpertBudget::All, Some(small));
             let fits = facts_out.iter().find(|f| f.label == "fits").unwrap();
             assert_eq!(fits.tone, Tone::Error, "{fits:?}");
             // 201,088 f32 logits are 804,352 bytes; a full layer's f32 KV cache at 4096 positions is
             // 2 × 4096 × (2 kv heads × 16) × 4 = 1 MiB: both over a 512 KiB binding.
             assert!(
-                fits.value.contains("KV cache needs 1 MiB")
-                    && fits.value.contains("logits buffer needs 785.5 KiB"),
+                fits.value.contains("KV cache needs 1 MiB") && fits.value.contains("logits buffer needs 785.5 KiB"),
                 "{fits:?}"
             );
-            let roomy = Limits {
-                max_buffer_size: 1 << 30,
-                max_storage_buffer_binding_size: 1 << 30,
-                shader_f16: true,
-            };
-            let fits = summary(&facts, 4096, ExpertBudget::All, Some(roomy))
-                .into_iter()
-                .find(|f| f.label == "fits")
-                .unwrap();
+            let roomy = Limits { max_buffer_size: 1 << 30, max_storage_buffer_binding_size: 1 << 30, shader_f16: true };
+            let fits =
+                summary(&facts, 4096, ExpertBudget::All, Some(roomy)).into_iter().find(|f| f.label == "fits").unwrap();
             assert_eq!(fits.tone, Tone::Done, "{fits:?}");
             let long = summary(&facts, 1 << 20, ExpertBudget::All, Some(roomy))
                 .into_iter()

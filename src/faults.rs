@@ -21,11 +21,7 @@ pub fn report(what: String) {
 
 /// Faults recorded since the last call.
 pub fn take() -> Vec<String> {
-    FAULTS.with(|f| {
-        f.try_borrow_mut()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default()
-    })
+    FAULTS.with(|f| f.try_borrow_mut().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default())
 }
 
 /// Installs the panic hook (and, in the browser, the window's error listeners). Call once, before launch.
@@ -70,10 +66,7 @@ fn listen_for_js_errors() {
         push_only(format!("unhandled promise rejection: {}", describe(reason)));
     });
     let _ = window.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-    let _ = window.add_event_listener_with_callback(
-        "unhandledrejection",
-        on_rejection.as_ref().unchecked_ref(),
-    );
+    let _ = window.add_event_listener_with_callback("unhandledrejection", on_rejection.as_ref().unchecked_ref());
     // The listeners live as long as the page.
     on_error.forget();
     on_rejection.forget();

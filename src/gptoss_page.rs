@@ -5,11 +5,10 @@
 use dioxus::html::FileData;
 use dioxus::prelude::*;
 use gptoss_components::{
-    format_bytes, Button, Candidate, EventLog, Fact, FactTable, GpuStatus, HeatPalette, Heatmap,
-    HeatmapData, KvFill, KvFillData, KvLayer, MemoryGauge, Metric, NumberField, Panel, ProgressBar,
-    Readout, SelectField, SourcePicker, Sparkline, SparklineData, StageList, StreamToken,
-    TensorTicker, TokenStream, Tone, TopProbabilities, Waterfall, WaterfallData, WebGpuStatus,
-    SOURCE_URL,
+    format_bytes, Button, Candidate, EventLog, Fact, FactTable, GpuStatus, HeatPalette, Heatmap, HeatmapData, KvFill,
+    KvFillData, KvLayer, MemoryGauge, Metric, NumberField, Panel, ProgressBar, Readout, SelectField, SourcePicker,
+    Sparkline, SparklineData, StageList, StreamToken, TensorTicker, TokenStream, Tone, TopProbabilities, Waterfall,
+    WaterfallData, WebGpuStatus, SOURCE_URL,
 };
 use gptoss_engine::events::TokenEvent;
 use gptoss_engine::gpu::ExpertBudget;
@@ -32,19 +31,12 @@ const ATTENTION_KEYS: usize = 128;
 const EXPERT_BUDGETS: [(&str, &str, ExpertBudget); 4] = [
     ("all", "all resident", ExpertBudget::All),
     ("half", "50% per layer (paged)", ExpertBudget::Fraction(0.5)),
-    (
-        "quarter",
-        "25% per layer (paged)",
-        ExpertBudget::Fraction(0.25),
-    ),
+    ("quarter", "25% per layer (paged)", ExpertBudget::Fraction(0.25)),
     ("min", "k per layer (paged)", ExpertBudget::Min),
 ];
 
 fn budget_name(budget: ExpertBudget) -> &'static str {
-    EXPERT_BUDGETS
-        .iter()
-        .find(|(_, _, b)| *b == budget)
-        .map_or("all", |(name, _, _)| name)
+    EXPERT_BUDGETS.iter().find(|(_, _, b)| *b == budget).map_or("all", |(name, _, _)| name)
 }
 
 /// The picker's state: which source is selected, and what the URL box and file line show.
@@ -61,27 +53,15 @@ pub fn Gptoss() -> Element {
     let app = use_gptoss();
     let settings = use_signal(Settings::default);
     let mut picked = use_signal(|| match sources::gguf_param() {
-        Some(url) => Picked {
-            selected: SOURCE_URL.into(),
-            url,
-            file_name: None,
-        },
-        None => Picked {
-            selected: BUNDLED.into(),
-            url: String::new(),
-            file_name: None,
-        },
+        Some(url) => Picked { selected: SOURCE_URL.into(), url, file_name: None },
+        None => Picked { selected: BUNDLED.into(), url: String::new(), file_name: None },
     });
     // The page opens with its source chosen: the header is read at once for the pre-load summary.
     use_hook({
         let app = app.clone();
         move || {
             let p = picked.peek();
-            let url = if p.selected == SOURCE_URL {
-                p.url.clone()
-            } else {
-                sources::BUNDLED_URL.to_string()
-            };
+            let url = if p.selected == SOURCE_URL { p.url.clone() } else { sources::BUNDLED_URL.to_string() };
             app.choose(ByteSource::http(url));
         }
     });
@@ -266,10 +246,7 @@ fn choose_file(app: &GptossSession, mut picked: Signal<Picked>, file: FileData) 
 /// Natively there are no browser files.
 #[cfg(not(target_arch = "wasm32"))]
 fn choose_file(_app: &GptossSession, _picked: Signal<Picked>, file: FileData) {
-    crate::faults::report(format!(
-        "{}: local files are read in the browser only",
-        file.name()
-    ));
+    crate::faults::report(format!("{}: local files are read in the browser only", file.name()));
 }
 
 fn percent(hud: &Hud) -> Option<f64> {
@@ -284,12 +261,7 @@ fn budget(hud: &Hud, limits: Option<Limits>) -> Option<u64> {
 }
 
 #[component]
-fn PreloadSummary(
-    hud: Hud,
-    context: usize,
-    experts: ExpertBudget,
-    limits: Option<Limits>,
-) -> Element {
+fn PreloadSummary(hud: Hud, context: usize, experts: ExpertBudget, limits: Option<Limits>) -> Element {
     let facts = match (&hud.facts, hud.phase) {
         (Some(facts), _) => estimate::summary(facts, context, experts, limits),
         (None, Phase::Inspecting) => {
@@ -303,13 +275,9 @@ fn PreloadSummary(
 #[component]
 fn Controls(settings: Signal<Settings>, disabled: bool) -> Element {
     let s = settings.read().clone();
-    let efforts = [
-        ReasoningEffort::Low,
-        ReasoningEffort::Medium,
-        ReasoningEffort::High,
-    ]
-    .map(|e| (e.as_str().to_string(), e.as_str().to_string()))
-    .to_vec();
+    let efforts = [ReasoningEffort::Low, ReasoningEffort::Medium, ReasoningEffort::High]
+        .map(|e| (e.as_str().to_string(), e.as_str().to_string()))
+        .to_vec();
     rsx! {
         label { class: "hud-field hud-prompt",
             span { class: "hud-field-label", "prompt" }
@@ -482,10 +450,7 @@ fn ParityView(app: GptossSession, settings: Settings, parity: Parity, enabled: b
         Parity::Done { gpu, cpu } => ("done", Some(gpu.clone()), Some(cpu.clone())),
         Parity::Failed(_) => ("failed", None, None),
     };
-    let ids = |v: &Option<Vec<u32>>| {
-        v.as_ref()
-            .map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
-    };
+    let ids = |v: &Option<Vec<u32>>| v.as_ref().map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
     let equal = gpu.is_some() && gpu == cpu;
     rsx! {
         p { class: "hud-note",
@@ -556,49 +521,27 @@ fn SelfTestLine(result: SelfTest) -> Element {
 /// A token as the stream shows it. Harmony header tokens carry no message text; the stream shows their vocabulary
 /// string (known when the token is among its top candidates) so a malformed header is visible.
 fn stream_token(t: &TokenEvent) -> StreamToken {
-    let vocabulary_text = || {
-        t.top
-            .iter()
-            .position(|&(id, _)| id == t.id)
-            .and_then(|i| t.top_text.get(i))
-            .cloned()
-    };
+    let vocabulary_text = || t.top.iter().position(|&(id, _)| id == t.id).and_then(|i| t.top_text.get(i)).cloned();
     let text = match t.part.as_str() {
         "header" | "end" if t.text.is_empty() => vocabulary_text().unwrap_or_default(),
         _ => t.text.clone(),
     };
-    StreamToken {
-        index: t.index,
-        id: t.id,
-        text,
-        channel: t.channel.clone(),
-        part: t.part.clone(),
-    }
+    StreamToken { index: t.index, id: t.id, text, channel: t.channel.clone(), part: t.part.clone() }
 }
 
 fn candidates(t: &TokenEvent) -> Vec<Candidate> {
     t.top
         .iter()
         .zip(t.top_text.iter().chain(std::iter::repeat(&String::new())))
-        .map(|(&(id, prob), text)| Candidate {
-            id,
-            text: text.clone(),
-            prob,
-        })
+        .map(|(&(id, prob), text)| Candidate { id, text: text.clone(), prob })
         .collect()
 }
 
 fn waterfall(tokens: &[TokenEvent]) -> WaterfallData {
     let recent = &tokens[tokens.len().saturating_sub(WATERFALL_ROWS)..];
     WaterfallData {
-        rows: recent
-            .iter()
-            .map(|t| t.top.iter().map(|&(_, p)| p).collect())
-            .collect(),
-        chosen: recent
-            .iter()
-            .map(|t| t.top.iter().position(|&(id, _)| id == t.id))
-            .collect(),
+        rows: recent.iter().map(|t| t.top.iter().map(|&(_, p)| p).collect()).collect(),
+        chosen: recent.iter().map(|t| t.top.iter().position(|&(id, _)| id == t.id)).collect(),
         capacity: WATERFALL_ROWS,
     }
 }
@@ -612,11 +555,7 @@ fn kv_fill(hud: &Hud) -> KvFillData {
         layers: kv
             .sliding
             .iter()
-            .map(|&sliding| KvLayer {
-                sliding,
-                capacity: if sliding { kv.window } else { kv.context },
-                written,
-            })
+            .map(|&sliding| KvLayer { sliding, capacity: if sliding { kv.window } else { kv.context }, written })
             .collect(),
     }
 }
@@ -656,22 +595,13 @@ fn routing(hud: &Hud) -> HeatmapData {
             }
         }
     }
-    HeatmapData {
-        rows: token.routes.len(),
-        cols,
-        values,
-        marked,
-        ..HeatmapData::default()
-    }
+    HeatmapData { rows: token.routes.len(), cols, values, marked, ..HeatmapData::default() }
 }
 
 /// Recent tokens' attention rows for `(layer, head)`, laid out over the last [`ATTENTION_KEYS`] key positions.
 fn attention(tokens: &[TokenEvent], view: (usize, usize)) -> (HeatmapData, Option<String>) {
-    let rows: Vec<_> = tokens
-        .iter()
-        .filter_map(|t| t.attention.as_ref())
-        .filter(|a| (a.layer, a.head) == view)
-        .collect();
+    let rows: Vec<_> =
+        tokens.iter().filter_map(|t| t.attention.as_ref()).filter(|a| (a.layer, a.head) == view).collect();
     let rows = &rows[rows.len().saturating_sub(ATTENTION_ROWS)..];
     if rows.is_empty() {
         let why = if tokens.is_empty() {
@@ -684,11 +614,7 @@ fn attention(tokens: &[TokenEvent], view: (usize, usize)) -> (HeatmapData, Optio
         };
         return (HeatmapData::default(), Some(why));
     }
-    let end = rows
-        .iter()
-        .map(|a| a.first_position + a.weights.len())
-        .max()
-        .unwrap_or(0);
+    let end = rows.iter().map(|a| a.first_position + a.weights.len()).max().unwrap_or(0);
     let start = end.saturating_sub(ATTENTION_KEYS);
     let cols = end - start;
     let mut values = vec![0.0; rows.len() * cols];
@@ -700,57 +626,26 @@ fn attention(tokens: &[TokenEvent], view: (usize, usize)) -> (HeatmapData, Optio
             }
         }
     }
-    (
-        HeatmapData {
-            rows: rows.len(),
-            cols,
-            values,
-            ..HeatmapData::default()
-        },
-        None,
-    )
+    (HeatmapData { rows: rows.len(), cols, values, ..HeatmapData::default() }, None)
 }
 
 fn adapter_facts(hud: &Hud, status: &GpuStatus) -> Vec<Fact> {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     match (&hud.adapter, status) {
         (Some(r), _) => vec![
-            Fact::new(
-                "adapter",
-                format!("{} {} {}", r.vendor, r.architecture, r.description),
-            ),
+            Fact::new("adapter", format!("{} {} {}", r.vendor, r.architecture, r.description)),
             Fact::new("backend", r.backend.clone()),
             Fact::new("maxBufferSize", format_bytes(r.max_buffer_size)),
-            Fact::new(
-                "maxStorageBufferBindingSize",
-                format_bytes(r.max_storage_buffer_binding_size),
-            ),
-            Fact::new(
-                "maxStorageBuffersPerShaderStage",
-                r.max_storage_buffers_per_shader_stage.to_string(),
-            ),
-            Fact::new("shader-f16", yes_no(r.shader_f16)).tone(if r.shader_f16 {
-                Tone::Done
-            } else {
-                Tone::Warning
-            }),
+            Fact::new("maxStorageBufferBindingSize", format_bytes(r.max_storage_buffer_binding_size)),
+            Fact::new("maxStorageBuffersPerShaderStage", r.max_storage_buffers_per_shader_stage.to_string()),
+            Fact::new("shader-f16", yes_no(r.shader_f16)).tone(if r.shader_f16 { Tone::Done } else { Tone::Warning }),
             Fact::new("timestamp-query", yes_no(r.timestamp_query)),
         ],
         (None, GpuStatus::Ready(a)) => vec![
-            Fact::new(
-                "adapter",
-                format!("{} {} {}", a.vendor, a.architecture, a.description),
-            ),
+            Fact::new("adapter", format!("{} {} {}", a.vendor, a.architecture, a.description)),
             Fact::new("maxBufferSize", format_bytes(a.max_buffer_size)),
-            Fact::new(
-                "maxStorageBufferBindingSize",
-                format_bytes(a.max_storage_buffer_binding_size),
-            ),
-            Fact::new("shader-f16", yes_no(a.shader_f16)).tone(if a.shader_f16 {
-                Tone::Done
-            } else {
-                Tone::Warning
-            }),
+            Fact::new("maxStorageBufferBindingSize", format_bytes(a.max_storage_buffer_binding_size)),
+            Fact::new("shader-f16", yes_no(a.shader_f16)).tone(if a.shader_f16 { Tone::Done } else { Tone::Warning }),
         ],
         (None, GpuStatus::Probing) => vec![Fact::new("adapter", "requesting…").tone(Tone::Pending)],
         (None, GpuStatus::Unavailable(why)) => {

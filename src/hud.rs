@@ -43,10 +43,7 @@ impl Phase {
 
     /// Work is in flight: STOP applies, and nothing new starts.
     pub fn busy(self) -> bool {
-        matches!(
-            self,
-            Phase::Loading | Phase::Generating | Phase::Stopping | Phase::Checking
-        )
+        matches!(self, Phase::Loading | Phase::Generating | Phase::Stopping | Phase::Checking)
     }
 }
 
@@ -171,17 +168,8 @@ impl Hud {
             Update::SourceChosen { name } => {
                 let adapter = self.adapter.take();
                 let log = std::mem::take(&mut self.log);
-                let gpu = (
-                    self.gpu_bytes,
-                    std::mem::take(&mut self.buffers),
-                    self.ready,
-                    self.kv.take(),
-                );
-                *self = Hud {
-                    adapter,
-                    log,
-                    ..Hud::default()
-                };
+                let gpu = (self.gpu_bytes, std::mem::take(&mut self.buffers), self.ready, self.kv.take());
+                *self = Hud { adapter, log, ..Hud::default() };
                 // The loaded model (if any) stays on the GPU until a new load replaces it.
                 (self.gpu_bytes, self.buffers, self.ready, self.kv) = gpu;
                 self.log(at_ms, Tone::Data, format!("source: {name}"));
@@ -205,11 +193,7 @@ impl Hud {
                 self.buffers.clear();
                 self.ready = None;
                 self.kv = None;
-                self.log(
-                    at_ms,
-                    Tone::Data,
-                    format!("released the previous model's {bytes} GPU bytes"),
-                );
+                self.log(at_ms, Tone::Data, format!("released the previous model's {bytes} GPU bytes"));
             }
             Update::Kv(shape) => {
                 self.hits = vec![0; shape.sliding.len() * shape.n_expert];
@@ -220,24 +204,12 @@ impl Hud {
                 self.tokens.clear();
                 self.stats = None;
                 self.paging = None;
-                self.log(
-                    at_ms,
-                    Tone::Data,
-                    format!("generating after a prompt of {prompt_tokens} tokens"),
-                );
+                self.log(at_ms, Tone::Data, format!("generating after a prompt of {prompt_tokens} tokens"));
             }
             Update::Parity(parity) => {
                 if let Parity::Done { gpu, cpu } = &parity {
-                    let (tone, verdict) = if gpu == cpu {
-                        (Tone::Done, "equal")
-                    } else {
-                        (Tone::Error, "DIFFER")
-                    };
-                    self.log(
-                        at_ms,
-                        tone,
-                        format!("GPU ids {gpu:?} and CPU ids {cpu:?}: {verdict}"),
-                    );
+                    let (tone, verdict) = if gpu == cpu { (Tone::Done, "equal") } else { (Tone::Error, "DIFFER") };
+                    self.log(at_ms, tone, format!("GPU ids {gpu:?} and CPU ids {cpu:?}: {verdict}"));
                 }
                 self.parity = parity;
             }
@@ -262,11 +234,7 @@ impl Hud {
                 }
                 self.gpu_bytes = 0;
                 self.buffers.clear();
-                self.log(
-                    at_ms,
-                    Tone::Warning,
-                    "load stopped; its GPU buffers are released".into(),
-                );
+                self.log(at_ms, Tone::Warning, "load stopped; its GPU buffers are released".into());
             }
             Update::Log(tone, text) => self.log(at_ms, tone, text),
         }
@@ -394,10 +362,7 @@ impl Hud {
         let i = match self.stages.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
-                self.stages.push(StageRow {
-                    name: name.to_string(),
-                    ..StageRow::default()
-                });
+                self.stages.push(StageRow { name: name.to_string(), ..StageRow::default() });
                 self.stages.len() - 1
             }
         };
@@ -455,12 +420,7 @@ mod tests {
     fn load_events_fill_stages_transfer_ticker_and_gauge() {
         let mut hud = Hud::default();
         hud.apply(0.0, Update::LoadStarted);
-        hud.apply(
-            10.0,
-            Update::Engine(Event::StageStarted {
-                stage: "fetch_tensors".into(),
-            }),
-        );
+        hud.apply(10.0, Update::Engine(Event::StageStarted { stage: "fetch_tensors".into() }));
         hud.apply(
             20.0,
             Update::Engine(Event::GpuBufferAllocated {
@@ -481,11 +441,7 @@ mod tests {
         );
         hud.apply(
             510.0,
-            Update::Engine(Event::StageProgress {
-                stage: "fetch_tensors".into(),
-                bytes: 500,
-                total_bytes: Some(1000),
-            }),
+            Update::Engine(Event::StageProgress { stage: "fetch_tensors".into(), bytes: 500, total_bytes: Some(1000) }),
         );
         hud.apply(
             520.0,
@@ -503,29 +459,12 @@ mod tests {
         assert_eq!(hud.stages[0].duration_ms, Some(500.0));
         hud.apply(
             900.0,
-            Update::Engine(Event::StageCompleted {
-                stage: "fetch_tensors".into(),
-                bytes: 1000,
-                duration_ms: 890.0,
-            }),
+            Update::Engine(Event::StageCompleted { stage: "fetch_tensors".into(), bytes: 1000, duration_ms: 890.0 }),
         );
         assert_eq!(hud.stages[0].state, StageState::Done);
-        assert_eq!(
-            (hud.stages[1].name.as_str(), hud.stages[1].state),
-            (GPU_BUILD, StageState::Running)
-        );
-        hud.apply(
-            950.0,
-            Update::Engine(Event::GpuModelReady {
-                gpu_bytes: 100,
-                dispatches_per_step: 9,
-                pipelines: 3,
-            }),
-        );
-        assert_eq!(
-            (hud.stages[1].state, hud.stages[1].duration_ms),
-            (StageState::Done, Some(50.0))
-        );
+        assert_eq!((hud.stages[1].name.as_str(), hud.stages[1].state), (GPU_BUILD, StageState::Running));
+        hud.apply(950.0, Update::Engine(Event::GpuModelReady { gpu_bytes: 100, dispatches_per_step: 9, pipelines: 3 }));
+        assert_eq!((hud.stages[1].state, hud.stages[1].duration_ms), (StageState::Done, Some(50.0)));
         assert_eq!((hud.transfer.done, hud.transfer.total), (1000, Some(1000)));
         assert_eq!(hud.tensors.len(), 1);
         assert_eq!(hud.gpu_bytes, 100);
@@ -549,30 +488,9 @@ mod tests {
             }),
         );
         hud.apply(1.0, Update::GenerationStarted { prompt_tokens: 80 });
-        hud.apply(
-            2.0,
-            Update::Engine(Event::Token(token(
-                0,
-                vec![vec![(1, 0.6), (3, 0.4)], vec![(0, 1.0)]],
-                100.0,
-            ))),
-        );
-        hud.apply(
-            3.0,
-            Update::Engine(Event::Token(token(
-                1,
-                vec![vec![(1, 0.9), (2, 0.1)], vec![(0, 1.0)]],
-                150.0,
-            ))),
-        );
-        hud.apply(
-            4.0,
-            Update::Engine(Event::Token(token(
-                2,
-                vec![vec![(3, 1.0)], vec![(2, 1.0)]],
-                200.0,
-            ))),
-        );
+        hud.apply(2.0, Update::Engine(Event::Token(token(0, vec![vec![(1, 0.6), (3, 0.4)], vec![(0, 1.0)]], 100.0))));
+        hud.apply(3.0, Update::Engine(Event::Token(token(1, vec![vec![(1, 0.9), (2, 0.1)], vec![(0, 1.0)]], 150.0))));
+        hud.apply(4.0, Update::Engine(Event::Token(token(2, vec![vec![(3, 1.0)], vec![(2, 1.0)]], 200.0))));
         // layer 0: expert 1 twice, 2 once, 3 twice; layer 1: expert 0 twice, 2 once.
         assert_eq!(hud.hits, vec![0, 2, 1, 2, 2, 0, 1, 0]);
         assert_eq!(hud.kv_positions(), 82);
@@ -583,12 +501,7 @@ mod tests {
     #[test]
     fn failure_marks_running_stages_and_sets_the_error() {
         let mut hud = Hud::default();
-        hud.apply(
-            0.0,
-            Update::Engine(Event::StageStarted {
-                stage: "fetch_header".into(),
-            }),
-        );
+        hud.apply(0.0, Update::Engine(Event::StageStarted { stage: "fetch_header".into() }));
         hud.apply(5.0, Update::Failed("x.gguf: not a GGUF file".into()));
         assert_eq!(hud.phase, Phase::Failed);
         assert_eq!(hud.stages[0].state, StageState::Failed);
@@ -611,18 +524,8 @@ mod tests {
                 total_gpu_bytes: 64,
             }),
         );
-        hud.apply(
-            1.0,
-            Update::Engine(Event::StageStarted {
-                stage: "fetch_header".into(),
-            }),
-        );
-        hud.apply(
-            2.0,
-            Update::SourceChosen {
-                name: "b.gguf".into(),
-            },
-        );
+        hud.apply(1.0, Update::Engine(Event::StageStarted { stage: "fetch_header".into() }));
+        hud.apply(2.0, Update::SourceChosen { name: "b.gguf".into() });
         assert_eq!(hud.gpu_bytes, 64);
         assert!(hud.stages.is_empty());
         assert_eq!(hud.source.as_deref(), Some("b.gguf"));

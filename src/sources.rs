@@ -45,14 +45,7 @@ pub fn preset(id: &str) -> Option<&'static Preset> {
 
 /// The presets as the picker shows them.
 pub fn picker_presets() -> Vec<SourcePreset> {
-    PRESETS
-        .iter()
-        .map(|p| SourcePreset {
-            id: p.id.into(),
-            label: p.label.into(),
-            detail: p.detail.into(),
-        })
-        .collect()
+    PRESETS.iter().map(|p| SourcePreset { id: p.id.into(), label: p.label.into(), detail: p.detail.into() }).collect()
 }
 
 thread_local! {

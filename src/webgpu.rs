@@ -57,8 +57,7 @@ pub fn use_webgpu() -> WebGpu {
 /// what to do instead of showing a bare "no adapter".
 fn webgpu_missing() -> Option<&'static str> {
     let navigator = web_sys::window()?.navigator();
-    let has_gpu =
-        js_sys::Reflect::get(&navigator, &"gpu".into()).is_ok_and(|gpu| !gpu.is_undefined());
+    let has_gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).is_ok_and(|gpu| !gpu.is_undefined());
     (!has_gpu).then_some(
         "this browser does not expose WebGPU (navigator.gpu is missing): use a current Chrome or Edge, or enable \
          WebGPU in your browser's settings; it also needs a secure context (https or localhost)",
@@ -67,11 +66,7 @@ fn webgpu_missing() -> Option<&'static str> {
 
 fn summary(report: &AdapterReport) -> AdapterSummary {
     // The browser's description is the most specific name it gives; wgpu's name is the fallback.
-    let description = if report.description.is_empty() {
-        report.name.clone()
-    } else {
-        report.description.clone()
-    };
+    let description = if report.description.is_empty() { report.name.clone() } else { report.description.clone() };
     AdapterSummary {
         vendor: report.vendor.clone(),
         architecture: report.architecture.clone(),

@@ -66,27 +66,16 @@ pub(crate) fn render_to_string(root: fn() -> Element) -> String {
 /// (review the diff before committing it); a missing snapshot fails.
 #[cfg(test)]
 pub(crate) fn assert_snapshot(path: &str, actual: &str) {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src")
-        .join(path);
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(path);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(file.parent().expect("snapshot path has a folder"))
-            .expect("create snapshot folder");
+        std::fs::create_dir_all(file.parent().expect("snapshot path has a folder")).expect("create snapshot folder");
         std::fs::write(&file, actual).unwrap_or_else(|e| panic!("writing {}: {e}", file.display()));
         return;
     }
     let expected = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "snapshot {} is missing ({e}); run with UPDATE_SNAPSHOTS=1 to create it",
-            file.display()
-        )
+        panic!("snapshot {} is missing ({e}); run with UPDATE_SNAPSHOTS=1 to create it", file.display())
     });
-    assert_eq!(
-        actual,
-        expected,
-        "snapshot {} differs (UPDATE_SNAPSHOTS=1 rewrites it)",
-        file.display()
-    );
+    assert_eq!(actual, expected, "snapshot {} differs (UPDATE_SNAPSHOTS=1 rewrites it)", file.display());
 }
 
 #[cfg(test)]

@@ -108,15 +108,10 @@ mod tests {
 
     #[test]
     fn busy_wins_over_disabled_and_shows_the_stripe() {
-        let html = crate::render_to_string(
-            || rsx! { Button { busy: true, disabled: true, "LOAD MODEL" } },
-        );
+        let html = crate::render_to_string(|| rsx! { Button { busy: true, disabled: true, "LOAD MODEL" } });
         assert!(html.contains(r#"data-state="busy""#), "{html}");
         assert!(html.contains(r#"aria-busy=true"#), "{html}");
         assert!(html.contains(r#"disabled=true"#), "{html}");
-        assert!(
-            html.contains(r#"<span class="hud-button-stripe" aria-hidden="true"></span>"#),
-            "{html}"
-        );
+        assert!(html.contains(r#"<span class="hud-button-stripe" aria-hidden="true"></span>"#), "{html}");
     }
 }

@@ -33,11 +33,7 @@ pub mod palette {
 
     /// Intensity 0–1 from the track colour through `mid` to near-white.
     pub fn ramp(mid: RGBColor, t: f32) -> RGBColor {
-        let t = if t.is_finite() {
-            t.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
         if t < 0.6 {
             lerp(TRACK, mid, t / 0.6)
         } else {

@@ -33,10 +33,7 @@ pub struct LogLine {
 /// - `ol.hud-log` (scroll box, `--hud-log-height`, default `160px`) of `li.hud-log-line[data-tone]` with
 ///   `.hud-log-time` and `.hud-log-text`
 #[component]
-pub fn EventLog(
-    lines: Vec<LogLine>,
-    #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
-) -> Element {
+pub fn EventLog(lines: Vec<LogLine>, #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>) -> Element {
     rsx! {
         document::Stylesheet { href: asset!("/src/event_log/style.css") }
         ol { class: "hud-log", ..attributes,

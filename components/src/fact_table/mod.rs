@@ -12,11 +12,7 @@ pub struct Fact {
 
 impl Fact {
     pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
-        Fact {
-            label: label.into(),
-            value: value.into(),
-            tone: Tone::Data,
-        }
+        Fact { label: label.into(), value: value.into(), tone: Tone::Data }
     }
 
     pub fn tone(mut self, tone: Tone) -> Self {
@@ -50,10 +46,7 @@ impl Fact {
 /// - `dl.hud-facts`; each fact is a `div.hud-fact[data-tone]` holding `dt.hud-fact-label` and `dd.hud-fact-value`
 /// - `--hud-fact-label-width` (default `24ch`)
 #[component]
-pub fn FactTable(
-    facts: Vec<Fact>,
-    #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
-) -> Element {
+pub fn FactTable(facts: Vec<Fact>, #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>) -> Element {
     rsx! {
         document::Stylesheet { href: asset!("/src/fact_table/style.css") }
         dl { class: "hud-facts", ..attributes,

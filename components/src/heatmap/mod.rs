@@ -31,10 +31,7 @@ pub struct HeatmapData {
 
 const MARGIN: i32 = 2;
 
-pub(crate) fn draw<DB: DrawingBackend>(
-    data: &HeatmapData,
-    area: &DrawingArea<DB, Shift>,
-) -> DrawResult<DB> {
+pub(crate) fn draw<DB: DrawingBackend>(data: &HeatmapData, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     if data.rows == 0 || data.cols == 0 {
         return Ok(());
     }
@@ -43,12 +40,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
     let cell_h = (h as i32 - 2 * MARGIN) as f32 / data.rows as f32;
     // A one-pixel gap between cells when they are big enough to spare it.
     let gap = |size: f32| i32::from(size >= 4.0);
-    let max = data
-        .values
-        .iter()
-        .cloned()
-        .filter(|v| v.is_finite())
-        .fold(0.0f32, f32::max);
+    let max = data.values.iter().cloned().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
     let mid = match data.palette {
         HeatPalette::Data => palette::DATA,
         HeatPalette::Warm => palette::WARNING,
@@ -63,13 +55,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
     for r in 0..data.rows {
         for c in 0..data.cols {
             let i = r * data.cols + c;
-            let v = data
-                .values
-                .get(i)
-                .copied()
-                .filter(|v| v.is_finite())
-                .unwrap_or(0.0)
-                .max(0.0);
+            let v = data.values.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0);
             let colour = if v > 0.0 && max > 0.0 {
                 palette::ramp(mid, v / max)
             } else if data.resident.get(i).copied().unwrap_or(false) {
@@ -123,10 +109,7 @@ pub fn Heatmap(
     #[props(default = 240)] height: u32,
     #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
 ) -> Element {
-    let caption = format!(
-        "{label} · {} {rows_label} × {} {cols_label}",
-        data.rows, data.cols
-    );
+    let caption = format!("{label} · {} {rows_label} × {} {cols_label}", data.rows, data.cols);
     rsx! {
         document::Stylesheet { href: asset!("/src/chart/style.css") }
         figure {

@@ -26,10 +26,7 @@ const MARGIN: i32 = 3;
 /// Arcs a ring is drawn with, at most.
 const RING_SEGMENTS: usize = 32;
 
-pub(crate) fn draw<DB: DrawingBackend>(
-    data: &KvFillData,
-    area: &DrawingArea<DB, Shift>,
-) -> DrawResult<DB> {
+pub(crate) fn draw<DB: DrawingBackend>(data: &KvFillData, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     let n = data.layers.len();
     if n == 0 {
         return Ok(());
@@ -41,12 +38,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
         let x0 = MARGIN + (i as f32 * cell).round() as i32;
         let x1 = MARGIN + ((i + 1) as f32 * cell).round() as i32;
         if layer.sliding {
-            ring(
-                area,
-                layer,
-                ((x0 + x1) / 2, MARGIN + height / 2),
-                ((x1 - x0).min(height) / 2 - 1).max(3),
-            )?;
+            ring(area, layer, ((x0 + x1) / 2, MARGIN + height / 2), ((x1 - x0).min(height) / 2 - 1).max(3))?;
         } else {
             bar(area, layer, x0 + 1, (x1 - 2).max(x0 + 2), height)?;
         }
@@ -63,27 +55,14 @@ fn bar<DB: DrawingBackend>(
     height: i32,
 ) -> DrawResult<DB> {
     let (top, bottom) = (MARGIN, MARGIN + height);
-    area.draw(&Rectangle::new(
-        [(x0, top), (x1, bottom)],
-        palette::TRACK.filled(),
-    ))?;
-    let fraction = if layer.capacity > 0 {
-        (layer.written as f32 / layer.capacity as f32).min(1.0)
-    } else {
-        0.0
-    };
+    area.draw(&Rectangle::new([(x0, top), (x1, bottom)], palette::TRACK.filled()))?;
+    let fraction = if layer.capacity > 0 { (layer.written as f32 / layer.capacity as f32).min(1.0) } else { 0.0 };
     if layer.written > 0 {
         // At least a pixel once anything is written, so a long context still shows activity.
         let filled = ((height as f32 * fraction).round() as i32).max(1);
-        area.draw(&Rectangle::new(
-            [(x0, bottom - filled), (x1, bottom)],
-            palette::DATA.filled(),
-        ))?;
+        area.draw(&Rectangle::new([(x0, bottom - filled), (x1, bottom)], palette::DATA.filled()))?;
     }
-    area.draw(&Rectangle::new(
-        [(x0, top), (x1, bottom)],
-        palette::DIM.stroke_width(1),
-    ))
+    area.draw(&Rectangle::new([(x0, top), (x1, bottom)], palette::DIM.stroke_width(1)))
 }
 
 /// A sliding layer: a ring of the window, arcs lit where positions are held, the next write position amber.
@@ -109,10 +88,7 @@ fn ring<DB: DrawingBackend>(
         } else {
             palette::TRACK
         };
-        area.draw(&Polygon::new(
-            arc(centre, inner, radius as f32, s, segments),
-            colour.filled(),
-        ))?;
+        area.draw(&Polygon::new(arc(centre, inner, radius as f32, s, segments), colour.filled()))?;
     }
     Ok(())
 }
@@ -122,21 +98,11 @@ fn arc(centre: (i32, i32), inner: f32, outer: f32, s: usize, segments: usize) ->
     let turn = std::f32::consts::TAU / segments as f32;
     // A small gap between arcs.
     let (a0, a1) = (s as f32 * turn + 0.04, (s + 1) as f32 * turn - 0.04);
-    let point = |r: f32, a: f32| {
-        (
-            centre.0 + (r * a.sin()).round() as i32,
-            centre.1 - (r * a.cos()).round() as i32,
-        )
-    };
+    let point = |r: f32, a: f32| (centre.0 + (r * a.sin()).round() as i32, centre.1 - (r * a.cos()).round() as i32);
     let steps = 3;
-    let mut points: Vec<(i32, i32)> = (0..=steps)
-        .map(|k| point(outer, a0 + (a1 - a0) * k as f32 / steps as f32))
-        .collect();
-    points.extend(
-        (0..=steps)
-            .rev()
-            .map(|k| point(inner, a0 + (a1 - a0) * k as f32 / steps as f32)),
-    );
+    let mut points: Vec<(i32, i32)> =
+        (0..=steps).map(|k| point(outer, a0 + (a1 - a0) * k as f32 / steps as f32)).collect();
+    points.extend((0..=steps).rev().map(|k| point(inner, a0 + (a1 - a0) * k as f32 / steps as f32)));
     points
 }
 
@@ -204,11 +170,7 @@ mod tests {
     fn rings_and_bars_as_svg() {
         // gpt-oss alternates: even layers slide (window 8 here), odd layers hold the context (64).
         let layers = (0..4)
-            .map(|il| KvLayer {
-                sliding: il % 2 == 0,
-                capacity: if il % 2 == 0 { 8 } else { 64 },
-                written: 11,
-            })
+            .map(|il| KvLayer { sliding: il % 2 == 0, capacity: if il % 2 == 0 { 8 } else { 64 }, written: 11 })
             .collect();
         let svg = Chart::KvFill(KvFillData { layers }).to_svg(96, 30).unwrap();
         crate::assert_snapshot("kv_fill/snapshots/four_layers.svg", &svg);
@@ -233,11 +195,6 @@ mod tests {
             }
         });
         crate::assert_snapshot("kv_fill/snapshots/figure.html", &html);
-        assert!(
-            html.contains(
-                "90 positions · bars: full layers of 4096 · rings: sliding window of 128"
-            ),
-            "{html}"
-        );
+        assert!(html.contains("90 positions · bars: full layers of 4096 · rings: sliding window of 128"), "{html}");
     }
 }

@@ -106,17 +106,13 @@ mod tests {
             }
         });
         crate::assert_snapshot("memory_gauge/snapshots/filling.html", &html);
-        assert!(
-            html.contains("48 MiB of 64 MiB (75.0%) · 2 buffers"),
-            "{html}"
-        );
+        assert!(html.contains("48 MiB of 64 MiB (75.0%) · 2 buffers"), "{html}");
         assert!(html.contains("--memory-value: 0.7500"), "{html}");
     }
 
     #[test]
     fn over_budget_and_empty() {
-        let over =
-            crate::render_to_string(|| rsx! { MemoryGauge { allocated: 10, budget: Some(5) } });
+        let over = crate::render_to_string(|| rsx! { MemoryGauge { allocated: 10, budget: Some(5) } });
         assert!(over.contains(r#"data-state="over""#), "{over}");
         let empty = crate::render_to_string(|| rsx! { MemoryGauge { allocated: 0, budget: None } });
         assert!(empty.contains(r#"data-state="empty""#), "{empty}");

@@ -61,10 +61,7 @@ pub fn ProgressBar(
     if let Some(rate) = rate {
         parts.push(format_rate(rate));
         if let (Some(t), false, true) = (total, finished, rate > 0.0) {
-            parts.push(format!(
-                "ETA {}",
-                format_duration((t - done.min(t)) as f64 / rate * 1000.0)
-            ));
+            parts.push(format!("ETA {}", format_duration((t - done.min(t)) as f64 / rate * 1000.0)));
         }
     }
     if finished && elapsed_ms > 0.0 {
@@ -105,10 +102,7 @@ mod tests {
         });
         crate::assert_snapshot("progress_bar/snapshots/running.html", &html);
         // 12 MiB in 1 s, 36 MiB to go: 3 s.
-        assert!(
-            html.contains("12 MiB / 48 MiB · 25.0% · 12.0 MiB/s · ETA 3.0 s"),
-            "{html}"
-        );
+        assert!(html.contains("12 MiB / 48 MiB · 25.0% · 12.0 MiB/s · ETA 3.0 s"), "{html}");
     }
 
     #[test]
@@ -124,9 +118,7 @@ mod tests {
 
     #[test]
     fn idle_and_failed() {
-        let idle = crate::render_to_string(
-            || rsx! { ProgressBar { label: "TENSORS", done: 0, total: None } },
-        );
+        let idle = crate::render_to_string(|| rsx! { ProgressBar { label: "TENSORS", done: 0, total: None } });
         assert!(idle.contains(r#"data-state="idle""#), "{idle}");
         let failed = crate::render_to_string(
             || rsx! { ProgressBar { label: "TENSORS", done: 5, total: Some(10), elapsed_ms: 10.0, failed: true } },

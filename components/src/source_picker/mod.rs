@@ -172,9 +172,6 @@ mod tests {
             }
         });
         crate::assert_snapshot("source_picker/snapshots/presets.html", &html);
-        assert!(
-            html.contains(r#"data-preset="20b" data-selected="true""#),
-            "{html}"
-        );
+        assert!(html.contains(r#"data-preset="20b" data-selected="true""#), "{html}");
     }
 }

@@ -16,48 +16,25 @@ pub struct SparklineData {
 
 const MARGIN: i32 = 4;
 
-pub(crate) fn draw<DB: DrawingBackend>(
-    data: &SparklineData,
-    area: &DrawingArea<DB, Shift>,
-) -> DrawResult<DB> {
+pub(crate) fn draw<DB: DrawingBackend>(data: &SparklineData, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     let (w, h) = area.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
     let bottom = h - MARGIN;
-    area.draw(&PathElement::new(
-        vec![(MARGIN, bottom), (w - MARGIN, bottom)],
-        palette::DIM.stroke_width(1),
-    ))?;
-    let finite: Vec<f32> = data
-        .values
-        .iter()
-        .map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 })
-        .collect();
+    area.draw(&PathElement::new(vec![(MARGIN, bottom), (w - MARGIN, bottom)], palette::DIM.stroke_width(1)))?;
+    let finite: Vec<f32> = data.values.iter().map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect();
     if finite.is_empty() {
         return Ok(());
     }
-    let top = data
-        .max
-        .filter(|m| m.is_finite() && *m > 0.0)
-        .unwrap_or_else(|| finite.iter().cloned().fold(0.0, f32::max));
+    let top =
+        data.max.filter(|m| m.is_finite() && *m > 0.0).unwrap_or_else(|| finite.iter().cloned().fold(0.0, f32::max));
     let span = (h - 2 * MARGIN) as f32;
-    let step = if finite.len() > 1 {
-        (w - 2 * MARGIN) as f32 / (finite.len() - 1) as f32
-    } else {
-        0.0
-    };
+    let step = if finite.len() > 1 { (w - 2 * MARGIN) as f32 / (finite.len() - 1) as f32 } else { 0.0 };
     let points: Vec<(i32, i32)> = finite
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let y = if top > 0.0 {
-                (v / top).min(1.0) * span
-            } else {
-                0.0
-            };
-            (
-                (MARGIN as f32 + i as f32 * step).round() as i32,
-                (bottom as f32 - y).round() as i32,
-            )
+            let y = if top > 0.0 { (v / top).min(1.0) * span } else { 0.0 };
+            ((MARGIN as f32 + i as f32 * step).round() as i32, (bottom as f32 - y).round() as i32)
         })
         .collect();
     if points.len() > 1 {
@@ -65,10 +42,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
         shade.push((points[points.len() - 1].0, bottom));
         shade.push((points[0].0, bottom));
         area.draw(&Polygon::new(shade, palette::DATA.mix(0.15).filled()))?;
-        area.draw(&PathElement::new(
-            points.clone(),
-            palette::DATA.stroke_width(2),
-        ))?;
+        area.draw(&PathElement::new(points.clone(), palette::DATA.stroke_width(2)))?;
     }
     let last = points[points.len() - 1];
     area.draw(&Circle::new(last, 3, palette::DONE.filled()))?;
@@ -130,10 +104,7 @@ mod tests {
 
     #[test]
     fn entropy_series_as_svg() {
-        let data = SparklineData {
-            values: vec![2.0, 3.5, 1.0, 4.0, 2.5],
-            max: None,
-        };
+        let data = SparklineData { values: vec![2.0, 3.5, 1.0, 4.0, 2.5], max: None };
         let svg = Chart::Sparkline(data).to_svg(120, 40).unwrap();
         crate::assert_snapshot("sparkline/snapshots/series.svg", &svg);
         // Five points: the last (4th index, 2.5 of 4.0) is the dot at x = 116.
@@ -142,16 +113,9 @@ mod tests {
 
     #[test]
     fn empty_and_single_value() {
-        let empty = Chart::Sparkline(SparklineData::default())
-            .to_svg(60, 20)
-            .unwrap();
+        let empty = Chart::Sparkline(SparklineData::default()).to_svg(60, 20).unwrap();
         assert!(!empty.contains("<circle"), "{empty}");
-        let one = Chart::Sparkline(SparklineData {
-            values: vec![f32::NAN],
-            max: Some(1.0),
-        })
-        .to_svg(60, 20)
-        .unwrap();
+        let one = Chart::Sparkline(SparklineData { values: vec![f32::NAN], max: Some(1.0) }).to_svg(60, 20).unwrap();
         assert!(one.contains("<circle"), "{one}");
     }
 

@@ -81,10 +81,7 @@ pub struct StageRow {
 ///   "failed" | "stopped"]`
 /// - `.hud-stage-glyph`, `.hud-stage-name`, `.hud-stage-bytes`, `.hud-stage-time`, `.hud-stage-detail`
 #[component]
-pub fn StageList(
-    stages: Vec<StageRow>,
-    #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
-) -> Element {
+pub fn StageList(stages: Vec<StageRow>, #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>) -> Element {
     rsx! {
         document::Stylesheet { href: asset!("/src/stage_list/style.css") }
         ol { class: "hud-stages", ..attributes,
@@ -156,10 +153,7 @@ mod tests {
         });
         crate::assert_snapshot("stage_list/snapshots/stages.html", &html);
         // Error text from the network is text, never markup.
-        assert!(
-            html.contains("&#60;b&#62;404&#60;/b&#62; not found"),
-            "{html}"
-        );
+        assert!(html.contains("&#60;b&#62;404&#60;/b&#62; not found"), "{html}");
     }
 
     #[test]

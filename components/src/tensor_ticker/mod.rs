@@ -136,9 +136,6 @@ mod tests {
             }
         });
         assert!(!html.contains("<img"), "{html}");
-        assert!(
-            html.contains("&#60;img src=x onerror=alert(1)&#62;"),
-            "{html}"
-        );
+        assert!(html.contains("&#60;img src=x onerror=alert(1)&#62;"), "{html}");
     }
 }

@@ -27,10 +27,7 @@ fn runs(tokens: &[StreamToken]) -> Vec<Run<'_>> {
     let mut start = 0;
     for i in 1..=tokens.len() {
         if i == tokens.len() || tokens[i].channel != tokens[start].channel {
-            runs.push(Run {
-                channel: tokens[start].channel.as_deref(),
-                tokens: &tokens[start..i],
-            });
+            runs.push(Run { channel: tokens[start].channel.as_deref(), tokens: &tokens[start..i] });
             start = i;
         }
     }
@@ -164,11 +161,7 @@ mod tests {
             }
         });
         crate::assert_snapshot("token_stream/snapshots/channels.html", &html);
-        assert_eq!(
-            html.matches(r#"class="hud-stream-run""#).count(),
-            3,
-            "{html}"
-        );
+        assert_eq!(html.matches(r#"class="hud-stream-run""#).count(), 3, "{html}");
         assert!(html.contains(r#"data-whitespace="true""#), "{html}");
         assert!(html.contains(">␣<") && html.contains(">⏎<"), "{html}");
         assert_eq!(html.matches(r#"data-newest="true""#).count(), 1, "{html}");

@@ -96,10 +96,7 @@ mod tests {
         crate::assert_snapshot("top_probabilities/snapshots/three.html", &html);
         assert_eq!(html.matches("hud-prob-bar").count(), 3, "{html}");
         assert_eq!(html.matches(r#"data-chosen="true""#).count(), 1, "{html}");
-        assert!(
-            html.contains("--p: 0.8125") && html.contains("81.2%"),
-            "{html}"
-        );
+        assert!(html.contains("--p: 0.8125") && html.contains("81.2%"), "{html}");
         assert!(html.contains("&#60;b&#62;"), "{html}");
     }
 }

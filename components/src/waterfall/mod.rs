@@ -21,10 +21,7 @@ const MARGIN: i32 = 2;
 /// Candidate colours by rank: the most likely brightest.
 const RANK_SHADES: [f32; 5] = [0.6, 0.45, 0.33, 0.24, 0.16];
 
-pub(crate) fn draw<DB: DrawingBackend>(
-    data: &WaterfallData,
-    area: &DrawingArea<DB, Shift>,
-) -> DrawResult<DB> {
+pub(crate) fn draw<DB: DrawingBackend>(data: &WaterfallData, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     let capacity = data.capacity.max(1);
     let (w, h) = area.dim_in_pixel();
     let width = (w as i32 - 2 * MARGIN) as f32;
@@ -32,19 +29,11 @@ pub(crate) fn draw<DB: DrawingBackend>(
     let skip = data.rows.len().saturating_sub(capacity);
     for (slot, (r, row)) in data.rows.iter().enumerate().skip(skip).enumerate() {
         let y0 = MARGIN + (slot as f32 * row_h).round() as i32;
-        let y1 = (MARGIN + ((slot + 1) as f32 * row_h).round() as i32 - i32::from(row_h >= 4.0))
-            .max(y0 + 1);
-        area.draw(&Rectangle::new(
-            [(MARGIN, y0), (MARGIN + width as i32, y1)],
-            palette::TRACK.filled(),
-        ))?;
+        let y1 = (MARGIN + ((slot + 1) as f32 * row_h).round() as i32 - i32::from(row_h >= 4.0)).max(y0 + 1);
+        area.draw(&Rectangle::new([(MARGIN, y0), (MARGIN + width as i32, y1)], palette::TRACK.filled()))?;
         let mut x = 0.0f32;
         for (rank, p) in row.iter().enumerate() {
-            let p = if p.is_finite() {
-                p.clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
+            let p = if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };
             let x0 = MARGIN + (x * width).round() as i32;
             x = (x + p).min(1.0);
             let x1 = MARGIN + (x * width).round() as i32;
@@ -52,15 +41,9 @@ pub(crate) fn draw<DB: DrawingBackend>(
                 continue;
             }
             let shade = RANK_SHADES[rank.min(RANK_SHADES.len() - 1)];
-            area.draw(&Rectangle::new(
-                [(x0, y0), (x1, y1)],
-                palette::ramp(palette::DATA, shade).filled(),
-            ))?;
+            area.draw(&Rectangle::new([(x0, y0), (x1, y1)], palette::ramp(palette::DATA, shade).filled()))?;
             if data.chosen.get(r).copied().flatten() == Some(rank) {
-                area.draw(&Rectangle::new(
-                    [(x0, y0), (x1, y1)],
-                    palette::DONE.stroke_width(1),
-                ))?;
+                area.draw(&Rectangle::new([(x0, y0), (x1, y1)], palette::DONE.stroke_width(1)))?;
             }
         }
     }
@@ -113,11 +96,7 @@ mod tests {
     #[test]
     fn newest_rows_at_the_bottom_as_svg() {
         let data = WaterfallData {
-            rows: vec![
-                vec![0.5, 0.5],
-                vec![0.75, 0.125, 0.125],
-                vec![0.25, 0.25, 0.25, 0.25],
-            ],
+            rows: vec![vec![0.5, 0.5], vec![0.75, 0.125, 0.125], vec![0.25, 0.25, 0.25, 0.25]],
             chosen: vec![Some(1), Some(0), None],
             capacity: 2,
         };

@@ -59,10 +59,7 @@ pub enum GpuStatus {
 /// - `.hud-webgpu-adapter`, `.hud-webgpu-description`, `.hud-webgpu-sep`, `.hud-webgpu-limit`,
 ///   `.hud-webgpu-f16[data-available="true" | "false"]` (orange when missing: kernels fall back to f32)
 #[component]
-pub fn WebGpuStatus(
-    status: GpuStatus,
-    #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
-) -> Element {
+pub fn WebGpuStatus(status: GpuStatus, #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>) -> Element {
     let (state, tone) = match &status {
         GpuStatus::Probing => ("probing", Tone::Pending),
         GpuStatus::Ready(_) => ("ready", Tone::Data),
@@ -97,17 +94,10 @@ pub fn WebGpuStatus(
 /// The body of a ready line: who the adapter is, then the facts that decide what fits on it.
 #[component]
 fn AdapterFacts(adapter: AdapterSummary) -> Element {
-    let vendor = if adapter.vendor.is_empty() {
-        "unknown vendor"
-    } else {
-        adapter.vendor.as_str()
-    };
+    let vendor = if adapter.vendor.is_empty() { "unknown vendor" } else { adapter.vendor.as_str() };
     let f16 = if adapter.shader_f16 { "yes" } else { "no" };
-    let architecture = if adapter.architecture.is_empty() {
-        String::new()
-    } else {
-        format!(" · {}", adapter.architecture)
-    };
+    let architecture =
+        if adapter.architecture.is_empty() { String::new() } else { format!(" · {}", adapter.architecture) };
     rsx! {
         span { class: "hud-webgpu-adapter", "{vendor}{architecture}" }
         if !adapter.description.is_empty() {
@@ -174,10 +164,7 @@ mod tests {
         });
         assert!(html.contains(r#"data-tone="error""#), "{html}");
         assert!(html.contains(r#"data-state="unavailable""#), "{html}");
-        assert!(
-            html.contains("UNAVAILABLE — navigator.gpu is missing"),
-            "{html}"
-        );
+        assert!(html.contains("UNAVAILABLE — navigator.gpu is missing"), "{html}");
     }
 
     #[test]
