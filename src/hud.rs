@@ -329,13 +329,7 @@ impl Hud {
                     self.residency = Some(residency.clone());
                 }
                 if let Some(p) = &token.paging {
-                    let sum = self.paging.get_or_insert_with(PagingStats::default);
-                    sum.hits += p.hits;
-                    sum.misses += p.misses;
-                    sum.evictions += p.evictions;
-                    sum.bytes_uploaded += p.bytes_uploaded;
-                    sum.stall_ms += p.stall_ms;
-                    sum.syncs += p.syncs;
+                    *self.paging.get_or_insert_with(PagingStats::default) += p.clone();
                 }
                 self.tokens.push(token);
             }

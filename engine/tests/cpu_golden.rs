@@ -3,22 +3,8 @@
 
 mod support;
 
-use gptoss_engine::gguf::{parse_header, GgmlType, GgufHeader, MetaValue, ParseOutcome};
+use gptoss_engine::gguf::{GgmlType, GgufHeader, MetaValue};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
-
-fn read(name: &str) -> Vec<u8> {
-    let path = support::fixtures().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()))
-}
-
-fn tiny_header(bytes: &[u8]) -> GgufHeader {
-    match parse_header(bytes, Some(bytes.len() as u64), "tiny.gguf").expect("tiny.gguf parses") {
-        ParseOutcome::Complete(h) => h,
-        ParseOutcome::NeedMore { at_least } => {
-            panic!("whole file given but the parser wants {at_least} bytes")
-        }
-    }
-}
 
 /// Load the tiny model the way a streaming caller would: one tensor's bytes at a time.
 fn load_tiny() -> CpuModel {
@@ -97,8 +83,8 @@ fn tiny_prefill_and_rewind_match_golden() {
 
 #[test]
 fn tiny_config_from_header() {
-    let bytes = read("tiny.gguf");
-    let header = tiny_header(&bytes);
+    let bytes = support::tiny_bytes();
+    let header = support::whole_header(&bytes);
     let c = GptOssConfig::from_header(&header).expect("config");
     // The fixture README's table: 4 layers, 64 wide, 4 / 2 heads of 16, 8 experts (4 used) of width 64, window 16.
     assert_eq!((c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.value_dim), (4, 64, 4, 2, 16, 16));
@@ -123,8 +109,8 @@ fn tiny_config_from_header() {
 
 #[test]
 fn tiny_plan_names_the_offending_tensor() {
-    let bytes = read("tiny.gguf");
-    let header = tiny_header(&bytes);
+    let bytes = support::tiny_bytes();
+    let header = support::whole_header(&bytes);
     let c = GptOssConfig::from_header(&header).expect("config");
     let plan_err = |edit: &dyn Fn(&mut GgufHeader)| {
         let mut h = header.clone();
@@ -157,8 +143,8 @@ fn tiny_plan_names_the_offending_tensor() {
 
 #[test]
 fn tiny_config_names_the_offending_key() {
-    let bytes = read("tiny.gguf");
-    let header = tiny_header(&bytes);
+    let bytes = support::tiny_bytes();
+    let header = support::whole_header(&bytes);
     let config_err = |edit: &dyn Fn(&mut GgufHeader)| {
         let mut h = header.clone();
         edit(&mut h);

@@ -1,10 +1,10 @@
 //! HTTP range loading against a local server that injects faults: a dropped connection mid-body, 200 instead of
 //! 206, a wrong Content-Range, 404, an HTML page, 5xx. Each must give the behaviour the transport rules promise.
 
+mod support;
+
 use gptoss_engine::events::NoEvents;
-use gptoss_engine::gguf::{
-    parse_header, split_file_name, GgufHeader, GgufModel, GgufWriter, MetaValue, ParseOutcome, StreamOptions,
-};
+use gptoss_engine::gguf::{split_file_name, GgufModel, GgufWriter, MetaValue, StreamOptions};
 use gptoss_engine::source::{ByteSource, HttpSource, RetryPolicy};
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -14,17 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn fixture_bytes() -> Arc<[u8]> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display())).into()
-}
-
-fn whole_file_header(bytes: &[u8]) -> GgufHeader {
-    match parse_header(bytes, Some(bytes.len() as u64), "tiny.gguf").unwrap() {
-        ParseOutcome::Complete(h) => h,
-        ParseOutcome::NeedMore { at_least } => {
-            panic!("whole file given but parser wants {at_least}")
-        }
-    }
+    support::tiny_bytes().into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -206,7 +196,7 @@ fn fixture_server() -> (Server, Arc<[u8]>) {
 #[test]
 fn model_loads_over_range_requests() {
     let (server, bytes) = fixture_server();
-    let h = whole_file_header(&bytes);
+    let h = support::whole_header(&bytes);
     let model = pollster::block_on(GgufModel::open(ByteSource::http(server.url("tiny.gguf")), &mut NoEvents)).unwrap();
     assert_eq!(*model.header(), h);
     let header_requests = server.seen();
@@ -325,7 +315,7 @@ fn missing_file_404_and_html_pages() {
 #[test]
 fn split_model_over_http_finds_its_other_shards() {
     let bytes = fixture_bytes();
-    let h = whole_file_header(&bytes);
+    let h = support::whole_header(&bytes);
     let mut files = HashMap::new();
     for (no, group) in [&h.tensors[..40], &h.tensors[40..]].iter().enumerate() {
         let mut metadata = if no == 0 { h.metadata.clone() } else { vec![] };

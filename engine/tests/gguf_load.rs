@@ -1,10 +1,12 @@
 //! Loading through byte sources: incremental header fetch, split models, chunked tensor streaming and telemetry,
 //! all checked against the fixture's own bytes.
 
+mod support;
+
 use gptoss_engine::events::{Event, NoEvents};
 use gptoss_engine::gguf::{
-    parse_header, parse_split_name, read_header, split_file_name, GgufHeader, GgufModel, GgufWriter, MetaValue,
-    ParseOutcome, StreamOptions, FIRST_HEADER_CHUNK,
+    parse_split_name, read_header, split_file_name, GgufHeader, GgufModel, GgufWriter, MetaValue, StreamOptions,
+    FIRST_HEADER_CHUNK,
 };
 use gptoss_engine::source::ByteSource;
 use std::collections::HashMap;
@@ -12,17 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn fixture_bytes() -> Arc<[u8]> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display())).into()
-}
-
-fn whole_file_header(bytes: &[u8]) -> GgufHeader {
-    match parse_header(bytes, Some(bytes.len() as u64), "tiny.gguf").unwrap() {
-        ParseOutcome::Complete(h) => h,
-        ParseOutcome::NeedMore { at_least } => {
-            panic!("whole file given but parser wants {at_least}")
-        }
-    }
+    support::tiny_bytes().into()
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -35,7 +27,7 @@ fn fresh_dir(name: &str) -> PathBuf {
 #[test]
 fn header_is_fetched_incrementally_with_geometric_growth() {
     let bytes = fixture_bytes();
-    let expected = whole_file_header(&bytes);
+    let expected = support::whole_header(&bytes);
     assert!(expected.data_offset > 4 * FIRST_HEADER_CHUNK, "the fixture's header must need several fetches");
     let mut log = Vec::new();
     let source = ByteSource::memory("tiny.gguf", bytes.clone());
@@ -73,7 +65,7 @@ fn header_is_fetched_incrementally_with_geometric_growth() {
 #[test]
 fn streaming_delivers_every_tensor_in_bounded_chunks() {
     let bytes = fixture_bytes();
-    let expected = whole_file_header(&bytes);
+    let expected = support::whole_header(&bytes);
     let model =
         pollster::block_on(GgufModel::open(ByteSource::memory("tiny.gguf", bytes.clone()), &mut NoEvents)).unwrap();
     assert_eq!(model.shards().len(), 1);
@@ -156,7 +148,7 @@ fn streaming_a_selection_and_a_failing_consumer() {
 #[test]
 fn read_tensor_matches_the_file() {
     let bytes = fixture_bytes();
-    let expected = whole_file_header(&bytes);
+    let expected = support::whole_header(&bytes);
     let dir = fresh_dir("read-tensor");
     let path = dir.join("tiny.gguf");
     std::fs::write(&path, &bytes[..]).unwrap();
@@ -207,7 +199,7 @@ fn split_model_loads_as_one_from_the_first_file() {
     assert_eq!(split_file_name("m", 2, 3), "m-00002-of-00003.gguf");
 
     let bytes = fixture_bytes();
-    let h = whole_file_header(&bytes);
+    let h = support::whole_header(&bytes);
     let dir = fresh_dir("split");
     let paths = write_split(&bytes, &h, &dir);
 

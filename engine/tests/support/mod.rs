@@ -9,14 +9,24 @@ pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
 }
 
-/// tiny.gguf, whole, with its parsed header. A missing fixture fails the test.
-pub fn tiny() -> (GgufHeader, Vec<u8>) {
+/// tiny.gguf's bytes. A missing fixture fails the test.
+pub fn tiny_bytes() -> Vec<u8> {
     let path = fixtures().join("tiny.gguf");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()));
-    match parse_header(&bytes, Some(bytes.len() as u64), "tiny.gguf").expect("tiny.gguf parses") {
-        ParseOutcome::Complete(h) => (h, bytes),
-        ParseOutcome::NeedMore { .. } => panic!("tiny.gguf header incomplete"),
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {} missing: {e}", path.display()))
+}
+
+/// The header of a whole file given in memory.
+pub fn whole_header(bytes: &[u8]) -> GgufHeader {
+    match parse_header(bytes, Some(bytes.len() as u64), "tiny.gguf").expect("the header parses") {
+        ParseOutcome::Complete(h) => h,
+        ParseOutcome::NeedMore { at_least } => panic!("whole file given but the parser wants {at_least} bytes"),
     }
+}
+
+/// tiny.gguf, whole, with its parsed header.
+pub fn tiny() -> (GgufHeader, Vec<u8>) {
+    let bytes = tiny_bytes();
+    (whole_header(&bytes), bytes)
 }
 
 pub struct Case {
