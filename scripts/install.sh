@@ -5,7 +5,8 @@
 #   Debian:  chromium (the browser test), mesa-vulkan-drivers (lavapipe: native GPU tests without a GPU)
 #   rustup:  the wasm32-unknown-unknown target
 #   cargo:   dioxus-cli 0.7.10 (`dx`), wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version
-#   npm:     esbuild 0.27.3 (dx 0.7.10 runs it on web builds), playwright-core (drives chromium)
+#   npm:     esbuild 0.27.3 (dx 0.7.10 runs it on web builds), binaryen 129 (wasm-opt for dx's release build),
+#            playwright-core (drives chromium)
 #   model:   public/models/tiny-synth.gguf, the bundled model (`gptoss synth --preset tiny`: 62 MB, random weights,
 #            the real gpt-oss-20b structure and vocabulary), generated offline when missing
 
@@ -66,13 +67,17 @@ install_wasm_bindgen() {
     fi
 }
 
-# npm ci only when the installed version differs from the one package.json pins.
+# npm ci only when an installed version differs from one that package.json pins.
 install_npm() {
-    local dir="$1" package="$2" want have
-    want="$(node -p "require('$dir/package.json').devDependencies['$package']")"
-    have="$(node -p "try { require('$dir/node_modules/$package/package.json').version } catch { '' }")"
-    if [ "$have" != "$want" ]; then
-        say "npm ci in ${dir#"$ROOT"/} ($package $want)"
+    local dir="$1" stale
+    stale="$(node -e '
+        const dir = process.argv[1];
+        const want = require(dir + "/package.json").devDependencies;
+        const have = (p) => { try { return require(dir + "/node_modules/" + p + "/package.json").version } catch { return "" } };
+        console.log(Object.keys(want).filter((p) => have(p) !== want[p]).join(" "));
+    ' "$dir")"
+    if [ -n "$stale" ]; then
+        say "npm ci in ${dir#"$ROOT"/} ($stale)"
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
@@ -92,8 +97,8 @@ install_debian_packages
 install_wasm_target
 install_dx
 install_wasm_bindgen
-install_npm "$ROOT" esbuild
-install_npm "$ROOT/tests/browser" playwright-core
+install_npm "$ROOT"
+install_npm "$ROOT/tests/browser"
 bundle_model
 [ "$(esbuild --version)" = "$ESBUILD_VERSION" ] || { echo "esbuild on PATH is not $ESBUILD_VERSION" >&2; exit 1; }
 say "tools ready: $(dx --version), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), esbuild $ESBUILD_VERSION"

@@ -9,7 +9,7 @@ use gptoss_engine::model::{GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::CANDIDATES;
 
 /// What the header says about a model.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelFacts {
     /// `general.name`, else the file name. Untrusted: shown as text.
     pub name: String,

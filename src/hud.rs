@@ -11,7 +11,7 @@ use gptoss_engine::gpu::{AdapterReport, ExpertBudget, PagingStats};
 use crate::estimate::ModelFacts;
 
 /// Where the session stands; the LOAD MODEL button shows it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Phase {
     /// Nothing running (a model may be loaded).
     #[default]
@@ -48,7 +48,7 @@ impl Phase {
 }
 
 /// The first generated ids of the same prompt, greedy, on the GPU and on the CPU reference.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Parity {
     #[default]
     NotRun,
@@ -61,7 +61,7 @@ pub enum Parity {
 }
 
 /// The shape of the KV caches of the loaded model, for the fill view.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KvShape {
     /// Per layer: does it use the sliding window.
     pub sliding: Vec<bool>,
@@ -73,7 +73,7 @@ pub struct KvShape {
 }
 
 /// Something that happened, stamped with when (ms since the page started) by the queue.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Update {
     Engine(Event),
     Phase(Phase),

@@ -2,7 +2,8 @@
 //!
 //! The app is thin: [`gptoss_page`] lays out the HUD from `gptoss-components`; [`session`] is the hook that owns
 //! the engine (load → generate → stop) and feeds its events to [`hud`], the state the page shows; [`webgpu`] is
-//! the hook that brings up the engine's one device and reports on it.
+//! the hook that brings up the page's device and reports on it; [`engine_host`] is the engine's side, which runs
+//! in a dedicated [`worker`] (or, where none can start, on the page's thread).
 
 // Natively the app is only compiled (and its pure parts tested): the frame pump that applies queued engine events,
 // and the browser glue around it, exist in the wasm build alone.
@@ -10,6 +11,8 @@
 
 use dioxus::prelude::*;
 
+mod bench_page;
+mod engine_host;
 mod estimate;
 mod faults;
 mod frame;
@@ -18,6 +21,8 @@ mod hud;
 mod session;
 mod sources;
 mod webgpu;
+#[cfg(target_arch = "wasm32")]
+mod worker;
 
 use gptoss_components::{Panel, Readout, Tone};
 use gptoss_page::Gptoss;
@@ -32,8 +37,15 @@ enum Route {
 }
 
 fn main() {
+    // The same wasm starts the engine's worker: there it serves the page instead of drawing one.
+    #[cfg(target_arch = "wasm32")]
+    if worker::in_worker() {
+        worker::serve();
+        return;
+    }
     faults::install();
     sources::capture_gguf_param();
+    bench_page::requested();
     dioxus::launch(App);
 }
 
@@ -41,7 +53,12 @@ fn main() {
 fn App() -> Element {
     rsx! {
         document::Stylesheet { href: asset!("/assets/hud.css") }
-        Router::<Route> {}
+        // `?bench=1` measures the engine with nothing else on the page (see bench_page).
+        if let Some(request) = bench_page::requested() {
+            bench_page::BenchPage { request }
+        } else {
+            Router::<Route> {}
+        }
     }
 }
 

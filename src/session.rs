@@ -1,420 +1,153 @@
-//! `use_gptoss`: the hook that owns the engine session — the chosen source, the opened GGUF, the tokenizer and
-//! the model on the GPU — and runs its work (inspect → load → generate, and the GPU-against-CPU check) as one
-//! task at a time.
+//! `use_gptoss`: the hook that gives the page its engine and the HUD state the engine's reports build.
 //!
-//! The engine reports through a queue: every event is stamped and pushed as it happens, and once per animation
-//! frame the pump applies the whole batch to the [`Hud`] signal, so a burst of events is one re-render. Failures
-//! end the task with an [`Update::Failed`] the HUD shows; panics and uncaught GPU errors arrive through
-//! [`faults`]. Stop is honoured at any moment: a load is dropped (with every buffer it allocated), generation
-//! ends after the current token.
+//! The engine runs in a dedicated worker ([`crate::worker`]) so that nothing the page draws can stall a token or a
+//! load; where no worker can start it runs on the page's thread, and the HUD says so. The page sends
+//! [`Command`]s; the engine's stamped [`Update`]s land in one inbox, and once per animation frame the pump applies
+//! the whole batch to the [`Hud`] signal, so a burst of events is one re-render. Panics and script errors of the
+//! page arrive through [`faults`]; the worker reports its own as updates.
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use dioxus::core::Task;
 use dioxus::prelude::*;
 use gptoss_components::Tone;
+#[cfg(target_arch = "wasm32")]
 use gptoss_engine::events::Event;
-use gptoss_engine::generate::{generate, Backend, GenerateOptions};
-use gptoss_engine::gguf::{GgufModel, StreamOptions};
-use gptoss_engine::gpu::{self, ExpertBudget, GpuContext, GpuOptions};
-use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort, SystemMessage};
-use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
-use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::source::ByteSource;
-use gptoss_engine::tokenizer::Tokenizer;
-use gptoss_engine::{Error, Result};
 
-use crate::estimate::{ModelFacts, MAX_BATCH};
+pub use crate::engine_host::{Settings, PARITY_TOKENS};
+use crate::engine_host::{Command, Host, Queue, SourceSpec};
 #[cfg(target_arch = "wasm32")]
 use crate::faults;
+#[cfg(target_arch = "wasm32")]
 use crate::frame::now_ms;
-use crate::hud::{Hud, KvShape, Parity, Phase, Update};
+use crate::hud::{Hud, Update};
 
-/// What the next generation uses.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub prompt: String,
-    pub effort: ReasoningEffort,
-    pub temperature: f32,
-    /// 0 = no cut; at most the sampler's 32 candidates.
-    pub top_k: u32,
-    pub top_p: f32,
-    pub max_new_tokens: usize,
-    pub seed: u32,
-    /// KV positions of the full-attention layers, fixed at load.
-    pub context: usize,
-    /// GPU memory for experts, fixed at load; below `All` the engine pages experts through an LRU cache.
-    pub experts: ExpertBudget,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            prompt: "What is the capital of France?".into(),
-            effort: ReasoningEffort::Low,
-            // gpt-oss's recommended sampling (temperature 1, top-p 1).
-            temperature: 1.0,
-            top_k: 0,
-            top_p: 1.0,
-            max_new_tokens: 128,
-            seed: 1,
-            context: 4096,
-            experts: ExpertBudget::All,
-        }
-    }
-}
-
-impl Settings {
-    fn conversation(&self) -> Conversation {
-        Conversation {
-            system: SystemMessage { reasoning_effort: self.effort, ..SystemMessage::default() },
-            messages: vec![Message::user(self.prompt.clone())],
-            ..Conversation::default()
-        }
-    }
-}
-
-/// Tokens the GPU-against-CPU check generates on each side.
-pub const PARITY_TOKENS: usize = 8;
-/// The CPU reference holds every weight in wasm memory: only small models.
-pub const PARITY_MAX_TENSOR_BYTES: u64 = 256 << 20;
-
-/// Stamped updates waiting for the next frame.
-#[derive(Clone, Default)]
-struct Queue(Rc<RefCell<Vec<(f64, Update)>>>);
-
-impl Queue {
-    fn push(&self, update: Update) {
-        self.0.borrow_mut().push((now_ms(), update));
-    }
-
-    fn take(&self) -> Vec<(f64, Update)> {
-        std::mem::take(&mut *self.0.borrow_mut())
-    }
-
-    /// The engine's event sink.
-    fn sink(&self) -> impl FnMut(Event) + 'static {
-        let queue = self.clone();
-        move |event| queue.push(Update::Engine(event))
-    }
-}
-
-/// The engine objects, shared by the hook's methods and its task. No borrow is held across an await.
-#[derive(Default)]
-struct Engine {
-    queue: Queue,
-    /// The authoritative phase (the HUD's copy follows a frame later).
-    phase: Cell<Phase>,
-    task: Cell<Option<Task>>,
-    stop: Rc<Cell<bool>>,
-    source: RefCell<Option<ByteSource>>,
-    model: RefCell<Option<Rc<GgufModel>>>,
-    tokenizer: RefCell<Option<Rc<Tokenizer>>>,
-    /// The model on the GPU; taken out while a generation runs on it.
-    backend: RefCell<Option<Backend>>,
-    /// The attention view's (layer, head), applied when a generation starts.
-    probe: Cell<Option<(usize, usize)>>,
-    /// The prompt and generated ids of the last greedy generation on the GPU: the check compares the CPU
-    /// reference with them instead of running the GPU again.
-    last_greedy: RefCell<Option<(Vec<u32>, Vec<u32>)>>,
-}
-
-impl Engine {
-    fn set_phase(&self, phase: Phase) {
-        self.phase.set(phase);
-        self.queue.push(Update::Phase(phase));
-    }
-
-    fn log(&self, tone: Tone, text: impl Into<String>) {
-        self.queue.push(Update::Log(tone, text.into()));
-    }
-
-    /// The opened model of the chosen source, opening it (header only) if that has not happened yet.
-    async fn model(&self) -> Result<Rc<GgufModel>> {
-        if let Some(model) = self.model.borrow().clone() {
-            return Ok(model);
-        }
-        let source = self.source.borrow().clone().ok_or_else(|| Error::Usage("choose a model first".into()))?;
-        let model = Rc::new(GgufModel::open(source, &mut self.queue.sink()).await?);
-        self.queue.push(Update::Facts(ModelFacts::from_model(&model)));
-        *self.model.borrow_mut() = Some(model.clone());
-        Ok(model)
-    }
-
-    /// The model's tokenizer, built once per model (a stage of its own: the o200k vocabulary takes a moment).
-    async fn tokenizer(&self, model: &GgufModel) -> Result<Rc<Tokenizer>> {
-        if let Some(tokenizer) = self.tokenizer.borrow().clone() {
-            return Ok(tokenizer);
-        }
-        let stage = "tokenizer".to_string();
-        self.queue.push(Update::Engine(Event::StageStarted { stage: stage.clone() }));
-        // Building blocks the thread: let the HUD show the stage first.
-        #[cfg(target_arch = "wasm32")]
-        crate::frame::next_frame().await;
-        let started = now_ms();
-        let built = Tokenizer::from_gguf(model.header());
-        let duration_ms = now_ms() - started;
-        self.queue.push(Update::Engine(match &built {
-            Ok(_) => Event::StageCompleted { stage, bytes: 0, duration_ms },
-            Err(e) => Event::StageFailed { stage, error: e.to_string(), duration_ms },
-        }));
-        let tokenizer = Rc::new(built?);
-        *self.tokenizer.borrow_mut() = Some(tokenizer.clone());
-        Ok(tokenizer)
-    }
-
-    /// Drops the model on the GPU, if any, and says how many bytes that released.
-    fn release(&self) {
-        let old = self.backend.borrow_mut().take();
-        if let Some(backend) = old {
-            let bytes = match &backend {
-                Backend::Gpu(model) => model.gpu_bytes(),
-                Backend::Cpu { .. } => 0,
-            };
-            drop(backend);
-            self.queue.push(Update::Released { bytes });
-        }
-    }
-
-    async fn load(&self, settings: &Settings) -> Result<()> {
-        self.release();
-        self.queue.push(Update::LoadStarted);
-        let model = self.model().await?;
-        let config = GptOssConfig::from_header(model.header())?;
-        self.queue.push(Update::Kv(KvShape {
-            sliding: (0..config.n_layer).map(|il| config.is_sliding(il)).collect(),
-            window: config.sliding_window,
-            context: settings.context,
-            n_expert: config.n_expert,
-            experts: settings.experts,
-        }));
-        self.tokenizer(&model).await?;
-        let ctx = GpuContext::shared().await?;
-        let options = GpuOptions {
-            context: settings.context,
-            max_batch: MAX_BATCH,
-            max_logit_rows: 1,
-            expert_budget: settings.experts,
-            ..GpuOptions::default()
-        };
-        let loaded = gpu::load_model(ctx, &model, options, &mut self.queue.sink()).await?;
-        *self.backend.borrow_mut() = Some(Backend::Gpu(Box::new(loaded)));
-        Ok(())
-    }
-
-    /// Generates on the loaded model from an empty context.
-    async fn generate(&self, settings: &Settings) -> Result<()> {
-        let tokenizer = self
-            .tokenizer
-            .borrow()
-            .clone()
-            .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
-        let mut backend = self
-            .backend
-            .borrow_mut()
-            .take()
-            .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
-        let result = self.generate_on(&mut backend, &tokenizer, settings).await;
-        *self.backend.borrow_mut() = Some(backend);
-        result
-    }
-
-    async fn generate_on(&self, backend: &mut Backend, tokenizer: &Tokenizer, settings: &Settings) -> Result<()> {
-        backend.reset();
-        let context = match backend {
-            Backend::Gpu(model) => {
-                model.set_attention_probe(self.probe.get())?;
-                model.options().context
-            }
-            Backend::Cpu { .. } => settings.context,
-        };
-        let prompt = settings.conversation().prompt_ids(tokenizer)?;
-        let room = context.saturating_sub(prompt.len());
-        if room == 0 {
-            return Err(Error::Usage(format!(
-                "the prompt's {} tokens fill the whole context of {context}: load with a larger context",
-                prompt.len()
-            )));
-        }
-        if settings.max_new_tokens > room {
-            self.log(Tone::Warning, format!("max new tokens cut to {room}: the context holds {context} positions"));
-        }
-        self.set_phase(Phase::Generating);
-        self.queue.push(Update::GenerationStarted { prompt_tokens: prompt.len() });
-        let options = GenerateOptions {
-            max_new_tokens: settings.max_new_tokens.min(room),
-            sampler: SamplerConfig {
-                temperature: settings.temperature,
-                top_k: settings.top_k,
-                top_p: settings.top_p,
-                seed: settings.seed,
-            },
-        };
-        let stop = self.stop.clone();
-        let mut ids = Vec::new();
-        let mut forward = self.queue.sink();
-        let mut sink = |event: Event| {
-            if let Event::Token(token) = &event {
-                ids.push(token.id);
-            }
-            forward(event);
-        };
-        let result = generate(backend, tokenizer, &prompt, &options, &mut sink, move || !stop.get()).await;
-        let greedy = options.sampler.temperature == 0.0 && matches!(backend, Backend::Gpu(_));
-        *self.last_greedy.borrow_mut() = (greedy && !ids.is_empty()).then_some((prompt, ids));
-        result.map(drop)
-    }
-
-    /// The first [`PARITY_TOKENS`] greedy ids of the same prompt on the GPU model and on the CPU reference. The
-    /// GPU side is the last generation when it was greedy (a GPU step can take seconds on a software adapter).
-    async fn parity(&self, settings: &Settings) -> Result<Parity> {
-        let model = self.model().await?;
-        let tokenizer = self.tokenizer(&model).await?;
-        if model.tensor_bytes() > PARITY_MAX_TENSOR_BYTES {
-            return Err(Error::Usage(format!(
-                "the CPU reference would hold {} bytes of weights in wasm memory; the check is for models under {}",
-                model.tensor_bytes(),
-                PARITY_MAX_TENSOR_BYTES
-            )));
-        }
-        let last = self.last_greedy.borrow().clone();
-        let (prompt, gpu_ids) = match last {
-            Some((prompt, mut ids)) => {
-                ids.truncate(PARITY_TOKENS);
-                self.log(Tone::Data, format!("parity: GPU ids {ids:?} from the last (greedy) generation"));
-                (prompt, ids)
-            }
-            None => {
-                let prompt = settings.conversation().prompt_ids(&tokenizer)?;
-                let options = GenerateOptions { max_new_tokens: PARITY_TOKENS, sampler: SamplerConfig::greedy() };
-                let mut gpu = self
-                    .backend
-                    .borrow_mut()
-                    .take()
-                    .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
-                gpu.reset();
-                let ids = generated_ids(&mut gpu, &tokenizer, &prompt, &options, &self.stop).await;
-                *self.backend.borrow_mut() = Some(gpu);
-                let ids = ids?;
-                self.log(Tone::Data, format!("parity: GPU ids {ids:?} (greedy)"));
-                (prompt, ids)
-            }
-        };
-        if gpu_ids.is_empty() {
-            return Err(Error::Usage("the GPU generated no token to compare".into()));
-        }
-        let options = GenerateOptions { max_new_tokens: gpu_ids.len(), sampler: SamplerConfig::greedy() };
-        let mut cpu = Backend::cpu(cpu_reference(&model).await?);
-        // The CPU forward pass blocks the thread: let the HUD paint the log line first.
-        #[cfg(target_arch = "wasm32")]
-        crate::frame::next_frame().await;
-        let started = now_ms();
-        let cpu_ids = generated_ids(&mut cpu, &tokenizer, &prompt, &options, &self.stop).await?;
-        self.log(
-            Tone::Data,
-            format!("parity: CPU reference generated {} ids in {:.0} ms", cpu_ids.len(), now_ms() - started),
-        );
-        Ok(Parity::Done { gpu: gpu_ids, cpu: cpu_ids })
-    }
-}
-
-async fn generated_ids(
-    backend: &mut Backend,
-    tokenizer: &Tokenizer,
-    prompt: &[u32],
-    options: &GenerateOptions,
-    stop: &Rc<Cell<bool>>,
-) -> Result<Vec<u32>> {
-    let mut ids = Vec::new();
-    let mut collect = |event: Event| {
-        if let Event::Token(token) = event {
-            ids.push(token.id);
-        }
-    };
-    let stop = stop.clone();
-    generate(backend, tokenizer, prompt, options, &mut collect, move || !stop.get()).await?;
-    Ok(ids)
-}
-
-/// The CPU reference model, its weights read with the same batched range reads as a GPU load.
-async fn cpu_reference(model: &GgufModel) -> Result<CpuModel> {
-    let config = GptOssConfig::from_header(model.header())?;
-    let infos: Vec<_> = model.tensors().map(|t| t.info.clone()).collect();
-    let plan = TensorPlan::new(&config, &infos)?;
-    let needed: std::collections::HashSet<&str> = plan.tensors.iter().map(|t| t.info.name.as_str()).collect();
-    let mut bytes: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
-    model
-        .stream_tensors(
-            |t| needed.contains(t.name.as_str()),
-            StreamOptions::default(),
-            |chunk| {
-                bytes.entry(chunk.tensor.name.clone()).or_default().extend_from_slice(chunk.data);
-                Ok(())
-            },
-            &mut gptoss_engine::events::NoEvents,
-        )
-        .await?;
-    CpuModel::load(&config, &plan, |info| {
-        bytes.remove(&info.name).ok_or_else(|| Error::Model(format!("tensor `{}` was not read", info.name)))
-    })
-}
-
-/// Failures go to the console too, for whoever debugs the page.
-fn log_error(what: &str) {
+/// Where the engine runs, and the inbox its updates arrive in.
+pub(crate) struct EngineLink {
+    inbox: Queue,
     #[cfg(target_arch = "wasm32")]
-    web_sys::console::error_1(&what.into());
+    worker: RefCell<Option<crate::worker::WorkerClient>>,
+    /// The engine on the page's thread, once no worker can serve.
+    local: RefCell<Option<Rc<Host>>>,
+}
+
+impl EngineLink {
+    fn start() -> Rc<EngineLink> {
+        let link = Rc::new(EngineLink {
+            inbox: Queue::default(),
+            #[cfg(target_arch = "wasm32")]
+            worker: RefCell::new(None),
+            local: RefCell::new(None),
+        });
+        #[cfg(target_arch = "wasm32")]
+        link.spawn_worker();
+        #[cfg(not(target_arch = "wasm32"))]
+        link.run_here("natively the app has no worker".into(), Vec::new());
+        link
+    }
+
+    /// A new engine worker; where none can start, the engine moves to this thread.
+    #[cfg(target_arch = "wasm32")]
+    fn spawn_worker(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let on_fail = move |why: String, pending: Vec<(Command, Option<ByteSource>)>| {
+            if let Some(link) = weak.upgrade() {
+                link.run_here(why, pending);
+            }
+        };
+        match crate::worker::WorkerClient::spawn(self.inbox.clone(), on_fail) {
+            Ok(worker) => *self.worker.borrow_mut() = Some(worker),
+            Err(why) => self.run_here(why, Vec::new()),
+        }
+    }
+
+    /// The engine on the page's thread from now on (said in the HUD and the console), then what was waiting.
+    fn run_here(&self, why: String, pending: Vec<(Command, Option<ByteSource>)>) {
+        #[cfg(target_arch = "wasm32")]
+        self.worker.borrow_mut().take();
+        let message = format!("the engine runs on the page's thread, where drawing the HUD slows it: {why}");
+        log_warning(&message);
+        self.inbox.push(Update::Log(Tone::Warning, message));
+        let host = Rc::new(Host::new(self.inbox.clone()));
+        *self.local.borrow_mut() = Some(host.clone());
+        for (command, source) in pending {
+            host.handle(command, source);
+        }
+    }
+
+    fn send(&self, command: Command, source: Option<ByteSource>) {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(worker) = &*self.worker.borrow() {
+            worker.post(command, source);
+            return;
+        }
+        let host = self.local.borrow().clone();
+        match host {
+            Some(host) => host.handle(command, source),
+            None => self.inbox.push(Update::Failed("no engine to run the command".into())),
+        }
+    }
+}
+
+fn log_warning(what: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys::console::warn_1(&what.into());
     #[cfg(not(target_arch = "wasm32"))]
-    eprintln!("{what}");
+    let _ = what;
 }
 
 /// The HUD's state and the actions that drive the engine.
 #[derive(Clone)]
 pub struct GptossSession {
     pub hud: Signal<Hud>,
-    engine: Rc<Engine>,
+    link: Rc<EngineLink>,
 }
 
 /// One engine is one engine: components that take it as a prop re-render on their other props.
 impl PartialEq for GptossSession {
     fn eq(&self, other: &Self) -> bool {
-        self.hud == other.hud && Rc::ptr_eq(&self.engine, &other.engine)
+        self.hud == other.hud && Rc::ptr_eq(&self.link, &other.link)
     }
 }
 
-/// Owns the engine engine for the calling component and starts the frame pump.
+/// Starts the engine for the calling component, and the frame pump.
 pub fn use_gptoss() -> GptossSession {
     let hud = use_signal(Hud::default);
-    let engine = use_hook(|| {
-        let engine = Rc::new(Engine::default());
-        engine.probe.set(Some((1, 0)));
-        engine
-    });
+    let link = use_hook(EngineLink::start);
     #[cfg(target_arch = "wasm32")]
     use_future({
-        let engine = engine.clone();
-        move || pump(engine.clone(), hud)
+        let link = link.clone();
+        move || pump(link.clone(), hud)
     });
-    GptossSession { hud, engine }
+    GptossSession { hud, link }
 }
 
 /// Once per animation frame: apply what was queued, and any fault.
 #[cfg(target_arch = "wasm32")]
-async fn pump(engine: Rc<Engine>, mut hud: Signal<Hud>) {
+async fn pump(link: Rc<EngineLink>, mut hud: Signal<Hud>) {
+    let mut frames = FrameCount::default();
     loop {
         crate::frame::next_frame().await;
+        frames.tick(now_ms());
         let faults = faults::take();
         if !faults.is_empty() {
-            // The task that faulted cannot be trusted to finish: the page goes back to accepting actions.
-            engine.phase.set(Phase::Failed);
+            // A task on this thread that faulted cannot be trusted to finish: the engine accepts actions again.
+            if let Some(host) = &*link.local.borrow() {
+                host.fault();
+            }
         }
-        let updates = engine.queue.take();
+        let updates = link.inbox.take();
         if updates.is_empty() && faults.is_empty() {
             continue;
         }
         let mut hud = hud.write();
         for (at_ms, update) in updates {
+            match &update {
+                Update::GenerationStarted { .. } => frames.restart(at_ms),
+                Update::Engine(Event::GenerationDone(stats)) => publish_run(&hud, stats, frames.per_s()),
+                _ => {}
+            }
             hud.apply(at_ms, update);
         }
         for fault in faults {
@@ -423,114 +156,77 @@ async fn pump(engine: Rc<Engine>, mut hud: Signal<Hud>) {
     }
 }
 
+/// Animation frames the page drew since the generation began: a busy main thread shows as fewer.
+#[derive(Default)]
+struct FrameCount {
+    since_ms: f64,
+    last_ms: f64,
+    frames: u32,
+}
+
+impl FrameCount {
+    fn restart(&mut self, at_ms: f64) {
+        *self = FrameCount { since_ms: at_ms, last_ms: at_ms, frames: 0 };
+    }
+
+    fn tick(&mut self, at_ms: f64) {
+        self.frames += 1;
+        self.last_ms = at_ms;
+    }
+
+    fn per_s(&self) -> f64 {
+        self.frames as f64 / ((self.last_ms - self.since_ms).max(1.0) / 1e3)
+    }
+}
+
+/// The last generation's figures as `window.__gptossRun` (and one console line), for whoever measures the page:
+/// the engine's own statistics, the load's bytes and time as the HUD saw them, and the frames the page drew.
+#[cfg(target_arch = "wasm32")]
+fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames_per_s: f64) {
+    let report = serde_json::json!({
+        "generation": stats,
+        "load_bytes": hud.transfer.done,
+        "load_ms": hud.transfer.elapsed_ms(),
+        "frames_per_s": frames_per_s,
+    })
+    .to_string();
+    if let (Some(window), Ok(value)) = (web_sys::window(), js_sys::JSON::parse(&report)) {
+        let _ = js_sys::Reflect::set(&window, &"__gptossRun".into(), &value);
+    }
+    web_sys::console::log_1(&format!("GPTOSS_RUN {report}").into());
+}
+
 impl GptossSession {
-    /// Runs `work` as the engine's one task, reporting its end.
-    fn run(&self, phase: Phase, work: impl Future<Output = Result<()>> + 'static) {
-        if let Some(task) = self.engine.task.take() {
-            task.cancel();
-        }
-        self.engine.stop.set(false);
-        self.engine.set_phase(phase);
-        let engine = self.engine.clone();
-        let task = spawn(async move {
-            match work.await {
-                Ok(()) => engine.set_phase(Phase::Idle),
-                Err(e) => {
-                    engine.phase.set(Phase::Failed);
-                    log_error(&e.to_string());
-                    engine.queue.push(Update::Failed(e.to_string()));
-                }
-            }
-        });
-        self.engine.task.set(Some(task));
-    }
-
-    fn refuse_if_busy(&self, what: &str) -> bool {
-        let phase = self.engine.phase.get();
-        if phase.busy() {
-            self.engine.log(Tone::Warning, format!("{what}: wait for {} to end, or stop it", phase.as_str()));
-        }
-        phase.busy()
-    }
-
     /// Makes `source` the model to load and reads its header for the pre-load summary.
     pub fn choose(&self, source: ByteSource) {
-        if self.refuse_if_busy("choosing a model") {
-            return;
+        match SourceSpec::of(&source) {
+            Ok((spec, file)) => self.link.send(Command::Choose(spec), file),
+            Err(e) => self.link.inbox.push(Update::Failed(e)),
         }
-        *self.engine.source.borrow_mut() = Some(source.clone());
-        *self.engine.model.borrow_mut() = None;
-        *self.engine.tokenizer.borrow_mut() = None;
-        self.engine.queue.push(Update::SourceChosen { name: source.name() });
-        let engine = self.engine.clone();
-        self.run(Phase::Inspecting, async move { engine.model().await.map(drop) });
     }
 
     /// Loads the chosen model (releasing the one loaded before) and generates from the prompt.
     pub fn start(&self, settings: Settings) {
-        if self.refuse_if_busy("loading") {
-            return;
-        }
-        let engine = self.engine.clone();
-        self.run(Phase::Loading, async move {
-            engine.load(&settings).await?;
-            engine.generate(&settings).await
-        });
+        self.link.send(Command::Start(settings), None);
     }
 
     /// Generates again on the loaded model.
     pub fn generate(&self, settings: Settings) {
-        if self.refuse_if_busy("generating") {
-            return;
-        }
-        let engine = self.engine.clone();
-        self.run(Phase::Generating, async move { engine.generate(&settings).await });
+        self.link.send(Command::Generate(settings), None);
     }
 
     /// Runs the first greedy tokens of the prompt on the GPU model and on the CPU reference.
     pub fn check_parity(&self, settings: Settings) {
-        if self.refuse_if_busy("the GPU/CPU check") {
-            return;
-        }
-        let engine = self.engine.clone();
-        self.engine.queue.push(Update::Parity(Parity::Running));
-        self.run(Phase::Checking, async move {
-            let parity = engine.parity(&settings).await?;
-            engine.queue.push(Update::Parity(parity));
-            Ok(())
-        });
+        self.link.send(Command::CheckParity(settings), None);
     }
 
     /// Stops whatever runs: a load is dropped with its buffers; generation ends after the current token.
     pub fn stop(&self) {
-        match self.engine.phase.get() {
-            Phase::Generating | Phase::Checking => {
-                self.engine.stop.set(true);
-                self.engine.set_phase(Phase::Stopping);
-            }
-            phase @ (Phase::Loading | Phase::Inspecting) => {
-                // Dropping the task drops the loader and every buffer it allocated, and cancels its fetches.
-                if let Some(task) = self.engine.task.take() {
-                    task.cancel();
-                }
-                self.engine.queue.push(if phase == Phase::Loading {
-                    Update::LoadStopped
-                } else {
-                    Update::Log(Tone::Warning, "stopped reading the header".into())
-                });
-                self.engine.set_phase(Phase::Idle);
-            }
-            Phase::Idle | Phase::Stopping | Phase::Failed => {}
-        }
+        self.link.send(Command::Stop, None);
     }
 
     /// Watches another layer and head; a running generation keeps its view until it ends.
     pub fn set_attention_view(&self, layer: usize, head: usize) {
-        self.engine.probe.set(Some((layer, head)));
-        if let Some(Backend::Gpu(model)) = self.engine.backend.borrow_mut().as_mut() {
-            if let Err(e) = model.set_attention_probe(Some((layer, head))) {
-                self.engine.log(Tone::Warning, e.to_string());
-            }
-        }
+        self.link.send(Command::AttentionView { layer, head }, None);
     }
 }

@@ -6,16 +6,24 @@ use std::rc::Rc;
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::events::NoEvents;
+use crate::events::{EventSink, NoEvents};
 use crate::gguf::GgufModel;
-use crate::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats};
+use crate::gpu::{load_model, AdapterReport, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats, StepTiming};
 use crate::model::GptOssConfig;
 use crate::sampler::SamplerConfig;
 use crate::source::ByteSource;
-use crate::{Error, Result};
+use crate::Result;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// `native` (the CLI on wgpu's native backend) or the browser's runtime (the page's benchmark mode sets
+    /// `chrome` and `browser`).
+    pub runtime: String,
+    pub browser: Option<String>,
+    pub adapter: AdapterReport,
+    /// The adapter's features by name (in the browser, as `GPUAdapter.features` lists them: wgpu requests only
+    /// those it maps, so `subgroups` can be offered here and still not be used).
+    pub adapter_features: Vec<String>,
     pub device: String,
     pub driver: String,
     pub backend: String,
@@ -59,6 +67,14 @@ pub struct DecodeFigure {
     /// Bytes per token over the measured time.
     pub implied_gb_per_s: f64,
     pub roofline_fraction: f64,
+    /// Where a token's wall time goes (medians over the measured tokens, ms): the GPU's own time (the sum of the
+    /// per-dispatch timestamps of one profiled step at this context; 0 without timestamp queries), recording the
+    /// pass, the submit call, submit → readback mapped, and whatever is left (the caller between steps).
+    pub gpu_ms: f64,
+    pub encode_ms: f64,
+    pub submit_ms: f64,
+    pub map_wait_ms: f64,
+    pub other_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +95,7 @@ pub struct KernelFigure {
     pub share: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BenchOptions {
     pub prefill_lengths: Vec<usize>,
     pub decode_contexts: Vec<usize>,
@@ -174,6 +190,10 @@ async fn read_ceiling(ctx: &GpuContext) -> Result<f64> {
             wgpu::BindGroupEntry { binding: 1, resource: sink.as_entire_binding() },
         ],
     });
+    ctx.wait_idle().await?;
+    // Several reads per submission, so the submit → done latency (0.1–0.2 ms, in the browser too) is a small part
+    // of what is timed.
+    const READS: u64 = 8;
     let mut best = 0f64;
     for _ in 0..6 {
         let mut encoder = device.create_command_encoder(&Default::default());
@@ -181,14 +201,14 @@ async fn read_ceiling(ctx: &GpuContext) -> Result<f64> {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(4096, 1, 1);
+            for _ in 0..READS {
+                pass.dispatch_workgroups(4096, 1, 1);
+            }
         }
         let start = Instant::now();
         ctx.queue.submit([encoder.finish()]);
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the ceiling kernel: {e}")))?;
-        best = best.max(bytes as f64 / start.elapsed().as_secs_f64() / 1e9);
+        ctx.wait_idle().await?;
+        best = best.max((READS * bytes) as f64 / start.elapsed().as_secs_f64() / 1e9);
     }
     Ok(best)
 }
@@ -198,12 +218,18 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Decode `n` tokens one step at a time, returning the median seconds per token and the paging totals of the
-/// measured tokens.
-async fn decode_seconds(model: &mut GpuModel, n: usize, warmup: usize) -> Result<(f64, Option<PagingStats>)> {
+/// Medians of `n` decode steps (after `warmup`): seconds per token, the host's split of a step, and the paging
+/// totals of the measured tokens.
+struct DecodeRun {
+    seconds: f64,
+    host: StepTiming,
+    paging: Option<PagingStats>,
+}
+
+async fn decode_run(model: &mut GpuModel, n: usize, warmup: usize) -> Result<DecodeRun> {
     let greedy = SamplerConfig::greedy();
     let mut token = 0u32;
-    let mut times = Vec::with_capacity(n);
+    let (mut times, mut encode, mut submit, mut map_wait) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut paging: Option<PagingStats> = None;
     for i in 0..warmup + n {
         let start = Instant::now();
@@ -211,21 +237,36 @@ async fn decode_seconds(model: &mut GpuModel, n: usize, warmup: usize) -> Result
         token = out.choice.token;
         if i >= warmup {
             times.push(start.elapsed().as_secs_f64());
+            encode.push(out.timing.encode_ms);
+            submit.push(out.timing.submit_ms);
+            map_wait.push(out.timing.map_wait_ms);
             if let Some(p) = out.paging {
                 *paging.get_or_insert_with(PagingStats::default) += p;
             }
         }
     }
-    Ok((median(times), paging))
+    let host = StepTiming { encode_ms: median(encode), submit_ms: median(submit), map_wait_ms: median(map_wait) };
+    Ok(DecodeRun { seconds: median(times), host, paging })
 }
 
-/// Run the whole benchmark on the model at `path_or_url`.
+/// Run the whole benchmark natively on the model at `path_or_url`, on a device of its own.
 pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchReport> {
     let ctx = Rc::new(GpuContext::new().await?);
+    measure(ctx, ByteSource::from_path_or_url(path_or_url), path_or_url, options, &mut NoEvents).await
+}
+
+/// The benchmark on `ctx` (the CLI's device or the page's), reading the model from `source`; `events` sees the
+/// load's stages as the HUD would. `runtime` is `native` here; the page's benchmark mode overwrites it.
+pub async fn measure(
+    ctx: Rc<GpuContext>,
+    source: ByteSource,
+    label: &str,
+    options: &BenchOptions,
+    events: &mut dyn EventSink,
+) -> Result<BenchReport> {
     let ceiling = read_ceiling(&ctx).await?;
-    let source = ByteSource::from_path_or_url(path_or_url);
     let start = Instant::now();
-    let file = GgufModel::open(source, &mut NoEvents).await?;
+    let file = GgufModel::open(source, events).await?;
     let config = GptOssConfig::from_header(file.header())?;
     let max_context =
         (options.decode_contexts.iter().max().copied().unwrap_or(0) + options.warmup_tokens + options.decode_tokens)
@@ -239,11 +280,9 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         expert_budget: options.expert_budget,
         weight_binding_limit: None,
     };
-    let mut model = load_model(ctx.clone(), &file, gpu_options, &mut NoEvents).await?;
+    let mut model = load_model(ctx.clone(), &file, gpu_options, events).await?;
     // The load is done when the GPU has every byte: wait for the queue.
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| Error::Gpu(format!("waiting for uploads: {e}")))?;
+    ctx.wait_idle().await?;
     let load_s = start.elapsed().as_secs_f64();
     let tensor_bytes = file.tensor_bytes();
     let weight_bytes_per_token = bytes_per_token(&file, &config);
@@ -270,8 +309,15 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         if context > 0 {
             model.step(&prompt(context, config.n_vocab, 99), &greedy).await?;
         }
-        let (s, paged) = decode_seconds(&mut model, options.decode_tokens, options.warmup_tokens).await?;
-        if let Some(p) = paged {
+        let run = decode_run(&mut model, options.decode_tokens, options.warmup_tokens).await?;
+        let s = run.seconds;
+        // The GPU's own time of one more step at this context (a profiled pass does not page).
+        let gpu_ms = if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
+            model.profile_step(&[1], &greedy).await?.iter().map(|(_, ns)| ns).sum::<f64>() / 1e6
+        } else {
+            0.0
+        };
+        if let Some(p) = run.paging {
             let n = options.decode_tokens.max(1) as f64;
             paging.push(PagingFigure {
                 context,
@@ -289,6 +335,11 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
             ms_per_token: s * 1e3,
             implied_gb_per_s: implied,
             roofline_fraction: (1.0 / s) / roofline,
+            gpu_ms,
+            encode_ms: run.host.encode_ms,
+            submit_ms: run.host.submit_ms,
+            map_wait_ms: run.host.map_wait_ms,
+            other_ms: (s * 1e3 - run.host.encode_ms - run.host.submit_ms - run.host.map_wait_ms).max(0.0),
         });
     }
 
@@ -305,10 +356,14 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
     }
     let info = ctx.adapter.get_info();
     Ok(BenchReport {
+        runtime: "native".into(),
+        browser: None,
+        adapter: ctx.report.clone(),
+        adapter_features: adapter_feature_names(&ctx.adapter),
         device: info.name.clone(),
         driver: format!("{} {}", info.driver, info.driver_info),
         backend: format!("{:?}", info.backend),
-        model: path_or_url.to_string(),
+        model: label.to_string(),
         tensor_bytes,
         load_s,
         load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
@@ -328,6 +383,10 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         prefill_kernels,
         prefill_kernel_total_ms,
     })
+}
+
+fn adapter_feature_names(adapter: &wgpu::Adapter) -> Vec<String> {
+    adapter.features().iter_names().map(|(name, _)| name.to_lowercase()).collect()
 }
 
 /// Per-dispatch times folded into kernel families, largest first, with the total in ms.
@@ -373,8 +432,9 @@ impl BenchReport {
     /// The human-readable report.
     pub fn text(&self) -> String {
         let mut s = format!(
-            "device {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s), GPU memory {:.2} GiB\n\
+            "{} on {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s), GPU memory {:.2} GiB\n\
              read ceiling {:.0} GB/s; {:.3} GB of weights per token → roofline {:.0} tokens/s\n",
+            self.browser.as_deref().unwrap_or(&self.runtime),
             self.device,
             self.backend,
             self.driver,
@@ -395,12 +455,19 @@ impl BenchReport {
         }
         for d in &self.decode {
             s += &format!(
-                "decode at context {:>5}: {:>7.1} tokens/s ({:.2} ms/token, {:.0} GB/s, {:.1}% of roofline)\n",
+                "decode at context {:>5}: {:>7.1} tokens/s ({:.2} ms/token, {:.0} GB/s, {:.1}% of roofline)\n\
+                 {:>26}GPU {:.2} ms, encode {:.2} ms, submit {:.2} ms, submit → mapped {:.2} ms, other {:.2} ms\n",
                 d.context,
                 d.tokens_per_s,
                 d.ms_per_token,
                 d.implied_gb_per_s,
-                100.0 * d.roofline_fraction
+                100.0 * d.roofline_fraction,
+                "",
+                d.gpu_ms,
+                d.encode_ms,
+                d.submit_ms,
+                d.map_wait_ms,
+                d.other_ms
             );
         }
         s += &format!(

@@ -2,9 +2,9 @@
 //! channel of these, the CLI prints them, tests assert on them. Serialised with snake_case tags so a JSON log of a
 //! run reads like the HUD.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A named load stage began (`fetch_header`, `parse`, `upload`, ...).
@@ -68,7 +68,7 @@ pub enum Event {
 
 /// One generated token: its text (whole characters only), its Harmony channel, the sampler's top-5 and entropy,
 /// and the experts every layer routed it to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenEvent {
     /// 0 for the first generated token.
     pub index: usize,
@@ -97,7 +97,7 @@ pub struct TokenEvent {
 
 /// How one q head of one layer spread the newest token's attention: a weight per visible key (positions
 /// `first_position..`) and the share the sink absorbed. Weights and sink sum to 1.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttentionRow {
     pub layer: usize,
     pub head: usize,
@@ -106,7 +106,7 @@ pub struct AttentionRow {
     pub weights: Vec<f32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerationStats {
     pub backend: String,
     pub prompt_tokens: usize,
@@ -116,6 +116,11 @@ pub struct GenerationStats {
     pub prefill_tokens_per_s: f64,
     pub decode_ms: f64,
     pub decode_tokens_per_s: f64,
+    /// Means over the decode steps of the host's share of a step ([`crate::gpu::StepTiming`]): with the GPU time
+    /// of a step known, they say whether a slow token was the GPU, the recording, or a busy thread.
+    pub decode_encode_ms: f64,
+    pub decode_submit_ms: f64,
+    pub decode_map_wait_ms: f64,
     /// `stop_token`, `max_new_tokens` or `stopped`.
     pub stopped_by: String,
 }

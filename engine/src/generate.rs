@@ -4,7 +4,7 @@
 use web_time::Instant;
 
 use crate::events::{Event, EventSink, GenerationStats, TokenEvent};
-use crate::gpu::{GpuModel, StepOutput};
+use crate::gpu::{GpuModel, StepOutput, StepTiming};
 use crate::harmony::HarmonyParser;
 use crate::model::{CpuModel, CpuState};
 use crate::sampler::{self, SamplerConfig};
@@ -39,7 +39,7 @@ impl Backend {
                 *steps = steps.wrapping_add(1);
                 let routes =
                     state.routing().iter().map(|l| l.iter().map(|c| (c.expert as u32, c.weight)).collect()).collect();
-                Ok(StepOutput { choice, routes, attention: None, paging: None })
+                Ok(StepOutput { choice, routes, attention: None, paging: None, timing: Default::default() })
             }
         }
     }
@@ -89,6 +89,7 @@ pub async fn generate(
     let decode_started = Instant::now();
     let mut generated = 0usize;
     let mut stopped_by = "max_new_tokens";
+    let mut host = StepTiming::default();
     while generated < options.max_new_tokens {
         let id = out.choice.token;
         let step = parser.push(tokenizer, id)?;
@@ -129,6 +130,9 @@ pub async fn generate(
             break;
         }
         out = backend.step(&[id], &options.sampler).await?;
+        host.encode_ms += out.timing.encode_ms;
+        host.submit_ms += out.timing.submit_ms;
+        host.map_wait_ms += out.timing.map_wait_ms;
     }
     // The first token came out of the prefill; the rest are decode steps.
     let decode_ms = decode_started.elapsed().as_secs_f64() * 1e3;
@@ -142,6 +146,9 @@ pub async fn generate(
         prefill_tokens_per_s: prompt.len() as f64 / (prefill_ms / 1e3),
         decode_ms,
         decode_tokens_per_s: if decoded > 0 { decoded as f64 / (decode_ms / 1e3) } else { 0.0 },
+        decode_encode_ms: host.encode_ms / decoded.max(1) as f64,
+        decode_submit_ms: host.submit_ms / decoded.max(1) as f64,
+        decode_map_wait_ms: host.map_wait_ms / decoded.max(1) as f64,
         stopped_by: stopped_by.to_string(),
     };
     events.emit(Event::GenerationDone(stats.clone()));

@@ -20,7 +20,7 @@ const CALL: &str = "<|call|>";
 /// after this many tokens is taken to be malformed output and shown as raw text.
 const MAX_HEADER_TOKENS: usize = 64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ReasoningEffort {
     Low,
     #[default]

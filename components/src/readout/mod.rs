@@ -1,7 +1,7 @@
 use dioxus::prelude::*;
 
 /// What a line of the HUD is telling the reader, which picks its colour.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tone {
     /// Primary data (cyan).
     #[default]

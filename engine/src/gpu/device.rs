@@ -3,12 +3,12 @@
 
 use std::rc::Rc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
 /// What the adapter is and what it allows, as shown in the HUD's WebGPU line and sent as an event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdapterReport {
     pub name: String,
     pub vendor: String,
@@ -144,6 +144,21 @@ impl GpuContext {
         Ok(bytes)
     }
 
+    /// Wait until the GPU has finished everything submitted so far: natively by polling, in the browser through
+    /// `onSubmittedWorkDone` (`poll` does nothing there, so a timing that relied on it would stop at the submit).
+    pub async fn wait_idle(&self) -> Result<()> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        rx.await.map_err(|_| Error::Gpu("waiting for the GPU was cancelled (device lost?)".into()))?;
+        self.check_errors()
+    }
+
     /// Fail with the GPU error that no error scope caught, if one happened.
     pub fn check_errors(&self) -> Result<()> {
         match self.uncaptured.lock().map(|mut e| e.take()) {
@@ -190,8 +205,9 @@ fn vendor_name(id: u32) -> String {
 async fn web_adapter_info(report: &mut AdapterReport) {
     use wasm_bindgen::JsCast;
     let get = |obj: &wasm_bindgen::JsValue, key: &str| js_sys::Reflect::get(obj, &key.into()).ok();
-    let Some(window) = web_sys::window() else { return };
-    let Some(gpu) = get(&window.navigator().into(), "gpu").filter(|g| !g.is_undefined()) else { return };
+    // `navigator` of the window or of the worker the engine runs in.
+    let Some(navigator) = get(&js_sys::global(), "navigator").filter(|n| !n.is_undefined()) else { return };
+    let Some(gpu) = get(&navigator, "gpu").filter(|g| !g.is_undefined()) else { return };
     let Some(request) = get(&gpu, "requestAdapter").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) else {
         return;
     };

@@ -2,13 +2,13 @@
 //! an LRU cache decides which experts live there. The kernels read experts through the (layer, expert) → (pool,
 //! slot) table whether or not paging is on, so a paged run computes bit for bit what a resident run computes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::source::ByteSource;
 use crate::{Error, Result};
 
 /// How much GPU memory the experts may take.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub enum ExpertBudget {
     /// Every expert resident: no paging, no readback.
     #[default]
@@ -181,7 +181,7 @@ pub struct ExpertFileRange {
 }
 
 /// Paging activity of one token.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PagingStats {
     pub hits: u32,
     pub misses: u32,

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use bytemuck::{Pod, Zeroable};
+use serde::Serialize;
+use web_time::Instant;
 use wgpu::util::DeviceExt;
 
 use super::experts::{ExpertBudget, ExpertCache, ExpertFileRange, PagingStats};
@@ -61,6 +63,18 @@ pub struct StepOutput {
     pub attention: Option<AttentionRow>,
     /// Expert paging during this step, when paging is on.
     pub paging: Option<PagingStats>,
+    /// Where the host's time of the step's last submission went (zero on the CPU reference).
+    pub timing: StepTiming,
+}
+
+/// The host side of one step's last submission, in milliseconds: recording the pass, handing it to the queue, and
+/// waiting from the submit until the readback is mapped (GPU time plus the platform's latency: in the browser,
+/// also any time the page's thread was busy elsewhere when the map resolved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StepTiming {
+    pub encode_ms: f64,
+    pub submit_ms: f64,
+    pub map_wait_ms: f64,
 }
 
 // Uniform layouts, mirrored field for field in the WGSL structs named alongside.
@@ -1371,7 +1385,7 @@ impl GpuModel {
             let src = (layer as u64 * self.options.max_batch as u64 * k) * 4;
             encoder.copy_buffer_to_buffer(&self.act.chosen, src, &paging.chosen_readback, 0, k * 4);
             self.ctx.queue.submit([encoder.finish()]);
-            let waited = web_time::Instant::now();
+            let waited = Instant::now();
             let bytes = self.ctx.read_buffer(&paging.chosen_readback).await?;
             let chosen: Vec<u32> = bytemuck::cast_slice(&bytes).to_vec();
             if let Some(bad) = chosen.iter().find(|&&e| e as usize >= c.n_expert) {
@@ -1534,6 +1548,7 @@ impl GpuModel {
         for chunk in tokens.chunks(batch) {
             self.check_room(chunk.len())?;
             let last = std::ptr::eq(chunk.as_ptr_range().end, tokens.as_ptr_range().end);
+            let encode_started = Instant::now();
             let (mut encoder, stats) = self.encode_step(chunk, 1, last.then_some(sampling)).await?;
             if let Some(s) = stats {
                 *paging.get_or_insert_with(PagingStats::default) += s;
@@ -1561,11 +1576,20 @@ impl GpuModel {
                 let dst = (RESULT_WORDS + 2 * c.n_layer as u64 * k) * 4;
                 encoder.copy_buffer_to_buffer(&self.act.attn_probe, 0, &self.act.readback, dst, (1 + n as u64) * 4);
             }
-            self.ctx.queue.submit([encoder.finish()]);
+            let commands = encoder.finish();
+            let submit_started = Instant::now();
+            self.ctx.queue.submit([commands]);
+            let submitted = Instant::now();
             self.pos += chunk.len();
             self.steps = self.steps.wrapping_add(1);
             let bytes = self.ctx.read_buffer(&self.act.readback).await?;
             let mut step = self.decode_readback(&bytes);
+            let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+            step.timing = StepTiming {
+                encode_ms: ms(encode_started, submit_started),
+                submit_ms: ms(submit_started, submitted),
+                map_wait_ms: ms(submitted, Instant::now()),
+            };
             if let (Some((layer, head)), Some((first, n))) = (self.probe, probe_keys) {
                 let w: &[f32] = bytemuck::cast_slice(&bytes);
                 let at = (RESULT_WORDS + 2 * self.config.n_layer as u64 * k) as usize;
@@ -1603,6 +1627,7 @@ impl GpuModel {
             routes,
             attention: None,
             paging: None,
+            timing: StepTiming::default(),
         }
     }
 

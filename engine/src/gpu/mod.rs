@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 pub use device::{compute_check, AdapterReport, ComputeCheck, GpuContext};
 pub use experts::{ExpertBudget, PagingStats};
-pub use forward::{GpuLoader, GpuModel, GpuOptions, StepOutput};
+pub use forward::{GpuLoader, GpuModel, GpuOptions, StepOutput, StepTiming};
 pub use shaders::KvStorage;
 
 use crate::events::{Event, EventSink};

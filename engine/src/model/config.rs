@@ -9,7 +9,7 @@ use crate::{Error, Result};
 pub const ARCHITECTURE: &str = "gpt-oss";
 
 /// Everything the forward pass needs to know about the model's shape.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GptOssConfig {
     pub n_layer: usize,
     /// Width of the residual stream (2880 in the published models).
@@ -36,7 +36,7 @@ pub struct GptOssConfig {
 }
 
 /// RoPE parameters as they reach `ggml_rope_ext` (§5.4).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RopeConfig {
     /// Rotated dimensions per head (`rope.dimension_count`, default the head dim).
     pub n_dims: usize,

@@ -128,7 +128,8 @@ impl HttpSource {
         let last = offset
             .checked_add(len - 1)
             .ok_or_else(|| Error::Source(format!("{}: range at {offset} of {len} bytes overflows", self.url)))?;
-        let mut buf = Vec::new();
+        // The whole range up front: a growing buffer would copy an 8 MiB read several times over.
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         let mut failures = 0u32;
         let mut delay = self.retry.first_delay_ms;
         loop {

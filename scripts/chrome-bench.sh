@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs ON the GPU machine (the `device` tool): one synthetic gpt-oss model measured three ways, minutes apart —
+#   native   `gptoss bench --json` on wgpu/Vulkan (an upper bound: no browser in the way)
+#   bench    the page's benchmark mode in headless Chrome, `/?bench=1&gguf=…` (the same measurements through the
+#            same engine, the HUD not drawn)
+#   hud      the real page with the whole HUD on screen: LOAD MODEL pressed once, 128 tokens generated
+# Everything it writes lands in $OUT (at most 8 files come back): native.json, bench.json, bench-console.log,
+# hud.json, hud-console.log, hud.png.
+#
+#   bash scripts/chrome-bench.sh APP_DIR GPTOSS_BINARY
+# APP_DIR is a static build of the app (e.g. dx's `web/public` folder), GPTOSS_BINARY a release build of the CLI
+# (it writes the model: `gptoss synth`). Chrome comes from ../shared/device-chrome, copied into the checkout as
+# .device-chrome and staged by its stage.sh (see its README). Knobs: PRESET (gpt-oss-20b), RUNS ("native bench
+# hud"), BENCH_QUERY (extra benchmark-mode parameters, e.g. `&contexts=0,1024`), MODELS (where models are written;
+# a RAM disk by default).
+set -uo pipefail
+APP=${1:?static app folder}
+BIN=${2:?gptoss binary}
+PRESET=${PRESET:-gpt-oss-20b}
+RUNS=${RUNS:-native bench hud}
+DC=${DC:-.device-chrome}
+MODELS=${MODELS:-/dev/shm/gptoss-models}
+O=${OUT:?OUT: the folder that comes back}
+T=$(mktemp -d)
+
+bash "$DC/stage.sh" || exit $?
+# shellcheck source=/dev/null
+source "$DC/env.sh"
+nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader
+
+mkdir -p "$MODELS"
+MODEL=$PRESET.gguf
+if [ ! -s "$MODELS/$MODEL" ]; then
+    t0=$(date +%s.%N)
+    "$BIN" synth --preset "$PRESET" -o "$MODELS/$MODEL" >/dev/null || exit 1
+    echo "synth $PRESET: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+fi
+ls -la "$MODELS"
+# The page fetches the model from the same static server as the app.
+ln -sfn "$MODELS" "$APP/bench-models"
+URL=/bench-models/$MODEL
+
+chrome() { # NAME PATH WAIT_EXPR TIMEOUT_S RESULT_EXPR
+    local name=$1
+    timeout $(($4 + 60)) python3 "$DC/cdp_run.py" --chrome "$CHROME" --serve "$APP" --path "$2" --wait-expr "$3" \
+        --result-expr "$5" --timeout "$4" --settle 1 --quiet --out "$T/$name" -- \
+        "${CHROME_BASE_FLAGS[@]}" "${CHROME_GPU_FLAGS[@]}"
+    echo "$name: cdp_run rc=$?"
+    cp "$T/$name/result.json" "$O/$name.json" 2>/dev/null
+    cp "$T/$name/console.log" "$O/$name-console.log" 2>/dev/null
+    grep -E 'GPTOSS_|rror' "$T/$name/console.log" | cut -c1-3000
+}
+
+for run in $RUNS; do
+    case $run in
+    native)
+        "$BIN" bench "$MODELS/$MODEL" --json >"$O/native.json" && cat "$O/native.json" | head -c 4000
+        echo
+        ;;
+    bench)
+        chrome bench "/?bench=1&gguf=$URL${BENCH_QUERY:-}" 'window.__gptossBench || window.__gptossBenchError' 540 \
+            'window.__gptossBench || window.__gptossBenchError'
+        ;;
+    hud)
+        # Press LOAD MODEL once the device is up; done when the page publishes the generation's figures.
+        chrome hud "/gptoss?gguf=$URL" "(() => {
+            const b = document.querySelector('#load-model');
+            if (!window.__pressed && b && b.dataset.state === 'idle' &&
+                document.querySelector('#webgpu-status[data-state=\"ready\"]')) { b.click(); window.__pressed = true; }
+            return !!(window.__gptossRun || document.querySelector('#event-log .hud-log-line[data-tone=error]'));
+        })()" 540 'window.__gptossRun || null'
+        cp "$T/hud/screenshot.png" "$O/hud.png" 2>/dev/null
+        ;;
+    esac
+done

@@ -1,0 +1,264 @@
+//! The page's benchmark mode, `/gptoss?bench=1&gguf=<URL>`: the measurements of `gptoss bench` (read ceiling,
+//! load, prefill, decode with each token's time split, per-kernel GPU times) run through the same engine in the
+//! browser, with the HUD not drawn, so a figure here is what the engine can do in this browser and the HUD's own
+//! figures can be compared against it. The report is one JSON object — `bench --json`'s keys with `runtime`,
+//! `browser` and the adapter's features as the browser lists them — published as `window.__gptossBench`, logged to
+//! the console as `GPTOSS_BENCH {json}`, and shown on the page. A failure is published as
+//! `window.__gptossBenchError`.
+//!
+//! Optional parameters: `prefill=128,1024`, `contexts=0,1024,4096`, `tokens=32` (decode tokens per context),
+//! `budget=min|N%|BYTES` (expert budget).
+
+use std::rc::Rc;
+
+use dioxus::prelude::*;
+use gptoss_components::{Panel, Readout, Tone};
+use gptoss_engine::bench::{self, BenchOptions, BenchReport};
+use gptoss_engine::events::Event;
+use gptoss_engine::gpu::{ExpertBudget, GpuContext};
+use gptoss_engine::source::ByteSource;
+use gptoss_engine::{Error, Result};
+
+use crate::frame::now_ms;
+
+/// What the address asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchRequest {
+    pub url: String,
+    pub options: BenchOptions,
+}
+
+thread_local! {
+    static REQUEST: std::cell::OnceCell<Option<std::result::Result<BenchRequest, String>>> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// Reads `?bench=1…` from the address the page opened with (call before the router rewrites it): `None` for the
+/// ordinary page, `Some(Err)` for a benchmark request with a bad parameter.
+pub fn requested() -> Option<std::result::Result<BenchRequest, String>> {
+    REQUEST.with(|r| r.get_or_init(|| query().and_then(|q| parse(&q))).clone())
+}
+
+#[cfg(target_arch = "wasm32")]
+fn query() -> Option<String> {
+    web_sys::window()?.location().search().ok()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn query() -> Option<String> {
+    None
+}
+
+/// The benchmark request in a query string (`?bench=1&gguf=…`), if it asks for one.
+fn parse(query: &str) -> Option<std::result::Result<BenchRequest, String>> {
+    let pairs: Vec<(String, String)> = query
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .map(|(k, v)| (k.to_string(), decode_component(v)))
+        .collect();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    if !matches!(get("bench"), Some("1") | Some("true")) {
+        return None;
+    }
+    Some(request_from(get))
+}
+
+fn request_from<'a>(get: impl Fn(&str) -> Option<&'a str>) -> std::result::Result<BenchRequest, String> {
+    let url = get("gguf").filter(|u| !u.is_empty()).ok_or("bench mode needs ?gguf=<URL of the model>")?;
+    let mut options = BenchOptions::default();
+    let list = |key: &str, into: &mut Vec<usize>| -> std::result::Result<(), String> {
+        if let Some(v) = get(key) {
+            *into = v
+                .split(',')
+                .map(|n| n.trim().parse::<usize>().map_err(|_| format!("{key}: `{n}` is not a whole number")))
+                .collect::<std::result::Result<_, _>>()?;
+        }
+        Ok(())
+    };
+    list("prefill", &mut options.prefill_lengths)?;
+    list("contexts", &mut options.decode_contexts)?;
+    if let Some(n) = get("tokens") {
+        options.decode_tokens = n.parse().map_err(|_| format!("tokens: `{n}` is not a whole number"))?;
+    }
+    if let Some(b) = get("budget") {
+        options.expert_budget = ExpertBudget::parse(b).map_err(|e| format!("budget: {e}"))?;
+    }
+    Ok(BenchRequest { url: url.to_string(), options })
+}
+
+/// `%XX` escapes and `+` as space, as `URLSearchParams` reads them.
+fn decode_component(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where the run is.
+#[derive(Clone, Debug, PartialEq)]
+enum BenchState {
+    Running(String),
+    Done(String),
+    Failed(String),
+}
+
+#[component]
+pub fn BenchPage(request: std::result::Result<BenchRequest, String>) -> Element {
+    let mut state = use_signal(|| BenchState::Running("starting".into()));
+    use_hook(|| {
+        let request = request.clone();
+        spawn(async move {
+            let outcome = match request {
+                Ok(request) => run(&request, state).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(json) => {
+                    publish("__gptossBench", &json, "GPTOSS_BENCH");
+                    state.set(BenchState::Done(json));
+                }
+                Err(e) => {
+                    publish("__gptossBenchError", &serde_json::to_string(&e).unwrap_or_default(), "GPTOSS_BENCH_ERROR");
+                    state.set(BenchState::Failed(e));
+                }
+            }
+        })
+    });
+    let (tone, line, json) = match &*state.read() {
+        BenchState::Running(s) => (Tone::Pending, s.clone(), None),
+        BenchState::Done(json) => (Tone::Done, "done".to_string(), Some(json.clone())),
+        BenchState::Failed(e) => (Tone::Error, e.clone(), None),
+    };
+    rsx! {
+        main { class: "hud-page",
+            Panel { title: "BENCHMARK MODE",
+                Readout { label: "STATUS", tone, id: "bench-status", "{line}" }
+                if let Some(json) = json {
+                    pre { id: "bench-result", class: "bench-result", "{json}" }
+                }
+            }
+        }
+    }
+}
+
+/// The whole benchmark; the status line follows the load's stages (at most a few updates a second, so drawing
+/// it costs the run nothing).
+async fn run(request: &BenchRequest, mut state: Signal<BenchState>) -> Result<String> {
+    let ctx: Rc<GpuContext> = GpuContext::shared().await?;
+    state.set(BenchState::Running(format!("measuring on {} — read ceiling, then load", ctx.report.name)));
+    let mut last_shown = 0.0;
+    let mut sink = |event: Event| {
+        if let Event::StageProgress { stage, bytes, total_bytes } = &event {
+            if now_ms() - last_shown > 250.0 {
+                last_shown = now_ms();
+                let total = total_bytes.map_or(String::new(), |t| format!(" of {t}"));
+                state.set(BenchState::Running(format!("{stage}: {bytes}{total} bytes")));
+            }
+        }
+    };
+    let source = ByteSource::http(request.url.clone());
+    let mut report: BenchReport = bench::measure(ctx, source, &request.url, &request.options, &mut sink).await?;
+    let browser = browser_facts().await;
+    report.runtime = browser.runtime;
+    report.browser = Some(browser.user_agent);
+    report.adapter_features = browser.adapter_features;
+    serde_json::to_string(&report).map_err(|e| Error::Usage(format!("the report would not serialise: {e}")))
+}
+
+struct BrowserFacts {
+    runtime: String,
+    user_agent: String,
+    /// `GPUAdapter.features` as the browser lists them (wgpu asks only for the features it maps).
+    adapter_features: Vec<String>,
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn browser_facts() -> BrowserFacts {
+    use wasm_bindgen::JsCast;
+    let get = |obj: &wasm_bindgen::JsValue, key: &str| js_sys::Reflect::get(obj, &key.into()).ok();
+    let navigator = web_sys::window().map(|w| w.navigator());
+    let user_agent = navigator.as_ref().and_then(|n| n.user_agent().ok()).unwrap_or_default();
+    let runtime = if user_agent.contains("Chrome/") { "chrome" } else { "browser" }.to_string();
+    let mut adapter_features = Vec::new();
+    let gpu = navigator.and_then(|n| get(&n.into(), "gpu")).filter(|g| !g.is_undefined());
+    let request = gpu.as_ref().and_then(|g| get(g, "requestAdapter")).and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let (Some(gpu), Some(request)) = (gpu, request) {
+        if let Ok(promise) = request.call0(&gpu) {
+            if let Ok(adapter) = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise)).await {
+                if let Some(features) = get(&adapter, "features").filter(|f| !f.is_undefined()) {
+                    let iter = js_sys::Array::from(&features);
+                    adapter_features = iter.iter().filter_map(|v| v.as_string()).collect();
+                    adapter_features.sort();
+                }
+            }
+        }
+    }
+    BrowserFacts { runtime, user_agent, adapter_features }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn browser_facts() -> BrowserFacts {
+    BrowserFacts { runtime: "native".into(), user_agent: String::new(), adapter_features: Vec::new() }
+}
+
+/// `window[key] = JSON.parse(json)` and one console line, for the test or script that drives the page.
+#[cfg(target_arch = "wasm32")]
+fn publish(key: &str, json: &str, console_tag: &str) {
+    if let (Some(window), Ok(value)) = (web_sys::window(), js_sys::JSON::parse(json)) {
+        let _ = js_sys::Reflect::set(&window, &key.into(), &value);
+    }
+    web_sys::console::log_1(&format!("{console_tag} {json}").into());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn publish(_key: &str, _json: &str, _console_tag: &str) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ordinary_page_is_not_a_benchmark() {
+        assert_eq!(parse("?gguf=/models/a.gguf"), None);
+        assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn a_benchmark_request_reads_its_parameters() {
+        let r = parse("?bench=1&gguf=%2Fmodels%2F20b.gguf&prefill=128&contexts=0,1024&tokens=16&budget=50%25")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.url, "/models/20b.gguf");
+        assert_eq!(r.options.prefill_lengths, vec![128]);
+        assert_eq!(r.options.decode_contexts, vec![0, 1024]);
+        assert_eq!(r.options.decode_tokens, 16);
+        assert_eq!(r.options.expert_budget, ExpertBudget::Fraction(0.5));
+    }
+
+    #[test]
+    fn a_bad_benchmark_request_says_what_is_wrong() {
+        assert_eq!(parse("?bench=1").unwrap().unwrap_err(), "bench mode needs ?gguf=<URL of the model>");
+        assert_eq!(
+            parse("?bench=1&gguf=/m.gguf&contexts=0,x").unwrap().unwrap_err(),
+            "contexts: `x` is not a whole number"
+        );
+    }
+}

@@ -1,0 +1,605 @@
+//! The engine's side of the page: the chosen source, the opened GGUF, the tokenizer and the model on the GPU, and
+//! the work on them (inspect → load → generate, and the GPU-against-CPU check), one task at a time. A [`Host`]
+//! takes [`Command`]s and reports through its [`Queue`] of stamped [`Update`]s; it runs in the engine's dedicated
+//! worker (see [`crate::worker`]), so nothing the HUD draws can stall a token, or on the page's own thread where
+//! no worker can start (said in the HUD). Failures end the task with an [`Update::Failed`]. Stop is honoured at
+//! any moment: a load is dropped (with every buffer it allocated), generation ends after the current token.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::{AbortHandle, Abortable};
+use gptoss_components::Tone;
+use gptoss_engine::events::Event;
+use gptoss_engine::generate::{generate, Backend, GenerateOptions};
+use gptoss_engine::gguf::{GgufModel, StreamOptions};
+use gptoss_engine::gpu::{self, ExpertBudget, GpuContext, GpuOptions};
+use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort, SystemMessage};
+use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
+use gptoss_engine::sampler::SamplerConfig;
+use gptoss_engine::source::ByteSource;
+use gptoss_engine::tokenizer::Tokenizer;
+use gptoss_engine::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::estimate::{ModelFacts, MAX_BATCH};
+use crate::frame::now_ms;
+use crate::hud::{KvShape, Parity, Phase, Update};
+
+/// What the next generation uses.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Settings {
+    pub prompt: String,
+    pub effort: ReasoningEffort,
+    pub temperature: f32,
+    /// 0 = no cut; at most the sampler's 32 candidates.
+    pub top_k: u32,
+    pub top_p: f32,
+    pub max_new_tokens: usize,
+    pub seed: u32,
+    /// KV positions of the full-attention layers, fixed at load.
+    pub context: usize,
+    /// GPU memory for experts, fixed at load; below `All` the engine pages experts through an LRU cache.
+    pub experts: ExpertBudget,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            prompt: "What is the capital of France?".into(),
+            effort: ReasoningEffort::Low,
+            // gpt-oss's recommended sampling (temperature 1, top-p 1).
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            max_new_tokens: 128,
+            seed: 1,
+            context: 4096,
+            experts: ExpertBudget::All,
+        }
+    }
+}
+
+impl Settings {
+    fn conversation(&self) -> Conversation {
+        Conversation {
+            system: SystemMessage { reasoning_effort: self.effort, ..SystemMessage::default() },
+            messages: vec![Message::user(self.prompt.clone())],
+            ..Conversation::default()
+        }
+    }
+}
+
+/// Tokens the GPU-against-CPU check generates on each side.
+pub const PARITY_TOKENS: usize = 8;
+/// The CPU reference holds every weight in wasm memory: only small models.
+pub const PARITY_MAX_TENSOR_BYTES: u64 = 256 << 20;
+
+/// Stamped updates waiting for whoever shows them: the page's frame pump takes them once per frame; in the worker
+/// a listener posts each to the page as it is pushed.
+#[derive(Clone, Default)]
+pub struct Queue {
+    pending: Rc<RefCell<Vec<(f64, Update)>>>,
+    listener: Rc<RefCell<Option<Box<dyn Fn()>>>>,
+}
+
+impl Queue {
+    pub fn push(&self, update: Update) {
+        self.push_at(now_ms(), update);
+    }
+
+    pub fn push_at(&self, at_ms: f64, update: Update) {
+        self.pending.borrow_mut().push((at_ms, update));
+        if let Some(listener) = &*self.listener.borrow() {
+            listener();
+        }
+    }
+
+    pub fn take(&self) -> Vec<(f64, Update)> {
+        std::mem::take(&mut *self.pending.borrow_mut())
+    }
+
+    /// Calls `listener` after every push (it may `take`).
+    pub fn listen(&self, listener: impl Fn() + 'static) {
+        *self.listener.borrow_mut() = Some(Box::new(listener));
+    }
+
+    /// The engine's event sink.
+    fn sink(&self) -> impl FnMut(Event) + 'static {
+        let queue = self.clone();
+        move |event| queue.push(Update::Engine(event))
+    }
+}
+
+/// The engine objects, shared by the host's commands and its task. No borrow is held across an await.
+#[derive(Default)]
+struct Engine {
+    queue: Queue,
+    /// The authoritative phase (the HUD's copy follows a frame later).
+    phase: Cell<Phase>,
+    task: Cell<Option<AbortHandle>>,
+    stop: Rc<Cell<bool>>,
+    source: RefCell<Option<ByteSource>>,
+    model: RefCell<Option<Rc<GgufModel>>>,
+    tokenizer: RefCell<Option<Rc<Tokenizer>>>,
+    /// The model on the GPU; taken out while a generation runs on it.
+    backend: RefCell<Option<Backend>>,
+    /// The attention view's (layer, head), applied when a generation starts.
+    probe: Cell<Option<(usize, usize)>>,
+    /// The prompt and generated ids of the last greedy generation on the GPU: the check compares the CPU
+    /// reference with them instead of running the GPU again.
+    last_greedy: RefCell<Option<(Vec<u32>, Vec<u32>)>>,
+}
+
+impl Engine {
+    fn set_phase(&self, phase: Phase) {
+        self.phase.set(phase);
+        self.queue.push(Update::Phase(phase));
+    }
+
+    fn log(&self, tone: Tone, text: impl Into<String>) {
+        self.queue.push(Update::Log(tone, text.into()));
+    }
+
+    /// The opened model of the chosen source, opening it (header only) if that has not happened yet.
+    async fn model(&self) -> Result<Rc<GgufModel>> {
+        if let Some(model) = self.model.borrow().clone() {
+            return Ok(model);
+        }
+        let source = self.source.borrow().clone().ok_or_else(|| Error::Usage("choose a model first".into()))?;
+        let model = Rc::new(GgufModel::open(source, &mut self.queue.sink()).await?);
+        self.queue.push(Update::Facts(ModelFacts::from_model(&model)));
+        *self.model.borrow_mut() = Some(model.clone());
+        Ok(model)
+    }
+
+    /// The model's tokenizer, built once per model (a stage of its own: the o200k vocabulary takes a moment).
+    async fn tokenizer(&self, model: &GgufModel) -> Result<Rc<Tokenizer>> {
+        if let Some(tokenizer) = self.tokenizer.borrow().clone() {
+            return Ok(tokenizer);
+        }
+        let stage = "tokenizer".to_string();
+        self.queue.push(Update::Engine(Event::StageStarted { stage: stage.clone() }));
+        // Building blocks the thread: let the HUD show the stage first.
+        yield_to_page().await;
+        let started = now_ms();
+        let built = Tokenizer::from_gguf(model.header());
+        let duration_ms = now_ms() - started;
+        self.queue.push(Update::Engine(match &built {
+            Ok(_) => Event::StageCompleted { stage, bytes: 0, duration_ms },
+            Err(e) => Event::StageFailed { stage, error: e.to_string(), duration_ms },
+        }));
+        let tokenizer = Rc::new(built?);
+        *self.tokenizer.borrow_mut() = Some(tokenizer.clone());
+        Ok(tokenizer)
+    }
+
+    /// Drops the model on the GPU, if any, and says how many bytes that released.
+    fn release(&self) {
+        let old = self.backend.borrow_mut().take();
+        if let Some(backend) = old {
+            let bytes = match &backend {
+                Backend::Gpu(model) => model.gpu_bytes(),
+                Backend::Cpu { .. } => 0,
+            };
+            drop(backend);
+            self.queue.push(Update::Released { bytes });
+        }
+    }
+
+    async fn load(&self, settings: &Settings) -> Result<()> {
+        self.release();
+        self.queue.push(Update::LoadStarted);
+        let model = self.model().await?;
+        let config = GptOssConfig::from_header(model.header())?;
+        self.queue.push(Update::Kv(KvShape {
+            sliding: (0..config.n_layer).map(|il| config.is_sliding(il)).collect(),
+            window: config.sliding_window,
+            context: settings.context,
+            n_expert: config.n_expert,
+            experts: settings.experts,
+        }));
+        self.tokenizer(&model).await?;
+        let ctx = GpuContext::shared().await?;
+        let options = GpuOptions {
+            context: settings.context,
+            max_batch: MAX_BATCH,
+            max_logit_rows: 1,
+            expert_budget: settings.experts,
+            ..GpuOptions::default()
+        };
+        let loaded = gpu::load_model(ctx, &model, options, &mut self.queue.sink()).await?;
+        *self.backend.borrow_mut() = Some(Backend::Gpu(Box::new(loaded)));
+        Ok(())
+    }
+
+    /// Generates on the loaded model from an empty context.
+    async fn generate(&self, settings: &Settings) -> Result<()> {
+        let tokenizer = self
+            .tokenizer
+            .borrow()
+            .clone()
+            .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
+        let mut backend = self
+            .backend
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
+        let result = self.generate_on(&mut backend, &tokenizer, settings).await;
+        *self.backend.borrow_mut() = Some(backend);
+        result
+    }
+
+    async fn generate_on(&self, backend: &mut Backend, tokenizer: &Tokenizer, settings: &Settings) -> Result<()> {
+        backend.reset();
+        let context = match backend {
+            Backend::Gpu(model) => {
+                model.set_attention_probe(self.probe.get())?;
+                model.options().context
+            }
+            Backend::Cpu { .. } => settings.context,
+        };
+        let prompt = settings.conversation().prompt_ids(tokenizer)?;
+        let room = context.saturating_sub(prompt.len());
+        if room == 0 {
+            return Err(Error::Usage(format!(
+                "the prompt's {} tokens fill the whole context of {context}: load with a larger context",
+                prompt.len()
+            )));
+        }
+        if settings.max_new_tokens > room {
+            self.log(Tone::Warning, format!("max new tokens cut to {room}: the context holds {context} positions"));
+        }
+        self.set_phase(Phase::Generating);
+        self.queue.push(Update::GenerationStarted { prompt_tokens: prompt.len() });
+        let options = GenerateOptions {
+            max_new_tokens: settings.max_new_tokens.min(room),
+            sampler: SamplerConfig {
+                temperature: settings.temperature,
+                top_k: settings.top_k,
+                top_p: settings.top_p,
+                seed: settings.seed,
+            },
+        };
+        let stop = self.stop.clone();
+        let mut ids = Vec::new();
+        let mut forward = self.queue.sink();
+        let mut sink = |event: Event| {
+            if let Event::Token(token) = &event {
+                ids.push(token.id);
+            }
+            forward(event);
+        };
+        let result = generate(backend, tokenizer, &prompt, &options, &mut sink, move || !stop.get()).await;
+        let greedy = options.sampler.temperature == 0.0 && matches!(backend, Backend::Gpu(_));
+        *self.last_greedy.borrow_mut() = (greedy && !ids.is_empty()).then_some((prompt, ids));
+        result.map(drop)
+    }
+
+    /// The first [`PARITY_TOKENS`] greedy ids of the same prompt on the GPU model and on the CPU reference. The
+    /// GPU side is the last generation when it was greedy (a GPU step can take seconds on a software adapter).
+    async fn parity(&self, settings: &Settings) -> Result<Parity> {
+        let model = self.model().await?;
+        let tokenizer = self.tokenizer(&model).await?;
+        if model.tensor_bytes() > PARITY_MAX_TENSOR_BYTES {
+            return Err(Error::Usage(format!(
+                "the CPU reference would hold {} bytes of weights in wasm memory; the check is for models under {}",
+                model.tensor_bytes(),
+                PARITY_MAX_TENSOR_BYTES
+            )));
+        }
+        let last = self.last_greedy.borrow().clone();
+        let (prompt, gpu_ids) = match last {
+            Some((prompt, mut ids)) => {
+                ids.truncate(PARITY_TOKENS);
+                self.log(Tone::Data, format!("parity: GPU ids {ids:?} from the last (greedy) generation"));
+                (prompt, ids)
+            }
+            None => {
+                let prompt = settings.conversation().prompt_ids(&tokenizer)?;
+                let options = GenerateOptions { max_new_tokens: PARITY_TOKENS, sampler: SamplerConfig::greedy() };
+                let mut gpu = self
+                    .backend
+                    .borrow_mut()
+                    .take()
+                    .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
+                gpu.reset();
+                let ids = generated_ids(&mut gpu, &tokenizer, &prompt, &options, &self.stop).await;
+                *self.backend.borrow_mut() = Some(gpu);
+                let ids = ids?;
+                self.log(Tone::Data, format!("parity: GPU ids {ids:?} (greedy)"));
+                (prompt, ids)
+            }
+        };
+        if gpu_ids.is_empty() {
+            return Err(Error::Usage("the GPU generated no token to compare".into()));
+        }
+        let options = GenerateOptions { max_new_tokens: gpu_ids.len(), sampler: SamplerConfig::greedy() };
+        let mut cpu = Backend::cpu(cpu_reference(&model).await?);
+        // The CPU forward pass blocks the thread: let the HUD paint the log line first.
+        yield_to_page().await;
+        let started = now_ms();
+        let cpu_ids = generated_ids(&mut cpu, &tokenizer, &prompt, &options, &self.stop).await?;
+        self.log(
+            Tone::Data,
+            format!("parity: CPU reference generated {} ids in {:.0} ms", cpu_ids.len(), now_ms() - started),
+        );
+        Ok(Parity::Done { gpu: gpu_ids, cpu: cpu_ids })
+    }
+}
+
+async fn generated_ids(
+    backend: &mut Backend,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    options: &GenerateOptions,
+    stop: &Rc<Cell<bool>>,
+) -> Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    let mut collect = |event: Event| {
+        if let Event::Token(token) = event {
+            ids.push(token.id);
+        }
+    };
+    let stop = stop.clone();
+    generate(backend, tokenizer, prompt, options, &mut collect, move || !stop.get()).await?;
+    Ok(ids)
+}
+
+/// The CPU reference model, its weights read with the same batched range reads as a GPU load.
+async fn cpu_reference(model: &GgufModel) -> Result<CpuModel> {
+    let config = GptOssConfig::from_header(model.header())?;
+    let infos: Vec<_> = model.tensors().map(|t| t.info.clone()).collect();
+    let plan = TensorPlan::new(&config, &infos)?;
+    let needed: std::collections::HashSet<&str> = plan.tensors.iter().map(|t| t.info.name.as_str()).collect();
+    let mut bytes: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
+    model
+        .stream_tensors(
+            |t| needed.contains(t.name.as_str()),
+            StreamOptions::default(),
+            |chunk| {
+                bytes.entry(chunk.tensor.name.clone()).or_default().extend_from_slice(chunk.data);
+                Ok(())
+            },
+            &mut gptoss_engine::events::NoEvents,
+        )
+        .await?;
+    CpuModel::load(&config, &plan, |info| {
+        bytes.remove(&info.name).ok_or_else(|| Error::Model(format!("tensor `{}` was not read", info.name)))
+    })
+}
+
+/// Failures go to the console too, for whoever debugs the page.
+fn log_error(what: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys::console::error_1(&what.into());
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{what}");
+}
+
+/// The engine behind the page: takes commands, reports through its queue.
+pub struct Host {
+    engine: Rc<Engine>,
+}
+
+impl Host {
+    /// A host reporting through `queue`.
+    pub fn new(queue: Queue) -> Host {
+        let engine = Rc::new(Engine { queue, ..Engine::default() });
+        // The attention view starts on layer 1 (a full-attention layer), head 0.
+        engine.probe.set(Some((1, 0)));
+        Host { engine }
+    }
+
+    /// A fault outside the task's `Result` (a panic) ended it: the engine accepts actions again.
+    pub fn fault(&self) {
+        if let Some(task) = self.engine.task.take() {
+            task.abort();
+        }
+        self.engine.phase.set(Phase::Failed);
+    }
+}
+
+impl Host {
+    /// Runs `work` as the engine's one task, reporting its end.
+    fn run(&self, phase: Phase, work: impl Future<Output = Result<()>> + 'static) {
+        if let Some(task) = self.engine.task.take() {
+            task.abort();
+        }
+        self.engine.stop.set(false);
+        self.engine.set_phase(phase);
+        let engine = self.engine.clone();
+        let (abort, registration) = AbortHandle::new_pair();
+        let task = Abortable::new(
+            async move {
+                match work.await {
+                    Ok(()) => engine.set_phase(Phase::Idle),
+                    Err(e) => {
+                        engine.phase.set(Phase::Failed);
+                        log_error(&e.to_string());
+                        engine.queue.push(Update::Failed(e.to_string()));
+                    }
+                }
+            },
+            registration,
+        );
+        spawn_task(async move {
+            // An aborted task was stopped on purpose; whoever stopped it has said so.
+            let _ = task.await;
+        });
+        self.engine.task.set(Some(abort));
+    }
+
+    fn refuse_if_busy(&self, what: &str) -> bool {
+        let phase = self.engine.phase.get();
+        if phase.busy() {
+            self.engine.log(Tone::Warning, format!("{what}: wait for {} to end, or stop it", phase.as_str()));
+        }
+        phase.busy()
+    }
+
+    /// Makes `source` the model to load and reads its header for the pre-load summary.
+    fn choose(&self, source: ByteSource) {
+        if self.refuse_if_busy("choosing a model") {
+            return;
+        }
+        *self.engine.source.borrow_mut() = Some(source.clone());
+        *self.engine.model.borrow_mut() = None;
+        *self.engine.tokenizer.borrow_mut() = None;
+        self.engine.queue.push(Update::SourceChosen { name: source.name() });
+        let engine = self.engine.clone();
+        self.run(Phase::Inspecting, async move { engine.model().await.map(drop) });
+    }
+
+    /// Loads the chosen model (releasing the one loaded before) and generates from the prompt.
+    fn start(&self, settings: Settings) {
+        if self.refuse_if_busy("loading") {
+            return;
+        }
+        let engine = self.engine.clone();
+        self.run(Phase::Loading, async move {
+            engine.load(&settings).await?;
+            engine.generate(&settings).await
+        });
+    }
+
+    /// Generates again on the loaded model.
+    fn generate(&self, settings: Settings) {
+        if self.refuse_if_busy("generating") {
+            return;
+        }
+        let engine = self.engine.clone();
+        self.run(Phase::Generating, async move { engine.generate(&settings).await });
+    }
+
+    /// Runs the first greedy tokens of the prompt on the GPU model and on the CPU reference.
+    fn check_parity(&self, settings: Settings) {
+        if self.refuse_if_busy("the GPU/CPU check") {
+            return;
+        }
+        let engine = self.engine.clone();
+        self.engine.queue.push(Update::Parity(Parity::Running));
+        self.run(Phase::Checking, async move {
+            let parity = engine.parity(&settings).await?;
+            engine.queue.push(Update::Parity(parity));
+            Ok(())
+        });
+    }
+
+    /// Stops whatever runs: a load is dropped with its buffers; generation ends after the current token.
+    fn stop(&self) {
+        match self.engine.phase.get() {
+            Phase::Generating | Phase::Checking => {
+                self.engine.stop.set(true);
+                self.engine.set_phase(Phase::Stopping);
+            }
+            phase @ (Phase::Loading | Phase::Inspecting) => {
+                // Dropping the task drops the loader and every buffer it allocated, and cancels its fetches.
+                if let Some(task) = self.engine.task.take() {
+                    task.abort();
+                }
+                self.engine.queue.push(if phase == Phase::Loading {
+                    Update::LoadStopped
+                } else {
+                    Update::Log(Tone::Warning, "stopped reading the header".into())
+                });
+                self.engine.set_phase(Phase::Idle);
+            }
+            Phase::Idle | Phase::Stopping | Phase::Failed => {}
+        }
+    }
+
+    /// Watches another layer and head; a running generation keeps its view until it ends.
+    fn set_attention_view(&self, layer: usize, head: usize) {
+        self.engine.probe.set(Some((layer, head)));
+        if let Some(Backend::Gpu(model)) = self.engine.backend.borrow_mut().as_mut() {
+            if let Err(e) = model.set_attention_probe(Some((layer, head))) {
+                self.engine.log(Tone::Warning, e.to_string());
+            }
+        }
+    }
+}
+
+
+impl Host {
+    /// The queue this host reports through.
+    pub fn queue(&self) -> &Queue {
+        &self.engine.queue
+    }
+
+    /// Does what `command` says (`blob`: the picked file of a [`Command::Choose`] of a [`SourceSpec::File`]).
+    pub fn handle(&self, command: Command, blob: Option<ByteSource>) {
+        match command {
+            Command::Choose(spec) => match spec.into_source(blob) {
+                Ok(source) => self.choose(source),
+                Err(e) => self.engine.queue.push(Update::Failed(e)),
+            },
+            Command::Start(settings) => self.start(settings),
+            Command::Generate(settings) => self.generate(settings),
+            Command::CheckParity(settings) => self.check_parity(settings),
+            Command::Stop => self.stop(),
+            Command::AttentionView { layer, head } => self.set_attention_view(layer, head),
+        }
+    }
+}
+
+/// What the page asks of the engine. Serialised between the page and the worker; a picked file's `Blob` travels
+/// beside the JSON (structured clone), as [`Host::handle`]'s second argument.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    Choose(SourceSpec),
+    Start(Settings),
+    Generate(Settings),
+    CheckParity(Settings),
+    Stop,
+    AttentionView { layer: usize, head: usize },
+}
+
+/// A [`ByteSource`] as a command names it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SourceSpec {
+    Url(String),
+    /// A picked or dropped file; its `Blob` comes with the command.
+    File(String),
+}
+
+impl SourceSpec {
+    /// The spec of `source` and the source itself when it cannot travel as text (a browser file).
+    pub fn of(source: &ByteSource) -> std::result::Result<(SourceSpec, Option<ByteSource>), String> {
+        match source {
+            ByteSource::Http(http) => Ok((SourceSpec::Url(http.url().to_string()), None)),
+            #[cfg(target_arch = "wasm32")]
+            ByteSource::Blob { name, .. } => Ok((SourceSpec::File(name.clone()), Some(source.clone()))),
+            other => Err(format!("{}: the page loads models from URLs and picked files only", other.name())),
+        }
+    }
+
+    fn into_source(self, blob: Option<ByteSource>) -> std::result::Result<ByteSource, String> {
+        match (self, blob) {
+            (SourceSpec::Url(url), _) => Ok(ByteSource::http(url)),
+            (SourceSpec::File(_), Some(source)) => Ok(source),
+            (SourceSpec::File(name), None) => Err(format!("{name}: the file did not reach the engine")),
+        }
+    }
+}
+
+/// Lets the page paint what was just reported before a long synchronous step. In the worker the page paints on
+/// its own thread and messages leave at once, so there is nothing to wait for.
+async fn yield_to_page() {
+    #[cfg(target_arch = "wasm32")]
+    if !crate::worker::in_worker() {
+        crate::frame::next_frame().await;
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn spawn_task(task: impl Future<Output = ()> + 'static) {
+    wasm_bindgen_futures::spawn_local(task);
+}
+
+/// Natively the app is only compiled and unit-tested; no command runs there.
+#[cfg(not(target_arch = "wasm32"))]
+fn spawn_task(task: impl Future<Output = ()> + 'static) {
+    drop(task);
+}
