@@ -6,8 +6,8 @@ use std::rc::Rc;
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::events::NoEvents;
-use crate::gguf::GgufModel;
+use crate::events::EventSink;
+use crate::gguf::{GgufModel, Stage};
 use crate::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats};
 use crate::model::GptOssConfig;
 use crate::sampler::SamplerConfig;
@@ -219,14 +219,18 @@ async fn decode_seconds(model: &mut GpuModel, n: usize, warmup: usize) -> Result
     Ok((median(times), paging))
 }
 
-/// Run the whole benchmark on the model at `path_or_url`.
-pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchReport> {
-    let ctx = Rc::new(GpuContext::new().await?);
-    let ceiling = read_ceiling(&ctx).await?;
-    let source = ByteSource::from_path_or_url(path_or_url);
+/// Run the whole benchmark on the model at `path_or_url`. Reports each phase to `events` as a stage (the header's
+/// fetch, `read_ceiling`, the tensors' load, `prefill`, `decode`, `profile`).
+pub async fn run(path_or_url: &str, options: &BenchOptions, events: &mut dyn EventSink) -> Result<BenchReport> {
+    // The header first, so a file that is not a model is refused before any GPU work; its time is load time.
     let start = Instant::now();
-    let file = GgufModel::open(source, &mut NoEvents).await?;
+    let file = GgufModel::open(ByteSource::from_path_or_url(path_or_url), events).await?;
     let config = GptOssConfig::from_header(file.header())?;
+    let header_s = start.elapsed().as_secs_f64();
+    let ctx = Rc::new(GpuContext::new().await?);
+    let stage = Stage::start("read_ceiling", events);
+    let ceiling = stage.end(events, read_ceiling(&ctx).await, 0)?;
+    let start = Instant::now();
     let max_context =
         (options.decode_contexts.iter().max().copied().unwrap_or(0) + options.warmup_tokens + options.decode_tokens)
             .max(options.prefill_lengths.iter().max().copied().unwrap_or(0))
@@ -239,70 +243,30 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         expert_budget: options.expert_budget,
         weight_binding_limit: None,
     };
-    let mut model = load_model(ctx.clone(), &file, gpu_options, &mut NoEvents).await?;
+    let mut model = load_model(ctx.clone(), &file, gpu_options, events).await?;
     // The load is done when the GPU has every byte: wait for the queue.
     ctx.device
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| Error::Gpu(format!("waiting for uploads: {e}")))?;
-    let load_s = start.elapsed().as_secs_f64();
+    let load_s = header_s + start.elapsed().as_secs_f64();
     let tensor_bytes = file.tensor_bytes();
     let weight_bytes_per_token = bytes_per_token(&file, &config);
     let roofline = ceiling * 1e9 / weight_bytes_per_token as f64;
 
-    let greedy = SamplerConfig::greedy();
-    let mut prefill = Vec::new();
-    for (i, &n) in options.prefill_lengths.iter().enumerate() {
-        let tokens = prompt(n, config.n_vocab, i as u64);
-        // Warm up the pipelines once at this batch shape, then time a fresh context.
-        model.reset();
-        model.step(&tokens[..n.min(options.max_batch)], &greedy).await?;
-        model.reset();
-        let t = Instant::now();
-        model.step(&tokens, &greedy).await?;
-        let seconds = t.elapsed().as_secs_f64();
-        prefill.push(PrefillFigure { prompt_tokens: n, seconds, tokens_per_s: n as f64 / seconds });
-    }
+    let stage = Stage::start("prefill", events);
+    let prefill = stage.end(events, prefill_figures(&mut model, &config, options).await, 0)?;
+    let stage = Stage::start("decode", events);
+    let measured = decode_figures(&mut model, &config, options, weight_bytes_per_token, roofline).await;
+    let (decode, paging) = stage.end(events, measured, 0)?;
 
-    let mut decode = Vec::new();
-    let mut paging = Vec::new();
-    for &context in &options.decode_contexts {
-        model.reset();
-        if context > 0 {
-            model.step(&prompt(context, config.n_vocab, 99), &greedy).await?;
-        }
-        let (s, paged) = decode_seconds(&mut model, options.decode_tokens, options.warmup_tokens).await?;
-        if let Some(p) = paged {
-            let n = options.decode_tokens.max(1) as f64;
-            paging.push(PagingFigure {
-                context,
-                expert_slots_per_layer: model.expert_slots(),
-                hit_rate: p.hits as f64 / (p.hits + p.misses).max(1) as f64,
-                bytes_moved_per_token: p.bytes_uploaded as f64 / n,
-                stall_ms_per_token: p.stall_ms / n,
-                syncs_per_token: p.syncs as f64 / n,
-            });
-        }
-        let implied = weight_bytes_per_token as f64 / s / 1e9;
-        decode.push(DecodeFigure {
-            context,
-            tokens_per_s: 1.0 / s,
-            ms_per_token: s * 1e3,
-            implied_gb_per_s: implied,
-            roofline_fraction: (1.0 / s) / roofline,
-        });
-    }
-
-    let (mut kernels, mut kernel_total_ms) = (Vec::new(), 0.0);
-    let (mut prefill_kernels, mut prefill_kernel_total_ms) = (Vec::new(), 0.0);
     // Per-kernel profiles need every expert resident (a profiled pass does not page).
-    if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
-        model.reset();
-        model.step(&[0], &greedy).await?;
-        (kernels, kernel_total_ms) = kernel_table(model.profile_step(&[1], &greedy).await?);
-        model.reset();
-        let batch = prompt(options.max_batch, config.n_vocab, 7);
-        (prefill_kernels, prefill_kernel_total_ms) = kernel_table(model.profile_step(&batch, &greedy).await?);
-    }
+    let ((kernels, kernel_total_ms), (prefill_kernels, prefill_kernel_total_ms)) =
+        if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
+            let stage = Stage::start("profile", events);
+            stage.end(events, profile_kernels(&mut model, &config, options).await, 0)?
+        } else {
+            ((Vec::new(), 0.0), (Vec::new(), 0.0))
+        };
     let info = ctx.adapter.get_info();
     Ok(BenchReport {
         device: info.name.clone(),
@@ -328,6 +292,80 @@ pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchRepor
         prefill_kernels,
         prefill_kernel_total_ms,
     })
+}
+
+/// Prefill time per prompt length, each on a fresh context after one warm-up at the same batch shape.
+async fn prefill_figures(model: &mut GpuModel, config: &GptOssConfig, options: &BenchOptions) -> Result<Vec<PrefillFigure>> {
+    let greedy = SamplerConfig::greedy();
+    let mut prefill = Vec::new();
+    for (i, &n) in options.prefill_lengths.iter().enumerate() {
+        let tokens = prompt(n, config.n_vocab, i as u64);
+        // Warm up the pipelines once at this batch shape, then time a fresh context.
+        model.reset();
+        model.step(&tokens[..n.min(options.max_batch)], &greedy).await?;
+        model.reset();
+        let t = Instant::now();
+        model.step(&tokens, &greedy).await?;
+        let seconds = t.elapsed().as_secs_f64();
+        prefill.push(PrefillFigure { prompt_tokens: n, seconds, tokens_per_s: n as f64 / seconds });
+    }
+    Ok(prefill)
+}
+
+/// Decode speed at each context length, with the expert paging it caused (none when every expert is resident).
+async fn decode_figures(
+    model: &mut GpuModel,
+    config: &GptOssConfig,
+    options: &BenchOptions,
+    weight_bytes_per_token: u64,
+    roofline: f64,
+) -> Result<(Vec<DecodeFigure>, Vec<PagingFigure>)> {
+    let greedy = SamplerConfig::greedy();
+    let mut decode = Vec::new();
+    let mut paging = Vec::new();
+    for &context in &options.decode_contexts {
+        model.reset();
+        if context > 0 {
+            model.step(&prompt(context, config.n_vocab, 99), &greedy).await?;
+        }
+        let (s, paged) = decode_seconds(model, options.decode_tokens, options.warmup_tokens).await?;
+        if let Some(p) = paged {
+            let n = options.decode_tokens.max(1) as f64;
+            paging.push(PagingFigure {
+                context,
+                expert_slots_per_layer: model.expert_slots(),
+                hit_rate: p.hits as f64 / (p.hits + p.misses).max(1) as f64,
+                bytes_moved_per_token: p.bytes_uploaded as f64 / n,
+                stall_ms_per_token: p.stall_ms / n,
+                syncs_per_token: p.syncs as f64 / n,
+            });
+        }
+        let implied = weight_bytes_per_token as f64 / s / 1e9;
+        decode.push(DecodeFigure {
+            context,
+            tokens_per_s: 1.0 / s,
+            ms_per_token: s * 1e3,
+            implied_gb_per_s: implied,
+            roofline_fraction: (1.0 / s) / roofline,
+        });
+    }
+    Ok((decode, paging))
+}
+
+/// GPU time per kernel family of one decode step and of one prefill batch of `max_batch` tokens.
+async fn profile_kernels(
+    model: &mut GpuModel,
+    config: &GptOssConfig,
+    options: &BenchOptions,
+) -> Result<((Vec<KernelFigure>, f64), (Vec<KernelFigure>, f64))> {
+    let greedy = SamplerConfig::greedy();
+    model.reset();
+    model.step(&[0], &greedy).await?;
+    let decode = kernel_table(model.profile_step(&[1], &greedy).await?);
+    model.reset();
+    let batch = prompt(options.max_batch, config.n_vocab, 7);
+    let prefill = kernel_table(model.profile_step(&batch, &greedy).await?);
+    Ok((decode, prefill))
 }
 
 /// Per-dispatch times folded into kernel families, largest first, with the total in ms.
