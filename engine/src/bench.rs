@@ -295,7 +295,11 @@ pub async fn run(path_or_url: &str, options: &BenchOptions, events: &mut dyn Eve
 }
 
 /// Prefill time per prompt length, each on a fresh context after one warm-up at the same batch shape.
-async fn prefill_figures(model: &mut GpuModel, config: &GptOssConfig, options: &BenchOptions) -> Result<Vec<PrefillFigure>> {
+async fn prefill_figures(
+    model: &mut GpuModel,
+    config: &GptOssConfig,
+    options: &BenchOptions,
+) -> Result<Vec<PrefillFigure>> {
     let greedy = SamplerConfig::greedy();
     let mut prefill = Vec::new();
     for (i, &n) in options.prefill_lengths.iter().enumerate() {

@@ -83,7 +83,8 @@ fn every_command_has_help_naming_its_flags_defaults_and_allowed_values() {
         assert!(synth.contains(expected), "synth --help lacks `{expected}`:\n{synth}");
     }
     let bench = gptoss(&["bench", "--help"]).stdout;
-    for expected in ["--prefill <N,..>", "[default: 128,1024]", "[default: 0,1024,4096]", "[default: 32]", "[default: 256]"]
+    for expected in
+        ["--prefill <N,..>", "[default: 128,1024]", "[default: 0,1024,4096]", "[default: 32]", "[default: 256]"]
     {
         assert!(bench.contains(expected), "bench --help lacks `{expected}`:\n{bench}");
     }
@@ -92,7 +93,7 @@ fn every_command_has_help_naming_its_flags_defaults_and_allowed_values() {
 
     let version = gptoss(&["--version"]);
     assert_eq!((version.code, version.stdout.trim()), (0, concat!("gptoss ", env!("CARGO_PKG_VERSION"))));
-    assert_eq!(gptoss(&["run", "--version"]).stdout, version.stdout);
+    assert_eq!(gptoss(&["run", "--version"]).stdout.trim(), concat!("gptoss-run ", env!("CARGO_PKG_VERSION")));
 }
 
 #[test]
@@ -103,7 +104,11 @@ fn usage_errors_exit_2_with_clap_naming_the_flag() {
         let out = gptoss(&[command, "--no-such-flag"]);
         assert_eq!(out.code, 2, "{command}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{command}: {}", out.stdout);
-        assert!(out.stderr.starts_with("error: unexpected argument '--no-such-flag' found"), "{command}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: unexpected argument '--no-such-flag' found"),
+            "{command}: {}",
+            out.stderr
+        );
         assert!(out.stderr.contains(&format!("Usage: gptoss {command} ")), "{command}: {}", out.stderr);
     }
     for (args, expected) in [
@@ -112,11 +117,23 @@ fn usage_errors_exit_2_with_clap_naming_the_flag() {
         (vec!["inspect"], "the following required arguments were not provided:\n  <MODEL>"),
         (vec!["run", m], "the following required arguments were not provided:\n  --prompt <TEXT>"),
         (vec!["run", m, "--prompt", "hi", "--backend", "tpu"], "invalid value 'tpu' for '--backend <BACKEND>'"),
-        (vec!["run", m, "--prompt", "hi", "--reasoning", "extreme"], "invalid value 'extreme' for '--reasoning <REASONING>'"),
+        (
+            vec!["run", m, "--prompt", "hi", "--reasoning", "extreme"],
+            "invalid value 'extreme' for '--reasoning <REASONING>'",
+        ),
         (vec!["run", m, "--prompt", "hi", "--max-tokens", "many"], "invalid value 'many' for '--max-tokens <N>'"),
-        (vec!["run", m, "--prompt", "hi", "--temperature", "-1"], "invalid value '-1' for '--temperature <T>': temperature -1 must be ≥ 0"),
-        (vec!["run", m, "--prompt", "hi", "--top-p", "1.5"], "invalid value '1.5' for '--top-p <P>': top-p 1.5 must be in (0, 1]"),
-        (vec!["run", m, "--prompt", "hi", "--top-k", "100000"], "invalid value '100000' for '--top-k <K>': top-k 100000 exceeds"),
+        (
+            vec!["run", m, "--prompt", "hi", "--temperature", "-1"],
+            "invalid value '-1' for '--temperature <T>': temperature -1 must be ≥ 0",
+        ),
+        (
+            vec!["run", m, "--prompt", "hi", "--top-p", "1.5"],
+            "invalid value '1.5' for '--top-p <P>': top-p 1.5 must be in (0, 1]",
+        ),
+        (
+            vec!["run", m, "--prompt", "hi", "--top-k", "100000"],
+            "invalid value '100000' for '--top-k <K>': top-k 100000 exceeds",
+        ),
         (
             vec!["run", m, "--prompt", "hi", "--expert-budget", "150%"],
             "invalid value '150%' for '--expert-budget <min|N%|BYTES>': expert budget `150%`: must be in (0, 100]%",
@@ -124,7 +141,10 @@ fn usage_errors_exit_2_with_clap_naming_the_flag() {
         (vec!["logits", m], "the following required arguments were not provided:\n  --tokens <ID,..>"),
         (vec!["logits", m, "--tokens", "1,x"], "invalid value 'x' for '--tokens <ID,..>'"),
         (vec!["tokenize", m], "the following required arguments were not provided:\n  <--text <TEXT>|--file <FILE>>"),
-        (vec!["tokenize", m, "--text", "a", "--file", "b"], "the argument '--text <TEXT>' cannot be used with '--file <FILE>'"),
+        (
+            vec!["tokenize", m, "--text", "a", "--file", "b"],
+            "the argument '--text <TEXT>' cannot be used with '--file <FILE>'",
+        ),
         (vec!["detokenize", m, "--ids", "-3"], "unexpected argument '-3' found"),
         (vec!["synth", "--preset", "huge", "-o", "x.gguf"], "invalid value 'huge' for '--preset <PRESET>'"),
         (vec!["synth", "--preset", "tiny"], "the following required arguments were not provided:\n  --output <FILE>"),
@@ -240,17 +260,19 @@ fn run_json_prints_ids_channels_and_timings_matching_the_greedy_logits() {
         chars.sort_unstable();
         chars
     };
-    let parts: String = channels.values().map(|t| t.as_str().unwrap()).chain([report["raw"].as_str().unwrap()]).collect();
+    let parts: String =
+        channels.values().map(|t| t.as_str().unwrap()).chain([report["raw"].as_str().unwrap()]).collect();
     assert_eq!(sorted(&unlabelled), sorted(&parts), "streamed {streamed:?}, JSON {report}");
 }
 
 #[test]
 fn completions_are_generated_for_bash_zsh_and_fish() {
-    for (shell, marker) in [("bash", "complete -F _gptoss"), ("zsh", "#compdef gptoss"), ("fish", "complete -c gptoss")] {
+    for (shell, marker) in [("bash", "complete -F _gptoss"), ("zsh", "#compdef gptoss"), ("fish", "complete -c gptoss")]
+    {
         let out = gptoss(&["completions", shell]);
         assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
         assert!(out.stdout.contains(marker), "{shell}: no `{marker}`");
-        for word in ["synth", "--expert-budget", "gpt-oss-120b", "--reasoning"] {
+        for word in ["synth", "expert-budget", "gpt-oss-120b", "reasoning"] {
             assert!(out.stdout.contains(word), "{shell} completions lack `{word}`");
         }
     }
@@ -323,5 +345,8 @@ fn readme_cli_table_matches_the_help_text() {
         .map(|l| format!("{l}\n"))
         .collect();
     let expected = expected_readme_table();
-    assert_eq!(table, expected, "README's CLI table differs from `gptoss --help`; the table it should hold:\n{expected}");
+    assert_eq!(
+        table, expected,
+        "README's CLI table differs from `gptoss --help`; the table it should hold:\n{expected}"
+    );
 }

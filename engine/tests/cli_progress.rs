@@ -37,9 +37,12 @@ fn gptoss(args: &[&str], stderr_on_terminal: bool) -> Outcome {
     grantpt(&master).unwrap();
     unlockpt(&master).unwrap();
     tcsetwinsize(&master, Winsize { ws_row: 40, ws_col: 160, ws_xpixel: 0, ws_ypixel: 0 }).unwrap();
-    let slave: OwnedFd =
-        rustix::fs::open(ptsname(&master, Vec::new()).unwrap().as_c_str(), OFlags::RDWR | OFlags::NOCTTY, Mode::empty())
-            .expect("the pseudo-terminal's slave");
+    let slave: OwnedFd = rustix::fs::open(
+        ptsname(&master, Vec::new()).unwrap().as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .expect("the pseudo-terminal's slave");
     command.stderr(Stdio::from(slave));
     let child = command.spawn().expect("gptoss runs");
     // The command holds the parent's copy of the slave; the master reads end-of-file only once no process has it.

@@ -70,7 +70,10 @@ fn main() -> std::process::ExitCode {
         Command::Synth(args) => synth::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "gptoss", &mut std::io::stdout());
+            // clap_complete panics on a failed write; a closed pipe (`… | head`) is not an error worth a message.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gptoss", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
             Ok(())
         }
     };

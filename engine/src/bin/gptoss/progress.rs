@@ -136,7 +136,11 @@ impl Progress {
     fn summary(&self, bytes: u64, duration_ms: f64) -> String {
         let seconds = duration_ms / 1e3;
         let mut text = if bytes > 0 {
-            format!("{} in {seconds:.2} s ({}/s)", HumanBytes(bytes), HumanBytes((bytes as f64 / seconds.max(1e-9)) as u64))
+            format!(
+                "{} in {seconds:.2} s ({}/s)",
+                HumanBytes(bytes),
+                HumanBytes((bytes as f64 / seconds.max(1e-9)) as u64)
+            )
         } else {
             format!("{seconds:.2} s")
         };
@@ -176,6 +180,7 @@ impl EventSink for Progress {
 
 fn style(template: &str) -> ProgressStyle {
     // The templates are constants of this file; one that does not parse is a bug shown on the first run.
-    ProgressStyle::with_template(template).unwrap_or_else(|e| panic!("progress template `{template}`: {e}"))
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|e| panic!("progress template `{template}`: {e}"))
         .progress_chars("█▉▊▋▌▍▎▏ ")
 }

@@ -43,13 +43,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_tokens: usize,
     /// Sampling temperature; 0 is greedy
-    #[arg(long, value_name = "T", default_value_t = SamplerConfig::default().temperature, value_parser = temperature)]
+    #[arg(long, value_name = "T", default_value_t = SamplerConfig::default().temperature, value_parser = temperature,
+        allow_negative_numbers = true)]
     temperature: f32,
     /// Sample from the K most likely tokens only; 0 keeps them all
     #[arg(long, value_name = "K", default_value_t = SamplerConfig::default().top_k, value_parser = top_k)]
     top_k: u32,
     /// Sample from the smallest set of tokens whose probability reaches P; 1 keeps them all
-    #[arg(long, value_name = "P", default_value_t = SamplerConfig::default().top_p, value_parser = top_p)]
+    #[arg(long, value_name = "P", default_value_t = SamplerConfig::default().top_p, value_parser = top_p,
+        allow_negative_numbers = true)]
     top_p: f32,
     /// Seed of the sampler
     #[arg(long, value_name = "S", default_value_t = SamplerConfig::default().seed)]
@@ -105,7 +107,8 @@ struct RunReport<'a> {
 }
 
 pub fn run(args: RunArgs) -> Result<(), String> {
-    let sampler = SamplerConfig { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, seed: args.seed };
+    let sampler =
+        SamplerConfig { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, seed: args.seed };
     let mut progress = Progress::on_stderr();
     let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), &mut progress))
         .map_err(|e| e.to_string())?;
@@ -125,8 +128,11 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         BackendArg::Gpu => {
             let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
             progress.note(&format!("gpu: {} ({})", ctx.report.name, ctx.report.backend));
-            let options =
-                GpuOptions { context: args.context, expert_budget: args.expert_budget.expert_budget, ..Default::default() };
+            let options = GpuOptions {
+                context: args.context,
+                expert_budget: args.expert_budget.expert_budget,
+                ..Default::default()
+            };
             let model =
                 pollster::block_on(load_model(ctx, &file, options, &mut progress)).map_err(|e| e.to_string())?;
             Backend::Gpu(Box::new(model))
@@ -147,7 +153,9 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             let Event::Token(t) = e else { return };
             generated.push(t.id);
             match t.part.as_str() {
-                "content" => channels.entry(t.channel.unwrap_or_else(|| NO_CHANNEL.into())).or_default().push_str(&t.text),
+                "content" => {
+                    channels.entry(t.channel.unwrap_or_else(|| NO_CHANNEL.into())).or_default().push_str(&t.text)
+                }
                 "raw" => raw.push_str(&t.text),
                 _ => {}
             }

@@ -47,9 +47,7 @@ fn print(text: &str) {
 pub fn tokenize(args: TokenizeArgs) -> Result<(), String> {
     let text = match (args.text, args.file) {
         (Some(text), _) => text,
-        (None, Some(path)) => {
-            std::fs::read_to_string(&path).map_err(|e| format!("--file {}: {e}", path.display()))?
-        }
+        (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| format!("--file {}: {e}", path.display()))?,
         // clap's `input` group requires one of the two.
         (None, None) => return Err("give --text TEXT or --file FILE".into()),
     };
