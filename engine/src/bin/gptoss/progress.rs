@@ -165,13 +165,13 @@ impl EventSink for Progress {
             Event::StageFailed { stage, .. } => self.ended(&stage, None),
             Event::TensorFetched { .. } => self.tensors += 1,
             Event::GpuBufferAllocated { total_gpu_bytes, .. } => self.gpu_bytes = total_gpu_bytes,
-            Event::GpuModelReady { gpu_bytes, dispatches_per_step, pipelines } => {
-                if !matches!(self.output, Output::Silent) {
-                    self.note(&format!(
-                        "gpu: model resident in {}, {dispatches_per_step} dispatches per token, {pipelines} pipelines",
-                        HumanBytes(gpu_bytes)
-                    ));
-                }
+            Event::GpuModelReady { gpu_bytes, dispatches_per_step, pipelines }
+                if !matches!(self.output, Output::Silent) =>
+            {
+                self.note(&format!(
+                    "gpu: model resident in {}, {dispatches_per_step} dispatches per token, {pipelines} pipelines",
+                    HumanBytes(gpu_bytes)
+                ));
             }
             _ => {}
         }
