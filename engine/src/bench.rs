@@ -6,8 +6,8 @@ use std::rc::Rc;
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::events::{EventSink, NoEvents};
-use crate::gguf::GgufModel;
+use crate::events::EventSink;
+use crate::gguf::{GgufModel, Stage};
 use crate::gpu::{load_model, AdapterReport, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats, StepTiming};
 use crate::model::GptOssConfig;
 use crate::sampler::SamplerConfig;
@@ -25,6 +25,7 @@ pub struct BenchReport {
     /// those it maps, so `subgroups` can be offered here and still not be used).
     pub adapter_features: Vec<String>,
     pub device: String,
+
     pub driver: String,
     pub backend: String,
     pub model: String,
@@ -249,14 +250,15 @@ async fn decode_run(model: &mut GpuModel, n: usize, warmup: usize) -> Result<Dec
     Ok(DecodeRun { seconds: median(times), host, paging })
 }
 
-/// Run the whole benchmark natively on the model at `path_or_url`, on a device of its own.
-pub async fn run(path_or_url: &str, options: &BenchOptions) -> Result<BenchReport> {
+/// Run the whole benchmark on the model at `path_or_url`. Reports each phase to `events` as a stage (the header's
+/// fetch, `read_ceiling`, the tensors' load, `prefill`, `decode`, `profile`).
+pub async fn run(path_or_url: &str, options: &BenchOptions, events: &mut dyn EventSink) -> Result<BenchReport> {
     let ctx = Rc::new(GpuContext::new().await?);
-    measure(ctx, ByteSource::from_path_or_url(path_or_url), path_or_url, options, &mut NoEvents).await
+    measure(ctx, ByteSource::from_path_or_url(path_or_url), path_or_url, options, events).await
 }
 
-/// The benchmark on `ctx` (the CLI's device or the page's), reading the model from `source`; `events` sees the
-/// load's stages as the HUD would. `runtime` is `native` here; the page's benchmark mode overwrites it.
+/// The benchmark on `ctx` (the CLI's device or the page's), reading the model from `source`. `runtime` is
+/// `native` here; the page's benchmark mode overwrites it with the browser's.
 pub async fn measure(
     ctx: Rc<GpuContext>,
     source: ByteSource,
@@ -264,10 +266,14 @@ pub async fn measure(
     options: &BenchOptions,
     events: &mut dyn EventSink,
 ) -> Result<BenchReport> {
-    let ceiling = read_ceiling(&ctx).await?;
+    // The header first, so a file that is not a model is refused before any GPU work; its time is load time.
     let start = Instant::now();
     let file = GgufModel::open(source, events).await?;
     let config = GptOssConfig::from_header(file.header())?;
+    let header_s = start.elapsed().as_secs_f64();
+    let stage = Stage::start("read_ceiling", events);
+    let ceiling = stage.end(events, read_ceiling(&ctx).await, 0)?;
+    let start = Instant::now();
     let max_context =
         (options.decode_contexts.iter().max().copied().unwrap_or(0) + options.warmup_tokens + options.decode_tokens)
             .max(options.prefill_lengths.iter().max().copied().unwrap_or(0))
@@ -283,11 +289,62 @@ pub async fn measure(
     let mut model = load_model(ctx.clone(), &file, gpu_options, events).await?;
     // The load is done when the GPU has every byte: wait for the queue.
     ctx.wait_idle().await?;
-    let load_s = start.elapsed().as_secs_f64();
+    let load_s = header_s + start.elapsed().as_secs_f64();
     let tensor_bytes = file.tensor_bytes();
     let weight_bytes_per_token = bytes_per_token(&file, &config);
     let roofline = ceiling * 1e9 / weight_bytes_per_token as f64;
 
+    let stage = Stage::start("prefill", events);
+    let prefill = stage.end(events, prefill_figures(&mut model, &config, options).await, 0)?;
+    let stage = Stage::start("decode", events);
+    let measured = decode_figures(&ctx, &mut model, &config, options, weight_bytes_per_token, roofline).await;
+    let (decode, paging) = stage.end(events, measured, 0)?;
+
+    // Per-kernel profiles need every expert resident (a profiled pass does not page).
+    let ((kernels, kernel_total_ms), (prefill_kernels, prefill_kernel_total_ms)) =
+        if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
+            let stage = Stage::start("profile", events);
+            stage.end(events, profile_kernels(&mut model, &config, options).await, 0)?
+        } else {
+            ((Vec::new(), 0.0), (Vec::new(), 0.0))
+        };
+    let info = ctx.adapter.get_info();
+    Ok(BenchReport {
+        runtime: "native".into(),
+        browser: None,
+        adapter: ctx.report.clone(),
+        adapter_features: adapter_feature_names(&ctx.adapter),
+        device: info.name.clone(),
+        driver: format!("{} {}", info.driver, info.driver_info),
+        backend: format!("{:?}", info.backend),
+        model: label.to_string(),
+        tensor_bytes,
+        load_s,
+        load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
+        gpu_bytes: model.gpu_bytes(),
+        weight_bytes_per_token,
+        ceiling_gb_per_s: ceiling,
+        roofline_tokens_per_s: roofline,
+        prefill,
+        decode,
+        dispatches_per_token: model.dispatches_per_token(),
+        // Paging adds a submission and a routing readback per layer.
+        submissions_per_token: if paging.is_empty() { 1 } else { 1 + config.n_layer },
+        paging,
+        kernels,
+        kernel_total_ms,
+        prefill_batch_tokens: options.max_batch,
+        prefill_kernels,
+        prefill_kernel_total_ms,
+    })
+}
+
+/// Prefill time per prompt length, each on a fresh context after one warm-up at the same batch shape.
+async fn prefill_figures(
+    model: &mut GpuModel,
+    config: &GptOssConfig,
+    options: &BenchOptions,
+) -> Result<Vec<PrefillFigure>> {
     let greedy = SamplerConfig::greedy();
     let mut prefill = Vec::new();
     for (i, &n) in options.prefill_lengths.iter().enumerate() {
@@ -301,7 +358,19 @@ pub async fn measure(
         let seconds = t.elapsed().as_secs_f64();
         prefill.push(PrefillFigure { prompt_tokens: n, seconds, tokens_per_s: n as f64 / seconds });
     }
+    Ok(prefill)
+}
 
+/// Decode speed at each context length, with the expert paging it caused (none when every expert is resident).
+async fn decode_figures(
+    ctx: &GpuContext,
+    model: &mut GpuModel,
+    config: &GptOssConfig,
+    options: &BenchOptions,
+    weight_bytes_per_token: u64,
+    roofline: f64,
+) -> Result<(Vec<DecodeFigure>, Vec<PagingFigure>)> {
+    let greedy = SamplerConfig::greedy();
     let mut decode = Vec::new();
     let mut paging = Vec::new();
     for &context in &options.decode_contexts {
@@ -309,7 +378,7 @@ pub async fn measure(
         if context > 0 {
             model.step(&prompt(context, config.n_vocab, 99), &greedy).await?;
         }
-        let run = decode_run(&mut model, options.decode_tokens, options.warmup_tokens).await?;
+        let run = decode_run(model, options.decode_tokens, options.warmup_tokens).await?;
         let s = run.seconds;
         // The GPU's own time of one more step at this context (a profiled pass does not page).
         let gpu_ms = if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
@@ -342,47 +411,23 @@ pub async fn measure(
             other_ms: (s * 1e3 - run.host.encode_ms - run.host.submit_ms - run.host.map_wait_ms).max(0.0),
         });
     }
+    Ok((decode, paging))
+}
 
-    let (mut kernels, mut kernel_total_ms) = (Vec::new(), 0.0);
-    let (mut prefill_kernels, mut prefill_kernel_total_ms) = (Vec::new(), 0.0);
-    // Per-kernel profiles need every expert resident (a profiled pass does not page).
-    if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
-        model.reset();
-        model.step(&[0], &greedy).await?;
-        (kernels, kernel_total_ms) = kernel_table(model.profile_step(&[1], &greedy).await?);
-        model.reset();
-        let batch = prompt(options.max_batch, config.n_vocab, 7);
-        (prefill_kernels, prefill_kernel_total_ms) = kernel_table(model.profile_step(&batch, &greedy).await?);
-    }
-    let info = ctx.adapter.get_info();
-    Ok(BenchReport {
-        runtime: "native".into(),
-        browser: None,
-        adapter: ctx.report.clone(),
-        adapter_features: adapter_feature_names(&ctx.adapter),
-        device: info.name.clone(),
-        driver: format!("{} {}", info.driver, info.driver_info),
-        backend: format!("{:?}", info.backend),
-        model: label.to_string(),
-        tensor_bytes,
-        load_s,
-        load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
-        gpu_bytes: model.gpu_bytes(),
-        weight_bytes_per_token,
-        ceiling_gb_per_s: ceiling,
-        roofline_tokens_per_s: roofline,
-        prefill,
-        decode,
-        dispatches_per_token: model.dispatches_per_token(),
-        // Paging adds a submission and a routing readback per layer.
-        submissions_per_token: if paging.is_empty() { 1 } else { 1 + config.n_layer },
-        paging,
-        kernels,
-        kernel_total_ms,
-        prefill_batch_tokens: options.max_batch,
-        prefill_kernels,
-        prefill_kernel_total_ms,
-    })
+/// GPU time per kernel family of one decode step and of one prefill batch of `max_batch` tokens.
+async fn profile_kernels(
+    model: &mut GpuModel,
+    config: &GptOssConfig,
+    options: &BenchOptions,
+) -> Result<((Vec<KernelFigure>, f64), (Vec<KernelFigure>, f64))> {
+    let greedy = SamplerConfig::greedy();
+    model.reset();
+    model.step(&[0], &greedy).await?;
+    let decode = kernel_table(model.profile_step(&[1], &greedy).await?);
+    model.reset();
+    let batch = prompt(options.max_batch, config.n_vocab, 7);
+    let prefill = kernel_table(model.profile_step(&batch, &greedy).await?);
+    Ok((decode, prefill))
 }
 
 fn adapter_feature_names(adapter: &wgpu::Adapter) -> Vec<String> {

@@ -12,7 +12,8 @@
 //! largest tensor. Spreads come from each matrix's fan-in, so every activation keeps unit scale at any width and
 //! the LM head's logits have a standard deviation of [`LOGIT_GAIN`] (far from uniform) at every size.
 
-use crate::gguf::{GgmlType, GgufWriter, MetaArray, MetaValue, TensorInfo};
+use crate::events::{EventSink, NoEvents};
+use crate::gguf::{GgmlType, GgufWriter, MetaArray, MetaValue, Stage, TensorInfo};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::io::Write;
@@ -243,18 +244,32 @@ impl SynthModel {
 
     /// Streams the whole file; the same seed always gives the same bytes.
     pub fn write_to<W: Write>(&self, out: &mut W) -> Result<()> {
-        self.writer.write_to(out, |index, info, buf| {
+        self.write_reporting(out, &mut NoEvents)
+    }
+
+    /// [`Self::write_to`], reporting a `write_gguf` stage with the bytes written before each tensor.
+    fn write_reporting<W: Write>(&self, out: &mut W, events: &mut dyn EventSink) -> Result<()> {
+        let stage = Stage::start("write_gguf", events);
+        let (data_offset, total) = (self.writer.data_offset(), self.writer.total_file_bytes());
+        let mut written = 0;
+        let result = self.writer.write_to(out, |index, info, buf| {
+            // The header, every earlier tensor and the padding before this one are with the writer.
+            written = data_offset + info.offset;
+            stage.progress(events, written, Some(total));
             let init = self.inits.get(index).copied().ok_or_else(|| {
                 Error::Model(format!("synthetic model has no initialiser for tensor #{index} `{}`", info.name))
             })?;
             fill_tensor(&mut Xoshiro256pp::for_tensor(self.seed, index as u64), info, init, buf)
-        })
+        });
+        let bytes = if result.is_ok() { total } else { written };
+        stage.end(events, result, bytes)
     }
 
     /// Writes the file at `path` (creating missing parent folders, e.g. the untracked `assets/models/`) through a
-    /// buffered writer. A failed write removes what it left of a regular file, so a truncated model is never
-    /// mistaken for a whole one; a pipe or device path is left alone.
-    pub fn write_file(&self, path: &Path) -> Result<()> {
+    /// buffered writer, reporting its progress to `events` as a `write_gguf` stage. A failed write removes what it
+    /// left of a regular file, so a truncated model is never mistaken for a whole one; a pipe or device path is left
+    /// alone.
+    pub fn write_file(&self, path: &Path, events: &mut dyn EventSink) -> Result<()> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::Source(format!("{}: cannot create folder: {e}", parent.display())))?;
@@ -262,7 +277,7 @@ impl SynthModel {
         let file = std::fs::File::create(path)
             .map_err(|e| Error::Source(format!("{}: cannot create: {e}", path.display())))?;
         let mut out = std::io::BufWriter::with_capacity(8 << 20, file);
-        let result = self.write_to(&mut out).and_then(|()| {
+        let result = self.write_reporting(&mut out, events).and_then(|()| {
             out.into_inner().map(drop).map_err(|e| Error::Source(format!("writing GGUF: {}", e.error())))
         });
         if let Err(e) = result {

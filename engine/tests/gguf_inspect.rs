@@ -1,5 +1,5 @@
-//! `gptoss inspect`: the report for the fixture (numbers recomputed here from the model's shapes), and one error
-//! line with exit code 1 for broken or missing files.
+//! `gptoss inspect`: the report for the fixture (numbers recomputed here from the model's shapes), one error line
+//! with exit code 1 for broken or missing files, and exit code 2 without a file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,8 +88,10 @@ fn broken_and_missing_files_exit_1_with_one_error_line() {
     assert_eq!(code, 1);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/model.gguf"), "{err}");
+    // No file at all is a usage error (exit 2), in clap's words.
     let (code, _, err) = inspect(&[]);
-    assert_eq!((code, err.trim()), (1, "error: missing a GGUF path or URL"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("error: the following required arguments were not provided:\n  <MODEL>"), "{err}");
 }
 
 #[test]

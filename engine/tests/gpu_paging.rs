@@ -86,7 +86,7 @@ fn paged_synthetic_model_matches_resident() {
     let dir = std::env::temp_dir().join(format!("gptoss-paging-synth-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("tiny-synth.gguf");
-    synth.write_file(&path).unwrap();
+    synth.write_file(&path, &mut NoEvents).unwrap();
     let tokens: Vec<u32> = (0..6u32).map(|i| 1000 + i * 4099).collect();
     let mut resident = load(&ctx, &path, ExpertBudget::All);
     assert_eq!(resident.expert_slots(), 32);

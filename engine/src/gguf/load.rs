@@ -14,19 +14,19 @@ pub const FIRST_HEADER_CHUNK: u64 = 1 << 20;
 /// A header larger than this is refused before it is fetched (real ones are about 12 MB).
 pub const MAX_HEADER_BYTES: u64 = 256 << 20;
 
-/// One load stage's timing, reported as started / progress / completed or failed.
-struct Stage {
+/// One stage's timing, reported as started / progress / completed or failed (loading here; also synth and bench).
+pub(crate) struct Stage {
     name: &'static str,
     started: Instant,
 }
 
 impl Stage {
-    fn start(name: &'static str, events: &mut dyn EventSink) -> Self {
+    pub(crate) fn start(name: &'static str, events: &mut dyn EventSink) -> Self {
         events.emit(Event::StageStarted { stage: name.into() });
         Stage { name, started: Instant::now() }
     }
 
-    fn progress(&self, events: &mut dyn EventSink, bytes: u64, total_bytes: Option<u64>) {
+    pub(crate) fn progress(&self, events: &mut dyn EventSink, bytes: u64, total_bytes: Option<u64>) {
         events.emit(Event::StageProgress { stage: self.name.into(), bytes, total_bytes });
     }
 
@@ -35,7 +35,7 @@ impl Stage {
     }
 
     /// Reports how the stage ended and passes the result through.
-    fn end<T>(self, events: &mut dyn EventSink, result: Result<T>, bytes: u64) -> Result<T> {
+    pub(crate) fn end<T>(self, events: &mut dyn EventSink, result: Result<T>, bytes: u64) -> Result<T> {
         events.emit(match &result {
             Ok(_) => Event::StageCompleted { stage: self.name.into(), bytes, duration_ms: self.ms() },
             Err(e) => Event::StageFailed { stage: self.name.into(), error: e.to_string(), duration_ms: self.ms() },

@@ -1,59 +1,44 @@
-//! Minimal argument parsing: positionals and `--flag value` pairs, with errors that name the flag.
+//! What several commands take, typed once: the model argument, the backend, the expert budget, and a value parser
+//! over the engine's own named enums (presets, reasoning efforts).
 
-pub struct Args {
-    items: Vec<String>,
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use gptoss_engine::gpu::ExpertBudget;
+
+#[derive(Debug, clap::Args)]
+pub struct ModelArg {
+    /// A GGUF file or an http(s) URL (a split model: its first file; the others are found beside it)
+    #[arg(value_name = "MODEL")]
+    pub model: String,
 }
 
-impl Args {
-    pub fn new(items: Vec<String>) -> Self {
-        Args { items }
-    }
+/// Where the forward pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// The f32 reference forward pass, on the CPU
+    Cpu,
+    /// The WGSL kernels, on the GPU (Vulkan natively)
+    Gpu,
+}
 
-    /// Remove and return `--name value` (or `-n value` for a short alias).
-    pub fn value(&mut self, names: &[&str]) -> Result<Option<String>, String> {
-        let Some(i) = self.items.iter().position(|a| names.contains(&a.as_str())) else {
-            return Ok(None);
-        };
-        if i + 1 >= self.items.len() {
-            return Err(format!("{} needs a value", names[0]));
-        }
-        let v = self.items.remove(i + 1);
-        self.items.remove(i);
-        Ok(Some(v))
-    }
+#[derive(Debug, clap::Args)]
+pub struct ExpertBudgetArg {
+    /// GPU memory for the experts: `min` (the k one token needs, per layer), `N%` of each layer's experts, or a
+    /// byte count for all layers together; experts beyond it are paged through a GPU cache
+    #[arg(long, value_name = "min|N%|BYTES", default_value = "100%", value_parser = expert_budget)]
+    pub expert_budget: ExpertBudget,
+}
 
-    /// Remove and return whether a bare `--flag` is present.
-    pub fn flag(&mut self, name: &str) -> bool {
-        match self.items.iter().position(|a| a == name) {
-            Some(i) => {
-                self.items.remove(i);
-                true
-            }
-            None => false,
-        }
-    }
+fn expert_budget(text: &str) -> Result<ExpertBudget, String> {
+    ExpertBudget::parse(text).map_err(|e| e.to_string())
+}
 
-    /// The next positional argument.
-    pub fn positional(&mut self, what: &str) -> Result<String, String> {
-        match self.items.iter().position(|a| !a.starts_with("--")) {
-            Some(i) => Ok(self.items.remove(i)),
-            None => Err(format!("missing {what}")),
-        }
-    }
-
-    /// Fails on anything left over, so typos are not silently ignored.
-    pub fn finish(self) -> Result<(), String> {
-        match self.items.first() {
-            None => Ok(()),
-            Some(a) => Err(format!("unexpected argument `{a}`")),
-        }
-    }
-
-    /// Parse a comma-separated list of integers, naming the flag on error.
-    pub fn parse_ids(list: &str, flag: &str) -> Result<Vec<u32>, String> {
-        list.split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().parse::<u32>().map_err(|_| format!("{flag}: `{s}` is not a token id")))
-            .collect()
-    }
+/// A value parser over an engine enum whose variants have names: clap lists the names in help and completions and
+/// refuses any other in its usual form, naming the flag.
+pub fn named<T: Copy + Send + Sync + 'static>(
+    variants: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(variants.iter().map(|&v| name(v))).try_map(move |chosen| {
+        variants.iter().copied().find(|&v| name(v) == chosen).ok_or_else(|| format!("`{chosen}` is not a listed name"))
+    })
 }

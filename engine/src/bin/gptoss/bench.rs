@@ -1,36 +1,57 @@
-//! `gptoss bench <model> [--json] [--decode-tokens N] [--prefill 128,1024] [--contexts 0,1024,4096]
-//! [--max-batch N] [--expert-budget min|N%|BYTES]`
+//! `gptoss bench <MODEL> [--json] [--decode-tokens N] [--prefill 128,1024] [--contexts 0,1024,4096]
+//! [--max-batch N] [--expert-budget min|N%|BYTES]`, with each phase's progress on stderr.
+
+use std::sync::LazyLock;
 
 use gptoss_engine::bench::{self, BenchOptions};
-use gptoss_engine::gpu::ExpertBudget;
 
-use crate::args::Args;
+use crate::args::{ExpertBudgetArg, ModelArg};
+use crate::progress::Progress;
 
-pub fn run(mut args: Args) -> Result<(), String> {
-    let json = args.flag("--json");
-    let mut options = BenchOptions::default();
-    if let Some(n) = args.value(&["--decode-tokens"])? {
-        options.decode_tokens = n.parse().map_err(|_| format!("--decode-tokens: `{n}` is not a count"))?;
-    }
-    let list = |v: String, flag: &str| -> Result<Vec<usize>, String> {
-        Args::parse_ids(&v, flag).map(|ids| ids.into_iter().map(|x| x as usize).collect())
+/// The engine's default lists, as the comma-separated text the flags take.
+static DEFAULT_PREFILL: LazyLock<String> = LazyLock::new(|| comma_list(&BenchOptions::default().prefill_lengths));
+static DEFAULT_CONTEXTS: LazyLock<String> = LazyLock::new(|| comma_list(&BenchOptions::default().decode_contexts));
+
+fn comma_list(values: &[usize]) -> String {
+    values.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Print the report as JSON on stdout (the readable report goes to stderr)
+    #[arg(long)]
+    json: bool,
+    /// Tokens decoded and timed at each context length
+    #[arg(long, value_name = "N", default_value_t = BenchOptions::default().decode_tokens)]
+    decode_tokens: usize,
+    /// Prompt lengths whose prefill is timed, comma-separated
+    #[arg(long, value_name = "N,..", value_delimiter = ',', default_value = DEFAULT_PREFILL.as_str())]
+    prefill: Vec<usize>,
+    /// Context lengths at which decoding is timed, comma-separated
+    #[arg(long, value_name = "N,..", value_delimiter = ',', default_value = DEFAULT_CONTEXTS.as_str())]
+    contexts: Vec<usize>,
+    /// The largest prefill batch (longer prompts run in batches of this many tokens)
+    #[arg(long, value_name = "N", default_value_t = BenchOptions::default().max_batch)]
+    max_batch: usize,
+    #[command(flatten)]
+    expert_budget: ExpertBudgetArg,
+}
+
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let options = BenchOptions {
+        prefill_lengths: args.prefill,
+        decode_contexts: args.contexts,
+        decode_tokens: args.decode_tokens,
+        max_batch: args.max_batch,
+        expert_budget: args.expert_budget.expert_budget,
+        ..BenchOptions::default()
     };
-    if let Some(v) = args.value(&["--prefill"])? {
-        options.prefill_lengths = list(v, "--prefill")?;
-    }
-    if let Some(v) = args.value(&["--contexts"])? {
-        options.decode_contexts = list(v, "--contexts")?;
-    }
-    if let Some(v) = args.value(&["--max-batch"])? {
-        options.max_batch = v.parse().map_err(|_| format!("--max-batch: `{v}` is not a count"))?;
-    }
-    if let Some(v) = args.value(&["--expert-budget"])? {
-        options.expert_budget = ExpertBudget::parse(&v).map_err(|e| e.to_string())?;
-    }
-    let model = args.positional("model path or URL")?;
-    args.finish()?;
-    let report = pollster::block_on(bench::run(&model, &options)).map_err(|e| e.to_string())?;
-    if json {
+    let mut progress = Progress::on_stderr();
+    let report =
+        pollster::block_on(bench::run(&args.model.model, &options, &mut progress)).map_err(|e| e.to_string())?;
+    if args.json {
         // The readable report still goes to stderr, so one run gives both.
         eprint!("{}", report.text());
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);

@@ -1,9 +1,10 @@
-//! `gptoss inspect <path-or-url> [--events]`: a GGUF file's metadata (long arrays and strings summarised), its
-//! tensor table and the totals per type. Split models are opened from their first file. `--events` prints the load
-//! telemetry as JSON lines on stderr.
+//! `gptoss inspect <MODEL> [--events]`: a GGUF file's metadata (long arrays and strings summarised), its tensor
+//! table and the totals per type. Split models are opened from their first file. `--events` prints the load
+//! telemetry as JSON lines on stderr; otherwise a terminal shows the header's fetch as a progress bar.
 
-use crate::args::Args;
-use gptoss_engine::events::Event;
+use crate::args::ModelArg;
+use crate::progress::Progress;
+use gptoss_engine::events::{Event, EventSink};
 use gptoss_engine::gguf::{GgufModel, MetaArray, MetaType, MetaValue};
 use gptoss_engine::source::ByteSource;
 use std::collections::BTreeMap;
@@ -15,17 +16,22 @@ const SHOWN_ELEMENTS: usize = 5;
 /// Characters of a string shown before the rest is summarised (chat templates run to kilobytes).
 const SHOWN_CHARS: usize = 80;
 
-pub fn run(mut args: Args) -> Result<(), String> {
-    let print_events = args.flag("--events");
-    let target = args.positional("a GGUF path or URL")?;
-    args.finish()?;
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Print the load telemetry (the HUD's events) as JSON lines on stderr
+    #[arg(long)]
+    events: bool,
+}
 
-    let mut sink = |e: Event| {
-        if print_events {
-            eprintln!("{}", serde_json::to_string(&e).unwrap_or_else(|err| format!("{{\"unprintable\":\"{err}\"}}")));
-        }
+pub fn run(args: InspectArgs) -> Result<(), String> {
+    let mut json_lines = |e: Event| {
+        eprintln!("{}", serde_json::to_string(&e).unwrap_or_else(|err| format!("{{\"unprintable\":\"{err}\"}}")));
     };
-    let model = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&target), &mut sink))
+    let mut progress = Progress::on_terminal();
+    let sink: &mut dyn EventSink = if args.events { &mut json_lines } else { &mut progress };
+    let model = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), sink))
         .map_err(|e| e.to_string())?;
     let report = render(&model).map_err(|e| e.to_string())?;
     // A closed pipe (`gptoss inspect m.gguf | head`) is not an error worth a message.

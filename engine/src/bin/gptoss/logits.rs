@@ -1,45 +1,54 @@
-//! `gptoss logits <model> --tokens ID,.. [--backend cpu|gpu] [--last-logits FILE] [--greedy N]
-//! [--expert-budget min|N%|BYTES]`: run token ids at
-//! positions 0..n−1 and print, per position, the 20 highest logits and the log-sum-exp as JSON, in the layout of
-//! the fixture goldens (`{"positions": [{"top": [[id, logit], ...], "logsumexp": x}, ...]}`), so the output can be
-//! compared with any outside reference. `--last-logits` writes the last position's logits as raw little-endian
-//! f32; `--greedy N` appends `"greedy": [ids]`, the argmax continuation.
+//! `gptoss logits <MODEL> --tokens ID,.. [--backend cpu|gpu] [--last-logits FILE] [--greedy N]
+//! [--expert-budget min|N%|BYTES]`: run token ids at positions 0..n−1 and print, per position, the 20 highest
+//! logits and the log-sum-exp as JSON, in the layout of the fixture goldens
+//! (`{"positions": [{"top": [[id, logit], ...], "logsumexp": x}, ...]}`), so the output can be compared with any
+//! outside reference. `--last-logits` writes the last position's logits as raw little-endian f32; `--greedy N`
+//! appends `"greedy": [ids]`, the argmax continuation. A GPU load shows its progress on stderr.
 
-use crate::args::Args;
-use gptoss_engine::events::NoEvents;
+use crate::args::{BackendArg, ExpertBudgetArg, ModelArg};
+use crate::progress::Progress;
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
 use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions, KvStorage};
 use gptoss_engine::model::{CpuModel, CpuState, GptOssConfig, TensorPlan};
 use gptoss_engine::source::ByteSource;
 use serde_json::json;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 /// Logits listed per position, as in the goldens.
 const TOP: usize = 20;
 
-pub fn run(mut args: Args) -> Result<(), String> {
-    let tokens = args.value(&["--tokens"])?.ok_or("--tokens ID,ID,... is required")?;
-    let tokens = Args::parse_ids(&tokens, "--tokens")?;
-    if tokens.is_empty() {
-        return Err("--tokens needs at least one id".into());
-    }
-    let backend = args.value(&["--backend"])?.unwrap_or_else(|| "cpu".into());
-    let last_logits_file = args.value(&["--last-logits"])?;
-    let greedy = match args.value(&["--greedy"])? {
-        Some(n) => n.parse::<usize>().map_err(|_| format!("--greedy: `{n}` is not a count"))?,
-        None => 0,
-    };
-    let budget = args.value(&["--expert-budget"])?;
-    let target = args.positional("a GGUF path or URL")?;
-    args.finish()?;
-    let expert_budget =
-        budget.map(|b| ExpertBudget::parse(&b)).transpose().map_err(|e| e.to_string())?.unwrap_or_default();
-    let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&target), &mut NoEvents))
+#[derive(clap::Args)]
+pub struct LogitsArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Token ids run at positions 0.., comma-separated
+    #[arg(long, value_name = "ID,..", value_delimiter = ',', required = true)]
+    tokens: Vec<u32>,
+    /// Where the forward pass runs (the GPU with an f32 KV cache)
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+    /// Write the last position's logits to FILE as raw little-endian f32
+    #[arg(long, value_name = "FILE")]
+    last_logits: Option<PathBuf>,
+    /// Append the argmax continuation of N tokens as `"greedy": [ids]`
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    greedy: usize,
+    #[command(flatten)]
+    expert_budget: ExpertBudgetArg,
+}
+
+pub fn run(args: LogitsArgs) -> Result<(), String> {
+    let tokens = args.tokens;
+    let greedy = args.greedy;
+    let mut progress = Progress::on_stderr();
+    let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), &mut progress))
         .map_err(|e| e.to_string())?;
-    let mut model = match backend.as_str() {
-        "cpu" => LogitModel::cpu(&file)?,
-        "gpu" => LogitModel::gpu(&file, tokens.len() + greedy + 1, expert_budget)?,
-        other => return Err(format!("--backend: `{other}` is not cpu or gpu")),
+    let mut model = match args.backend {
+        BackendArg::Cpu => LogitModel::cpu(&file)?,
+        BackendArg::Gpu => {
+            LogitModel::gpu(&file, tokens.len() + greedy + 1, args.expert_budget.expert_budget, &mut progress)?
+        }
     };
 
     let mut positions = Vec::with_capacity(tokens.len());
@@ -48,9 +57,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
         positions.push(json!({ "top": top_logits(&row, TOP), "logsumexp": logsumexp(&row) }));
         logits = row;
     }
-    if let Some(path) = &last_logits_file {
+    if let Some(path) = &args.last_logits {
         let bytes: Vec<u8> = logits.iter().flat_map(|l| l.to_le_bytes()).collect();
-        std::fs::write(path, bytes).map_err(|e| format!("--last-logits: cannot write {path}: {e}"))?;
+        std::fs::write(path, bytes).map_err(|e| format!("--last-logits: cannot write {}: {e}", path.display()))?;
     }
     let mut out = json!({ "positions": positions });
     if greedy > 0 {
@@ -87,7 +96,12 @@ impl LogitModel {
     }
 
     /// On the GPU with an f32 KV cache, the configuration checked against the goldens at 2e-3.
-    fn gpu(file: &GgufModel, context: usize, expert_budget: ExpertBudget) -> Result<Self, String> {
+    fn gpu(
+        file: &GgufModel,
+        context: usize,
+        expert_budget: ExpertBudget,
+        progress: &mut Progress,
+    ) -> Result<Self, String> {
         let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
         let options = GpuOptions {
             context,
@@ -97,7 +111,7 @@ impl LogitModel {
             expert_budget,
             ..Default::default()
         };
-        let model = pollster::block_on(load_model(ctx, file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
+        let model = pollster::block_on(load_model(ctx, file, options, progress)).map_err(|e| e.to_string())?;
         Ok(LogitModel::Gpu(Box::new(model)))
     }
 

@@ -1,74 +1,143 @@
-//! `gptoss run <model> --prompt TEXT [--backend cpu|gpu] [--max-tokens N] [--temperature T] [--top-k K]
-//! [--top-p P] [--seed S] [--reasoning low|medium|high] [--context N] [--expert-budget min|N%|BYTES]`: render a Harmony prompt, generate,
-//! stream the text as it comes (analysis and final channels labelled), and print prefill/decode tokens/s.
+//! `gptoss run <MODEL> --prompt TEXT [--backend cpu|gpu] [--max-tokens N] [--temperature T] [--top-k K]
+//! [--top-p P] [--seed S] [--reasoning low|medium|high] [--context N] [--expert-budget min|N%|BYTES] [--json]`:
+//! render a Harmony prompt, generate, and stream the text as it comes, each channel labelled (the analysis channel
+//! also dimmed on a terminal), then print prefill/decode tokens/s on stderr; or, with `--json`, print one JSON
+//! object at the end: the ids, the text per channel and the timings.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
 use std::rc::Rc;
+use std::str::FromStr;
 
-use gptoss_engine::events::{Event, NoEvents};
+use gptoss_engine::events::{Event, GenerationStats};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
-use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuOptions};
+use gptoss_engine::gpu::{load_model, GpuContext, GpuOptions};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
+use serde::Serialize;
 
-use crate::args::Args;
+use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg};
+use crate::progress::Progress;
 
-fn number<T: std::str::FromStr>(args: &mut Args, flag: &str) -> Result<Option<T>, String> {
-    args.value(&[flag])?.map(|v| v.parse::<T>().map_err(|_| format!("{flag}: `{v}` is not a valid number"))).transpose()
+const EFFORTS: [ReasoningEffort; 3] = [ReasoningEffort::Low, ReasoningEffort::Medium, ReasoningEffort::High];
+/// The label of content in no channel.
+const NO_CHANNEL: &str = "message";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// The user message
+    #[arg(long, value_name = "TEXT")]
+    prompt: String,
+    /// Where the forward pass runs
+    #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
+    backend: BackendArg,
+    /// Tokens generated at most
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    max_tokens: usize,
+    /// Sampling temperature; 0 is greedy
+    #[arg(long, value_name = "T", default_value_t = SamplerConfig::default().temperature, value_parser = temperature,
+        allow_negative_numbers = true)]
+    temperature: f32,
+    /// Sample from the K most likely tokens only; 0 keeps them all
+    #[arg(long, value_name = "K", default_value_t = SamplerConfig::default().top_k, value_parser = top_k)]
+    top_k: u32,
+    /// Sample from the smallest set of tokens whose probability reaches P; 1 keeps them all
+    #[arg(long, value_name = "P", default_value_t = SamplerConfig::default().top_p, value_parser = top_p,
+        allow_negative_numbers = true)]
+    top_p: f32,
+    /// Seed of the sampler
+    #[arg(long, value_name = "S", default_value_t = SamplerConfig::default().seed)]
+    seed: u32,
+    /// The reasoning effort the system message asks for
+    #[arg(long, default_value = "medium", value_parser = named(&EFFORTS, ReasoningEffort::as_str))]
+    reasoning: ReasoningEffort,
+    /// Positions the KV cache holds: the prompt plus the generated tokens
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    context: usize,
+    #[command(flatten)]
+    expert_budget: ExpertBudgetArg,
+    /// Print one JSON object at the end (prompt and generated ids, text per channel, timings) instead of the
+    /// streamed text
+    #[arg(long)]
+    json: bool,
 }
 
-pub fn run(mut args: Args) -> Result<(), String> {
-    let prompt = args.value(&["--prompt"])?.ok_or("--prompt TEXT is required")?;
-    let backend = args.value(&["--backend"])?.unwrap_or_else(|| "gpu".into());
-    let max_new_tokens = number(&mut args, "--max-tokens")?.unwrap_or(256usize);
-    let defaults = SamplerConfig::default();
-    let sampler = SamplerConfig {
-        temperature: number(&mut args, "--temperature")?.unwrap_or(defaults.temperature),
-        top_k: number(&mut args, "--top-k")?.unwrap_or(defaults.top_k),
-        top_p: number(&mut args, "--top-p")?.unwrap_or(defaults.top_p),
-        seed: number(&mut args, "--seed")?.unwrap_or(defaults.seed),
-    };
-    sampler.validate().map_err(|e| e.to_string())?;
-    let reasoning = match args.value(&["--reasoning"])?.as_deref() {
-        None | Some("medium") => ReasoningEffort::Medium,
-        Some("low") => ReasoningEffort::Low,
-        Some("high") => ReasoningEffort::High,
-        Some(other) => return Err(format!("--reasoning: `{other}` is not low, medium or high")),
-    };
-    let context = number(&mut args, "--context")?.unwrap_or(4096usize);
-    let expert_budget = match args.value(&["--expert-budget"])? {
-        Some(b) => ExpertBudget::parse(&b).map_err(|e| e.to_string())?,
-        None => ExpertBudget::All,
-    };
-    let target = args.positional("a GGUF path or URL")?;
-    args.finish()?;
+/// Parses one sampler flag and checks it against the sampler's own limits, so a bad value is a usage error that
+/// names the flag.
+fn sampler_value<T: FromStr + Copy>(text: &str, set: impl Fn(&mut SamplerConfig, T)) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let value: T = text.parse().map_err(|e: T::Err| e.to_string())?;
+    let mut config = SamplerConfig::default();
+    set(&mut config, value);
+    config.validate().map(|()| value).map_err(|e| e.to_string())
+}
 
-    let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&target), &mut NoEvents))
+fn temperature(text: &str) -> Result<f32, String> {
+    sampler_value(text, |c, v| c.temperature = v)
+}
+
+fn top_k(text: &str) -> Result<u32, String> {
+    sampler_value(text, |c, v| c.top_k = v)
+}
+
+fn top_p(text: &str) -> Result<f32, String> {
+    sampler_value(text, |c, v| c.top_p = v)
+}
+
+/// What `--json` prints.
+#[derive(Serialize)]
+struct RunReport<'a> {
+    prompt_ids: &'a [u32],
+    ids: Vec<u32>,
+    /// Content text per Harmony channel (`message` for content in none).
+    channels: BTreeMap<String, String>,
+    /// Output the Harmony parser could not place in a message.
+    raw: String,
+    stats: &'a GenerationStats,
+}
+
+pub fn run(args: RunArgs) -> Result<(), String> {
+    let sampler =
+        SamplerConfig { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, seed: args.seed };
+    let mut progress = Progress::on_stderr();
+    let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), &mut progress))
         .map_err(|e| e.to_string())?;
     let tokenizer = Tokenizer::from_gguf(file.header()).map_err(|e| e.to_string())?;
-    let mut conversation = Conversation { messages: vec![Message::user(prompt)], ..Default::default() };
-    conversation.system.reasoning_effort = reasoning;
+    let mut conversation = Conversation { messages: vec![Message::user(args.prompt)], ..Default::default() };
+    conversation.system.reasoning_effort = args.reasoning;
     let ids = conversation.prompt_ids(&tokenizer).map_err(|e| e.to_string())?;
-    if ids.len() + max_new_tokens > context {
+    if ids.len() + args.max_tokens > args.context {
         return Err(format!(
-            "the prompt ({} tokens) plus --max-tokens {max_new_tokens} exceed the context of {context}",
-            ids.len()
+            "the prompt ({} tokens) plus --max-tokens {} exceed the context of {}",
+            ids.len(),
+            args.max_tokens,
+            args.context
         ));
     }
-    let mut engine = match backend.as_str() {
-        "gpu" => {
+    let mut engine = match args.backend {
+        BackendArg::Gpu => {
             let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
-            eprintln!("gpu: {} ({})", ctx.report.name, ctx.report.backend);
-            let options = GpuOptions { context, expert_budget, ..Default::default() };
+            progress.note(&format!("gpu: {} ({})", ctx.report.name, ctx.report.backend));
+            let options = GpuOptions {
+                context: args.context,
+                expert_budget: args.expert_budget.expert_budget,
+                ..Default::default()
+            };
             let model =
-                pollster::block_on(load_model(ctx, &file, options, &mut NoEvents)).map_err(|e| e.to_string())?;
+                pollster::block_on(load_model(ctx, &file, options, &mut progress)).map_err(|e| e.to_string())?;
             Backend::Gpu(Box::new(model))
         }
-        "cpu" => {
+        BackendArg::Cpu => {
             let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
             let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
             let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
@@ -76,26 +145,34 @@ pub fn run(mut args: Args) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             Backend::cpu(model)
         }
-        other => return Err(format!("--backend: `{other}` is not cpu or gpu")),
     };
-    let mut channel: Option<String> = None;
-    let mut print = |e: Event| {
-        if let Event::Token(t) = e {
-            let mut out = std::io::stdout().lock();
-            if t.part == "content" && t.channel != channel {
-                channel = t.channel.clone();
-                let _ = write!(out, "\n[{}] ", channel.as_deref().unwrap_or("message"));
+    let options = GenerateOptions { max_new_tokens: args.max_tokens, sampler };
+    let stats = if args.json {
+        let (mut generated, mut channels, mut raw) = (Vec::new(), BTreeMap::<String, String>::new(), String::new());
+        let mut collect = |e: Event| {
+            let Event::Token(t) = e else { return };
+            generated.push(t.id);
+            match t.part.as_str() {
+                "content" => {
+                    channels.entry(t.channel.unwrap_or_else(|| NO_CHANNEL.into())).or_default().push_str(&t.text)
+                }
+                "raw" => raw.push_str(&t.text),
+                _ => {}
             }
-            if t.part == "content" || t.part == "raw" {
-                let _ = write!(out, "{}", t.text);
-            }
-            let _ = out.flush();
-        }
+        };
+        let stats = pollster::block_on(generate(&mut engine, &tokenizer, &ids, &options, &mut collect, || true))
+            .map_err(|e| e.to_string())?;
+        let report = RunReport { prompt_ids: &ids, ids: generated, channels, raw, stats: &stats };
+        println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+        stats
+    } else {
+        let mut stream = TextStream { channel: None, dim: std::io::stdout().is_terminal() };
+        let stats =
+            pollster::block_on(generate(&mut engine, &tokenizer, &ids, &options, &mut |e| stream.print(e), || true))
+                .map_err(|e| e.to_string())?;
+        stream.end();
+        stats
     };
-    let options = GenerateOptions { max_new_tokens, sampler };
-    let stats = pollster::block_on(generate(&mut engine, &tokenizer, &ids, &options, &mut print, || true))
-        .map_err(|e| e.to_string())?;
-    println!();
     eprintln!(
         "{} backend: prompt {} tokens, prefill {:.1} tokens/s ({:.0} ms to first token); {} generated, decode {:.1} tokens/s; stopped by {}",
         stats.backend,
@@ -107,4 +184,42 @@ pub fn run(mut args: Args) -> Result<(), String> {
         stats.stopped_by
     );
     Ok(())
+}
+
+/// The generated text on stdout as it comes: `[channel] ` before each message's content, the analysis channel dimmed
+/// on a terminal.
+struct TextStream {
+    channel: Option<String>,
+    dim: bool,
+}
+
+impl TextStream {
+    fn dimmed(&self) -> bool {
+        self.dim && self.channel.as_deref() == Some("analysis")
+    }
+
+    fn print(&mut self, event: Event) {
+        let Event::Token(t) = event else { return };
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`gptoss run … | head`) is not an error worth a message.
+        if t.part == "content" && t.channel != self.channel {
+            if self.dimmed() {
+                let _ = write!(out, "{RESET}");
+            }
+            self.channel = t.channel.clone();
+            let _ = write!(out, "\n[{}] ", self.channel.as_deref().unwrap_or(NO_CHANNEL));
+            if self.dimmed() {
+                let _ = write!(out, "{DIM}");
+            }
+        }
+        if t.part == "content" || t.part == "raw" {
+            let _ = write!(out, "{}", t.text);
+        }
+        let _ = out.flush();
+    }
+
+    fn end(&self) {
+        let reset = if self.dimmed() { RESET } else { "" };
+        println!("{reset}");
+    }
 }

@@ -1,43 +1,40 @@
 //! `gptoss synth --preset tiny|gpt-oss-20b|gpt-oss-120b [--seed N] -o FILE`: writes a gpt-oss GGUF with random
-//! weights (`gptoss_engine::synth`) and reports how fast it streamed.
+//! weights (`gptoss_engine::synth`), with its progress (bytes written, rate, time left) on stderr.
 
-use crate::args::Args;
+use crate::args::named;
+use crate::progress::Progress;
 use gptoss_engine::synth::{HarmonyVocab, Preset, SynthModel};
+use std::path::PathBuf;
 use std::time::Instant;
 
-/// The seed when none is given, so `gptoss synth --preset tiny` always writes the same file.
-const DEFAULT_SEED: u64 = 0;
+#[derive(clap::Args)]
+pub struct SynthArgs {
+    /// The shapes to write: `tiny` is gpt-oss-20b's structure at width 64; the others are full size
+    #[arg(long, value_parser = named(&Preset::ALL, Preset::name))]
+    preset: Preset,
+    /// Seed of the random weights; the same seed always writes the same bytes
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where to write the GGUF file (missing folders are created)
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+}
 
-pub fn run(mut args: Args) -> Result<(), String> {
-    let preset = args.value(&["--preset"])?.ok_or("synth needs --preset tiny|gpt-oss-20b|gpt-oss-120b")?;
-    let preset = Preset::from_name(&preset).map_err(|e| e.to_string())?;
-    let seed = match args.value(&["--seed"])? {
-        Some(s) => s.parse::<u64>().map_err(|_| format!("--seed: `{s}` is not an unsigned 64-bit integer"))?,
-        None => DEFAULT_SEED,
-    };
-    let path = args.value(&["-o", "--output"])?.ok_or("synth needs -o FILE")?;
-    args.finish()?;
-
+pub fn run(args: SynthArgs) -> Result<(), String> {
     let start = Instant::now();
     let vocab = HarmonyVocab::from_o200k_base().map_err(|e| e.to_string())?;
-    let model = SynthModel::new(preset, seed, vocab).map_err(|e| e.to_string())?;
-    let laid_out = start.elapsed().as_secs_f64();
+    let model = SynthModel::new(args.preset, args.seed, vocab).map_err(|e| e.to_string())?;
     let total = model.writer().total_file_bytes();
-    eprintln!(
-        "synth: {} (seed {seed}): {} tensors, {:.1} MB ({:.3} GiB) -> {path}",
-        preset.name(),
+    let mut progress = Progress::on_stderr();
+    progress.note(&format!(
+        "synth: {} (seed {}): {} tensors, {:.1} MB ({:.3} GiB) -> {}; vocabulary and layout {:.2} s",
+        args.preset.name(),
+        args.seed,
         model.writer().tensor_infos().len(),
         total as f64 / 1e6,
-        total as f64 / (1u64 << 30) as f64
-    );
-
-    let start = Instant::now();
-    model.write_file(std::path::Path::new(&path)).map_err(|e| e.to_string())?;
-    let written = start.elapsed().as_secs_f64();
-    eprintln!(
-        "synth: vocabulary and layout {laid_out:.2} s; wrote {:.1} MB in {written:.2} s ({:.0} MB/s)",
-        total as f64 / 1e6,
-        total as f64 / 1e6 / written.max(1e-9)
-    );
-    Ok(())
+        total as f64 / (1u64 << 30) as f64,
+        args.output.display(),
+        start.elapsed().as_secs_f64()
+    ));
+    model.write_file(&args.output, &mut progress).map_err(|e| e.to_string())
 }
