@@ -26,7 +26,7 @@ use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
 use gptoss_engine::{Error, Result};
 
-use crate::estimate::{ModelFacts, MAX_BATCH};
+use crate::estimate::{load_options, ModelFacts};
 #[cfg(target_arch = "wasm32")]
 use crate::faults;
 use crate::frame::now_ms;
@@ -192,13 +192,7 @@ impl Engine {
         }));
         self.tokenizer(&model).await?;
         let ctx = GpuContext::shared().await?;
-        let options = GpuOptions {
-            context: settings.context,
-            max_batch: MAX_BATCH,
-            max_logit_rows: 1,
-            expert_budget: settings.experts,
-            ..GpuOptions::default()
-        };
+        let options = load_options(settings.context, settings.experts);
         let loaded = gpu::load_model(ctx, &model, options, &mut self.queue.sink()).await?;
         *self.backend.borrow_mut() = Some(Backend::Gpu(Box::new(loaded)));
         Ok(())
