@@ -11,36 +11,30 @@ var<workgroup> partial: array<f32, THREADS>;
 
 @compute @workgroup_size(THREADS)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let t = wg.z;
-    let slot_k = wg.y;
-    if (t >= S.n_tokens) {
+    if (wg.z >= S.n_tokens) {
         return;
     }
-    let expert = expert_slot(t, slot_k);
-    let e = expert.id;
-    let in_pool = expert.in_pool;
-    let lane = li % LANES;
-    let row = wg.x * ROWS_PER_GROUP + li / LANES;
+    let job = expert_row(li, wg);
     var acc = 0.0;
-    if (in_pool && row < P.rows) {
-        let down = expert.base + P.second;
+    if (job.in_pool && job.row < P.rows) {
+        let down = job.base + P.second;
         let nblocks = P.rows * P.blocks;
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
-        let first = row * chunks;
-        for (var c = lane; c < chunks; c += LANES) {
-            let xb = (t * P.k + slot_k) * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
+        let first = job.row * chunks;
+        for (var c = job.lane; c < chunks; c += LANES) {
+            let xb = (job.t * P.k + job.slot_k) * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
             acc += chunk_dot(W[(down >> 2u) + first + c], down, nblocks, first + c, xb);
         }
     }
     partial[li] = acc;
     workgroupBarrier();
     for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
+        if (job.lane < s) {
             partial[li] += partial[li + s];
         }
         workgroupBarrier();
     }
-    if (in_pool && lane == 0u && row < P.rows) {
-        Y[(t * P.k + slot_k) * P.rows + row] = partial[li] + bias_down[e * P.rows + row];
+    if (job.in_pool && job.lane == 0u && job.row < P.rows) {
+        Y[(job.t * P.k + job.slot_k) * P.rows + job.row] = partial[li] + bias_down[job.id * P.rows + job.row];
     }
 }

@@ -20,14 +20,23 @@ struct Experts {
 @group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
 @group(0) @binding(6) var<storage, read> location: array<u32>;       // [layer][expert] = pool << 16 | slot
 
-struct ExpertSlot {
+// What one thread of a workgroup computes: output `row` of the (token t, slot k) pair, as lane `lane` of the row,
+// and the expert the pair reads: its id, whether it lives in this dispatch's pool, and its slot's word offset there.
+struct ExpertRow {
+    t: u32,
+    slot_k: u32,
     id: u32,
-    in_pool: bool,     // whether it lives in this dispatch's pool
-    base: u32,         // word offset of its slot in the pool
+    in_pool: bool,
+    base: u32,
+    lane: u32,
+    row: u32,
 }
 
-fn expert_slot(t: u32, slot_k: u32) -> ExpertSlot {
+fn expert_row(li: u32, wg: vec3<u32>) -> ExpertRow {
+    let t = wg.z;
+    let slot_k = wg.y;
     let e = chosen[(P.layer * P.max_tokens + t) * P.k + slot_k];
     let loc = location[P.layer * P.n_expert + e];
-    return ExpertSlot(e, (loc >> 16u) == P.pool, (loc & 0xffffu) * P.slot_words);
+    let in_pool = (loc >> 16u) == P.pool;
+    return ExpertRow(t, slot_k, e, in_pool, (loc & 0xffffu) * P.slot_words, li % LANES, wg.x * ROWS_PER_GROUP + li / LANES);
 }

@@ -21,26 +21,20 @@ var<workgroup> up_partial: array<f32, THREADS>;
 
 @compute @workgroup_size(THREADS)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let t = wg.z;
-    let slot_k = wg.y;
-    if (t >= S.n_tokens) {
+    if (wg.z >= S.n_tokens) {
         return;
     }
-    let expert = expert_slot(t, slot_k);
-    let e = expert.id;
-    let in_pool = expert.in_pool;
-    let lane = li % LANES;
-    let row = wg.x * ROWS_PER_GROUP + li / LANES;
+    let job = expert_row(li, wg);
     var g = 0.0;
     var u = 0.0;
-    if (in_pool && row < P.rows) {
-        let gate = expert.base;
+    if (job.in_pool && job.row < P.rows) {
+        let gate = job.base;
         let up = gate + P.second;
         let nblocks = P.rows * P.blocks;
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
-        let first = row * chunks;
-        for (var c = lane; c < chunks; c += LANES) {
-            let xb = t * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
+        let first = job.row * chunks;
+        for (var c = job.lane; c < chunks; c += LANES) {
+            let xb = job.t * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
             g += chunk_dot(W[(gate >> 2u) + first + c], gate, nblocks, first + c, xb);
             u += chunk_dot(W[(up >> 2u) + first + c], up, nblocks, first + c, xb);
         }
@@ -49,15 +43,15 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     up_partial[li] = u;
     workgroupBarrier();
     for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
+        if (job.lane < s) {
             gate_partial[li] += gate_partial[li + s];
             up_partial[li] += up_partial[li + s];
         }
         workgroupBarrier();
     }
-    if (in_pool && lane == 0u && row < P.rows) {
-        let xg = min(gate_partial[li] + bias_gate[e * P.rows + row], SWIGLU_LIMIT);
-        let xu = clamp(up_partial[li] + bias_up[e * P.rows + row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
-        A[(t * P.k + slot_k) * P.rows + row] = xg / (1.0 + exp(-SWIGLU_ALPHA * xg)) * (xu + 1.0);
+    if (job.in_pool && job.lane == 0u && job.row < P.rows) {
+        let xg = min(gate_partial[li] + bias_gate[job.id * P.rows + job.row], SWIGLU_LIMIT);
+        let xu = clamp(up_partial[li] + bias_up[job.id * P.rows + job.row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
+        A[(job.t * P.k + job.slot_k) * P.rows + job.row] = xg / (1.0 + exp(-SWIGLU_ALPHA * xg)) * (xu + 1.0);
     }
 }

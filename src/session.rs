@@ -18,7 +18,7 @@ use gptoss_components::Tone;
 use gptoss_engine::events::Event;
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, StreamOptions};
-use gptoss_engine::gpu::{self, ExpertBudget, GpuContext, GpuOptions};
+use gptoss_engine::gpu::{self, ExpertBudget, GpuContext};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort, SystemMessage};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;

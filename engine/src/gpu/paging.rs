@@ -3,11 +3,10 @@
 //! live there. The kernels read experts through the (layer, expert) → (pool, slot) table whether or not paging is
 //! on, so a paged run computes bit for bit what a resident run computes.
 
-use serde::Serialize;
-
 use super::buffers::{Allocator, PoolSizes};
 use super::model::GpuModel;
 use super::weights::{write_rows, MatrixLayout};
+pub use crate::events::PagingStats;
 use crate::source::ByteSource;
 use crate::{Error, Result};
 
@@ -314,30 +313,6 @@ pub struct ExpertFileRange {
     pub source: ByteSource,
     pub offset: u64,
     pub bytes_per_expert: u64,
-}
-
-/// Paging activity of one token.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PagingStats {
-    pub hits: u32,
-    pub misses: u32,
-    pub evictions: u32,
-    pub bytes_uploaded: u64,
-    /// Time spent waiting for routing readbacks and expert fetches.
-    pub stall_ms: f64,
-    /// Synchronisations with the host (one per layer).
-    pub syncs: u32,
-}
-
-impl std::ops::AddAssign for PagingStats {
-    fn add_assign(&mut self, o: PagingStats) {
-        self.hits += o.hits;
-        self.misses += o.misses;
-        self.evictions += o.evictions;
-        self.bytes_uploaded += o.bytes_uploaded;
-        self.stall_ms += o.stall_ms;
-        self.syncs += o.syncs;
-    }
 }
 
 #[cfg(test)]
