@@ -1,6 +1,7 @@
 // Merge attention's key splits for one q head of one token, with the head's learned sink logit in the
 // denominator only: M = max(max_s m_s, sink); Z = Σ_s z_s·exp(m_s − M) + exp(sink − M);
-// o = Σ_s acc_s·exp(m_s − M) / Z. The sink is unscaled and contributes no value. Composed after step.wgsl.
+// o = Σ_s acc_s·exp(m_s − M) / Z. The sink is unscaled and contributes no value. SPLIT (keys per split) is composed
+// in from gpu/kernels.rs. Composed after step.wgsl.
 
 struct Combine {
     n_head: u32,
@@ -13,8 +14,6 @@ struct Combine {
 @group(0) @binding(2) var<storage, read> partials: array<f32>;
 @group(0) @binding(3) var<storage, read> sinks: array<f32>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
-
-const SPLIT: u32 = 256u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {

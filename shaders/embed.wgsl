@@ -1,5 +1,6 @@
 // h[t] = dequantised row tokens[t] of token_embd (get_rows). The table may be split by row ranges; each range's
-// dispatch fills only the tokens that fall in it. Composed after a format_*.wgsl and step.wgsl.
+// dispatch fills only the tokens that fall in it. THREADS is composed in from gpu/kernels.rs. Composed after a
+// format_*.wgsl and step.wgsl.
 
 struct Embed {
     row0: u32,      // first vocabulary row in this binding
@@ -15,7 +16,7 @@ struct Embed {
 // Declared for the format functions' signature; get_rows reads no activations.
 @group(0) @binding(5) var<storage, read> X: array<vec4<f32>>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(THREADS)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let t = gid.y;
     let i = gid.x;

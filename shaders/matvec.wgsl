@@ -1,10 +1,11 @@
 // y = W·x (+ bias) for a quantised or plain weight matrix: `lanes` lanes per row (32 for real widths; fewer for
 // narrow rows, so a 64-wide LM head does not leave 28 of 32 lanes idle) striding over the row's 16-byte chunks
-// (contiguous loads across a warp), 256 / lanes rows per workgroup, and up to TOKENS tokens per workgroup so a prefill
+// (contiguous loads across a warp), THREADS / lanes rows per workgroup, and up to TOKENS tokens per workgroup so a prefill
 // batch reads each weight chunk once for four tokens (decode runs one; the unused token slots are skipped, not
 // computed). Tree reduction in workgroup memory (WebGPU exposes no subgroups); f32 accumulation. `accumulate`
 // adds into y (residual connections); `last_tokens` applies the matrix to the batch's trailing `logits_rows`
-// tokens only (the LM head). Composed after a format_*.wgsl and step.wgsl.
+// tokens only (the LM head). THREADS and TOKENS are composed in from gpu/kernels.rs. Composed after a format_*.wgsl
+// and step.wgsl.
 
 struct Matvec {
     rows: u32,          // rows in this binding (a row range for split tensors)
@@ -23,10 +24,9 @@ struct Matvec {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(5) var<storage, read> B: array<f32>;
 
-const TOKENS: u32 = 4u;
-var<workgroup> partial: array<vec4<f32>, 256>;
+var<workgroup> partial: array<vec4<f32>, THREADS>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(THREADS)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let last_only = (P.flags & 4u) != 0u;
     let n_out = select(S.n_tokens, S.logits_rows, last_only);
@@ -38,7 +38,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     let x_token0 = select(t0, S.n_tokens - S.logits_rows + t0, last_only);
     let lanes = P.lanes;
     let lane = li % lanes;
-    let row = wg.x * (256u / lanes) + li / lanes;
+    let row = wg.x * (THREADS / lanes) + li / lanes;
     var acc = vec4<f32>(0.0);
     if (row < P.rows) {
         let nblocks = P.rows * P.blocks;

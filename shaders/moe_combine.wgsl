@@ -1,5 +1,5 @@
 // h += Σ_k weight_k · y_k, summed in slot order (as ggml does) — the MoE output joins the residual stream.
-// Composed after step.wgsl.
+// THREADS is composed in from gpu/kernels.rs. Composed after step.wgsl.
 
 struct Combine {
     width: u32,
@@ -13,7 +13,7 @@ struct Combine {
 @group(0) @binding(3) var<storage, read> weights: array<f32>;    // [layer][token][k]
 @group(0) @binding(4) var<storage, read_write> H: array<f32>;    // [token][width]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(THREADS)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let t = gid.y;
     let i = gid.x;

@@ -5,61 +5,36 @@
 // under the storage-binding limit); a workgroup whose expert lives in another pool does nothing.
 // Decode and prefill both run this per-(token, slot) form: grouping a batch's pairs by expert (to read each
 // expert once per several tokens) measured slower on an H200 for decode and no faster for prefill while each pair
-// still decodes the weights itself (BENCHMARKS.md). Composed after a format_*.wgsl and step.wgsl.
+// still decodes the weights itself (BENCHMARKS.md). THREADS = LANES × ROWS_PER_GROUP are composed in from
+// gpu/kernels.rs. Composed after a format_*.wgsl, step.wgsl and moe_experts.wgsl.
 
-struct Experts {
-    rows: u32,         // output rows per expert matrix
-    blocks: u32,       // 32-element blocks per row
-    pool: u32,         // which pool this dispatch reads
-    slot_words: u32,   // words per expert slot in the pool
-    second: u32,       // word offset of the second matrix (up here, unused for down) within a slot
-    n_expert: u32,
-    k: u32,
-    layer: u32,
-    max_tokens: u32,
-    x_stride: u32,     // vec4s per token of X
-    _pad1: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(1) var<uniform> P: Experts;
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> A: array<f32>;        // [token][k][rows]
-@group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
-@group(0) @binding(6) var<storage, read> location: array<u32>;       // [layer][expert] = pool << 16 | slot
 @group(0) @binding(7) var<storage, read> bias_gate: array<f32>;      // [expert][rows]
 @group(0) @binding(8) var<storage, read> bias_up: array<f32>;        // [expert][rows]
 
-const LANES: u32 = 32u;
-const ROWS_PER_GROUP: u32 = 8u;
 const SWIGLU_ALPHA: f32 = 1.702;
 const SWIGLU_LIMIT: f32 = 7.0;
-var<workgroup> gate_partial: array<f32, 256>;
-var<workgroup> up_partial: array<f32, 256>;
+var<workgroup> gate_partial: array<f32, THREADS>;
+var<workgroup> up_partial: array<f32, THREADS>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(THREADS)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let t = wg.z;
-    let slot_k = wg.y;
-    if (t >= S.n_tokens) {
+    if (wg.z >= S.n_tokens) {
         return;
     }
-    let e = chosen[(P.layer * P.max_tokens + t) * P.k + slot_k];
-    let loc = location[P.layer * P.n_expert + e];
-    let in_pool = (loc >> 16u) == P.pool;
-    let lane = li % LANES;
-    let row = wg.x * ROWS_PER_GROUP + li / LANES;
+    let job = expert_row(li, wg);
     var g = 0.0;
     var u = 0.0;
-    if (in_pool && row < P.rows) {
-        let gate = (loc & 0xffffu) * P.slot_words;
+    if (job.in_pool && job.row < P.rows) {
+        let gate = job.base;
         let up = gate + P.second;
         let nblocks = P.rows * P.blocks;
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
-        let first = row * chunks;
-        for (var c = lane; c < chunks; c += LANES) {
-            let xb = t * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
+        let first = job.row * chunks;
+        for (var c = job.lane; c < chunks; c += LANES) {
+            let xb = job.t * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
             g += chunk_dot(W[(gate >> 2u) + first + c], gate, nblocks, first + c, xb);
             u += chunk_dot(W[(up >> 2u) + first + c], up, nblocks, first + c, xb);
         }
@@ -68,15 +43,15 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     up_partial[li] = u;
     workgroupBarrier();
     for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
+        if (job.lane < s) {
             gate_partial[li] += gate_partial[li + s];
             up_partial[li] += up_partial[li + s];
         }
         workgroupBarrier();
     }
-    if (in_pool && lane == 0u && row < P.rows) {
-        let xg = min(gate_partial[li] + bias_gate[e * P.rows + row], SWIGLU_LIMIT);
-        let xu = clamp(up_partial[li] + bias_up[e * P.rows + row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
-        A[(t * P.k + slot_k) * P.rows + row] = xg / (1.0 + exp(-SWIGLU_ALPHA * xg)) * (xu + 1.0);
+    if (job.in_pool && job.lane == 0u && job.row < P.rows) {
+        let xg = min(gate_partial[li] + bias_gate[job.id * P.rows + job.row], SWIGLU_LIMIT);
+        let xu = clamp(up_partial[li] + bias_up[job.id * P.rows + job.row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
+        A[(job.t * P.k + job.slot_k) * P.rows + job.row] = xg / (1.0 + exp(-SWIGLU_ALPHA * xg)) * (xu + 1.0);
     }
 }

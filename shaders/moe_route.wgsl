@@ -1,7 +1,8 @@
 // Router selection for one token per workgroup: the top-k experts by biased router logit (ties go to the lower
 // id, as a stable descending argsort would), then softmax over those k logits only — not softmax over all experts
 // first, and no renormalisation (llama.cpp SOFTMAX_WEIGHT gating). Each thread ranks one expert by counting the
-// experts ahead of it, so selection is one pass, not k serial scans. Composed after step.wgsl.
+// experts ahead of it, so selection is one pass, not k serial scans. MAX_EXPERTS and MAX_K are composed in from
+// gpu/kernels.rs, whose guard refuses larger models. Composed after step.wgsl.
 
 struct Route {
     n_expert: u32,
@@ -15,12 +16,10 @@ struct Route {
 @group(0) @binding(3) var<storage, read_write> chosen: array<u32>;  // [layer][token][k]
 @group(0) @binding(4) var<storage, read_write> weights: array<f32>; // [layer][token][k]
 
-const MAX_EXPERTS: u32 = 128u;
-const MAX_K: u32 = 8u;
 var<workgroup> values: array<f32, MAX_EXPERTS>;
 var<workgroup> ranked: array<f32, MAX_K>;
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(MAX_EXPERTS)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let t = wg.y;
     if (t >= S.n_tokens) {

@@ -3,7 +3,7 @@
 // extrapolation, llama.cpp's floored/ceiled correction dims) is precomputed on the CPU in f64, so
 // theta = pos · inv_freq[i]; mscale = 1 + 0.1·ln(factor) multiplies both cos and sin, on q and on k.
 // Sliding-window layers keep a ring of `capacity` positions. Composed after kv_*.wgsl (the cache's storage type
-// `kv_t`) and step.wgsl.
+// `kv_t`) and step.wgsl; THREADS is composed in from gpu/kernels.rs.
 
 struct Rope {
     n_head: u32,
@@ -23,7 +23,7 @@ struct Rope {
 @group(0) @binding(5) var<storage, read> Vcur: array<f32>;
 @group(0) @binding(6) var<storage, read_write> KV: array<kv_t>;  // K for all slots, then V for all slots
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(THREADS)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let t = gid.y;
     let half = P.head_dim / 2u;

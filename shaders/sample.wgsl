@@ -4,30 +4,38 @@
 // Pass 2 (`finalize`): one workgroup merges the slices: the chosen id, the top-5 ids with probabilities, the entropy
 // of the full distribution and the log-sum-exp. y = logit / temperature (temperature 0 means greedy; stats then use
 // temperature 1). Pure temperature sampling is exact over the whole vocabulary (Gumbel-max with a seeded hash per
-// id); top-k / top-p act on the top CANDIDATES logits. Composed after step.wgsl.
+// id); top-k / top-p act on the top CANDIDATES logits. THREADS, MAX_PER_THREAD, CANDIDATES, PARTIAL_WORDS (per group:
+// max, Σexp, Σexp·y, Gumbel value and id, then CANDIDATES values and ids) and NONE are composed in from
+// gpu/kernels.rs. Composed after step.wgsl.
 
 struct Sample {
     vocab: u32,
     groups: u32,
     per_thread: u32,
-    _pad: u32,
+    _pad0: u32,
+}
+
+// What comes back per token; gpu/params.rs `SampleResult` is its Rust twin.
+struct SampleResult {
+    token: u32,
+    top_ids: array<u32, 5>,
+    top_probs: array<f32, 5>,
+    entropy: f32,                               // of the full distribution, nats
+    logsumexp: f32,                             // of y
+    nucleus: u32,                               // candidates in the top-p nucleus
+    candidate_ids: array<u32, CANDIDATES>,      // descending logit
+    candidate_logits: array<f32, CANDIDATES>,
 }
 
 @group(0) @binding(1) var<uniform> P: Sample;
 @group(0) @binding(2) var<storage, read> logits: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
-@group(0) @binding(4) var<storage, read_write> result: array<u32>;
+@group(0) @binding(4) var<storage, read_write> result: SampleResult;
 
-const THREADS: u32 = 256u;
-const CANDIDATES: u32 = 32u;
-const MAX_PER_THREAD: u32 = 8u;
-// Per group: max, Σexp, Σexp·y, gumbel value, gumbel id, then CANDIDATES values and CANDIDATES ids.
-const PARTIAL_WORDS: u32 = 5u + 2u * CANDIDATES;
 const NEG: f32 = -3.0e38;
-// "No id": larger than any vocabulary, and as f32 bits a finite number (ids travel through f32 partials, and
-// a NaN bit pattern in a constant expression is rejected by some WGSL compilers). Also the hash input of the
-// top-k / top-p draw; sampler.rs uses the same value.
-const NONE: u32 = 0x7f7fffffu;
+// NONE, "no id" (sampler.rs `NO_ID`): larger than any vocabulary, and as f32 bits a finite number (ids travel
+// through f32 partials, and a NaN bit pattern in a constant expression is rejected by some WGSL compilers). Also
+// the hash input of the top-k / top-p draw.
 
 var<workgroup> red_v: array<f32, THREADS>;
 var<workgroup> red_i: array<u32, THREADS>;
@@ -68,7 +76,19 @@ fn reduce_argmax(li: u32) {
     }
 }
 
-fn reduce_sum(li: u32) {
+// The workgroup's max of x.
+fn workgroup_max(li: u32, x: f32) -> f32 {
+    red_v[li] = x;
+    red_i[li] = li;
+    reduce_argmax(li);
+    let m = red_v[0];
+    workgroupBarrier();
+    return m;
+}
+
+// The workgroup's sum of x.
+fn workgroup_sum(li: u32, x: f32) -> f32 {
+    red_v[li] = x;
     workgroupBarrier();
     for (var s = THREADS / 2u; s > 0u; s >>= 1u) {
         if (li < s) {
@@ -76,9 +96,12 @@ fn reduce_sum(li: u32) {
         }
         workgroupBarrier();
     }
+    let sum = red_v[0];
+    workgroupBarrier();
+    return sum;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(THREADS)
 fn partials_main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let inv_t = inv_temperature();
     let base = logit_base();
@@ -106,11 +129,7 @@ fn partials_main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id
     }
     let out = wg.x * PARTIAL_WORDS;
     // Max of y.
-    red_v[li] = local_max;
-    red_i[li] = li;
-    reduce_argmax(li);
-    let m = red_v[0];
-    workgroupBarrier();
+    let m = workgroup_max(li, local_max);
     // Σ exp(y − m) and Σ exp(y − m)·y.
     var z = 0.0;
     var u = 0.0;
@@ -122,14 +141,8 @@ fn partials_main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id
             u += w * y;
         }
     }
-    red_v[li] = z;
-    reduce_sum(li);
-    let z_sum = red_v[0];
-    workgroupBarrier();
-    red_v[li] = u;
-    reduce_sum(li);
-    let u_sum = red_v[0];
-    workgroupBarrier();
+    let z_sum = workgroup_sum(li, z);
+    let u_sum = workgroup_sum(li, u);
     red_v[li] = gumbel_v;
     red_i[li] = gumbel_i;
     reduce_argmax(li);
@@ -170,9 +183,8 @@ fn partials_main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id
     }
 }
 
-// Result words: 0 chosen id, 1..6 top-5 ids, 6..11 top-5 probabilities, 11 entropy (nats), 12 log-sum-exp of y,
-// 13 number of candidates in the nucleus, 14..14+CANDIDATES candidate ids (descending logit).
-@compute @workgroup_size(256)
+// Fills `result`; the candidates' logits are stashed there for the sampling step at the end.
+@compute @workgroup_size(THREADS)
 fn finalize_main(@builtin(local_invocation_index) li: u32) {
     let inv_t = inv_temperature();
     // Merge the groups' statistics.
@@ -180,11 +192,7 @@ fn finalize_main(@builtin(local_invocation_index) li: u32) {
     for (var g = li; g < P.groups; g += THREADS) {
         m_local = max(m_local, partials[g * PARTIAL_WORDS]);
     }
-    red_v[li] = m_local;
-    red_i[li] = li;
-    reduce_argmax(li);
-    let m = red_v[0];
-    workgroupBarrier();
+    let m = workgroup_max(li, m_local);
     var z = 0.0;
     var u = 0.0;
     for (var g = li; g < P.groups; g += THREADS) {
@@ -193,14 +201,8 @@ fn finalize_main(@builtin(local_invocation_index) li: u32) {
         z += partials[o + 1u] * s;
         u += partials[o + 2u] * s;
     }
-    red_v[li] = z;
-    reduce_sum(li);
-    let z_all = red_v[0];
-    workgroupBarrier();
-    red_v[li] = u;
-    reduce_sum(li);
-    let u_all = red_v[0];
-    workgroupBarrier();
+    let z_all = workgroup_sum(li, z);
+    let u_all = workgroup_sum(li, u);
     // Gumbel winner.
     var gv = NEG;
     var gi = NONE;
@@ -245,9 +247,8 @@ fn finalize_main(@builtin(local_invocation_index) li: u32) {
             partials[o + CANDIDATES + bslot % CANDIDATES] = bitcast<f32>(NONE);
         }
         if (li == 0u) {
-            result[14u + r] = win;
-            // Stash candidate logits after the ids so the sampling step below can read them.
-            result[14u + CANDIDATES + r] = bitcast<u32>(win_v);
+            result.candidate_ids[r] = win;
+            result.candidate_logits[r] = win_v;
         }
         workgroupBarrier();
     }
@@ -256,12 +257,12 @@ fn finalize_main(@builtin(local_invocation_index) li: u32) {
     }
     let log_z = log(z_all);
     for (var r = 0u; r < 5u; r++) {
-        result[1u + r] = result[14u + r];
-        result[6u + r] = bitcast<u32>(exp(bitcast<f32>(result[14u + CANDIDATES + r]) * inv_t - m - log_z));
+        result.top_ids[r] = result.candidate_ids[r];
+        result.top_probs[r] = exp(result.candidate_logits[r] * inv_t - m - log_z);
     }
-    result[11u] = bitcast<u32>(log_z + m - u_all / z_all);
-    result[12u] = bitcast<u32>(m + log_z);
-    var chosen = result[14u];
+    result.entropy = log_z + m - u_all / z_all;
+    result.logsumexp = m + log_z;
+    var chosen = result.candidate_ids[0];
     var nucleus = 1u;
     if (S.temperature > 0.0) {
         if (S.top_k == 0u && S.top_p >= 1.0) {
@@ -272,16 +273,16 @@ fn finalize_main(@builtin(local_invocation_index) li: u32) {
             if (S.top_k > 0u) {
                 kk = min(S.top_k, CANDIDATES);
             }
-            let y0 = bitcast<f32>(result[14u + CANDIDATES]) * inv_t;
+            let y0 = result.candidate_logits[0] * inv_t;
             var mass = 0.0;
             for (var r = 0u; r < kk; r++) {
-                mass += exp(bitcast<f32>(result[14u + CANDIDATES + r]) * inv_t - y0);
+                mass += exp(result.candidate_logits[r] * inv_t - y0);
             }
             // Nucleus: the smallest prefix whose probability reaches top_p.
             var cum = 0.0;
             nucleus = kk;
             for (var r = 0u; r < kk; r++) {
-                cum += exp(bitcast<f32>(result[14u + CANDIDATES + r]) * inv_t - y0) / mass;
+                cum += exp(result.candidate_logits[r] * inv_t - y0) / mass;
                 if (cum >= S.top_p) {
                     nucleus = r + 1u;
                     break;
@@ -289,20 +290,20 @@ fn finalize_main(@builtin(local_invocation_index) li: u32) {
             }
             var kept = 0.0;
             for (var r = 0u; r < nucleus; r++) {
-                kept += exp(bitcast<f32>(result[14u + CANDIDATES + r]) * inv_t - y0);
+                kept += exp(result.candidate_logits[r] * inv_t - y0);
             }
             let draw = uniform01(NONE) * kept;
             var acc = 0.0;
-            chosen = result[14u + nucleus - 1u];
+            chosen = result.candidate_ids[nucleus - 1u];
             for (var r = 0u; r < nucleus; r++) {
-                acc += exp(bitcast<f32>(result[14u + CANDIDATES + r]) * inv_t - y0);
+                acc += exp(result.candidate_logits[r] * inv_t - y0);
                 if (acc >= draw) {
-                    chosen = result[14u + r];
+                    chosen = result.candidate_ids[r];
                     break;
                 }
             }
         }
     }
-    result[0] = chosen;
-    result[13u] = nucleus;
+    result.token = chosen;
+    result.nucleus = nucleus;
 }

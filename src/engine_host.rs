@@ -14,7 +14,7 @@ use gptoss_components::Tone;
 use gptoss_engine::events::Event;
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, StreamOptions};
-use gptoss_engine::gpu::{self, ExpertBudget, GpuContext, GpuOptions};
+use gptoss_engine::gpu::{self, ExpertBudget, GpuContext};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort, SystemMessage};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;
@@ -23,7 +23,7 @@ use gptoss_engine::tokenizer::Tokenizer;
 use gptoss_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::estimate::{ModelFacts, MAX_BATCH};
+use crate::estimate::{load_options, ModelFacts};
 use crate::frame::now_ms;
 use crate::hud::{KvShape, Parity, Phase, Update};
 
@@ -202,13 +202,7 @@ impl Engine {
         }));
         self.tokenizer(&model).await?;
         let ctx = GpuContext::shared().await?;
-        let options = GpuOptions {
-            context: settings.context,
-            max_batch: MAX_BATCH,
-            max_logit_rows: 1,
-            expert_budget: settings.experts,
-            ..GpuOptions::default()
-        };
+        let options = load_options(settings.context, settings.experts);
         let loaded = gpu::load_model(ctx, &model, options, &mut self.queue.sink()).await?;
         *self.backend.borrow_mut() = Some(Backend::Gpu(Box::new(loaded)));
         Ok(())

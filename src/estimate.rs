@@ -4,9 +4,9 @@
 
 use gptoss_components::{format_bytes, Fact, Tone};
 use gptoss_engine::gguf::GgufModel;
-use gptoss_engine::gpu::ExpertBudget;
+use gptoss_engine::gpu::buffers::{binding_limit, weight_limit};
+use gptoss_engine::gpu::{BufferSizes, ExpertBudget, GpuOptions, KvStorage};
 use gptoss_engine::model::{GptOssConfig, TensorPlan};
-use gptoss_engine::sampler::CANDIDATES;
 
 /// What the header says about a model.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -19,11 +19,8 @@ pub struct ModelFacts {
     pub tensor_count: usize,
     /// Bytes of the tensors the forward pass loads.
     pub tensor_bytes: u64,
-    /// The tensors other than the expert matrices once resident: norms, biases and sinks widen to f32, weight
-    /// blocks keep their size.
-    pub dense_gpu_bytes: u64,
-    /// One expert slot: an expert's gate, up and down matrices (the largest of any layer).
-    pub expert_slot_bytes: u64,
+    /// The checked tensor plan the engine sizes its buffers from, when the model is one it can run.
+    pub plan: Option<TensorPlan>,
     /// The largest single weight tensor (the loader splits it across buffers when it must).
     pub largest_tensor: (String, u64),
     /// The model's shape, or why it is not a gpt-oss model the engine can run.
@@ -41,35 +38,16 @@ impl ModelFacts {
         let infos: Vec<_> = model.tensors().map(|t| t.info.clone()).collect();
         let config = GptOssConfig::from_header(header).map_err(|e| e.to_string());
         let plan = config.as_ref().ok().map(|c| TensorPlan::new(c, &infos).map_err(|e| e.to_string()));
-        let mut dense_gpu_bytes = 0;
-        let mut expert_bytes_per_layer: std::collections::HashMap<&str, u64> = Default::default();
         let tensor_bytes = match &plan {
-            Some(Ok(plan)) => {
-                for t in &plan.tensors {
-                    let name = t.info.name.as_str();
-                    if name.ends_with("_exps.weight") {
-                        // Each expert's matrix is repacked to the same bytes per block, padded to 16 bytes.
-                        let n_expert = t.info.dims.get(2).copied().unwrap_or(1).max(1);
-                        let layer = name.split('.').nth(1).unwrap_or("");
-                        *expert_bytes_per_layer.entry(layer).or_default() +=
-                            (t.info.n_bytes / n_expert).next_multiple_of(16);
-                    } else if t.info.dims.get(1).copied().unwrap_or(1) == 1 || name.ends_with("_exps.bias") {
-                        // Norms, biases and sinks are widened to f32.
-                        dense_gpu_bytes += (t.info.n_elements() * 4).max(16);
-                    } else {
-                        dense_gpu_bytes += t.info.n_bytes.next_multiple_of(16);
-                    }
-                }
-                plan.total_bytes()
-            }
+            Some(Ok(plan)) => plan.total_bytes(),
             _ => model.tensor_bytes(),
         };
-        let expert_slot_bytes = expert_bytes_per_layer.values().copied().max().unwrap_or(0);
         let largest_tensor =
             infos.iter().max_by_key(|t| t.n_bytes).map(|t| (t.name.clone(), t.n_bytes)).unwrap_or_default();
-        let config = match plan {
-            Some(Err(e)) => Err(e),
-            _ => config,
+        let (config, plan) = match plan {
+            Some(Err(e)) => (Err(e), None),
+            Some(Ok(plan)) => (config, Some(plan)),
+            None => (config, None),
         };
         ModelFacts {
             name,
@@ -77,8 +55,7 @@ impl ModelFacts {
             files: model.shards().len(),
             tensor_count: infos.len(),
             tensor_bytes,
-            dense_gpu_bytes,
-            expert_slot_bytes,
+            plan,
             largest_tensor,
             config,
         }
@@ -94,57 +71,40 @@ pub struct Estimate {
     pub kv_cache: u64,
     /// The largest single layer's KV buffer (bound as one storage buffer).
     pub kv_layer_max: u64,
+    /// The logits buffer (bound as one storage buffer).
+    pub logits: u64,
+    /// Activations and tables.
     pub activations: u64,
     pub total: u64,
 }
 
-/// Tokens per prefill submission (the engine's `GpuOptions::max_batch`).
-pub const MAX_BATCH: usize = 64;
+/// The options the app loads a model with: the engine's defaults at the chosen context and expert budget.
+pub fn load_options(context: usize, experts: ExpertBudget) -> GpuOptions {
+    GpuOptions { context, max_logit_rows: 1, expert_budget: experts, ..GpuOptions::default() }
+}
 
-/// The engine's buffers at `context` (gpu/forward.rs `GpuLoader::build`): resident weights, a KV cache per layer
-/// (full layers hold the context, sliding ones the window plus a batch), and activations sized by the batch.
-pub fn estimate(facts: &ModelFacts, context: usize, shader_f16: bool, experts: ExpertBudget) -> Option<Estimate> {
-    let c = facts.config.as_ref().ok()?;
-    let slots = experts.slots(c.n_expert, c.n_expert_used, c.n_layer, facts.expert_slot_bytes).ok()?;
-    let kv_bytes: u64 = if shader_f16 { 2 } else { 4 };
-    let kv_width = (c.n_head_kv * c.head_dim) as u64;
-    let (ctx, batch) = (context as u64, MAX_BATCH as u64);
-    let capacity = |il: usize| {
-        if c.is_sliding(il) {
-            ctx.min(c.sliding_window as u64 + batch - 1)
-        } else {
-            ctx
-        }
-    };
-    let layer_kv = |il: usize| (2 * capacity(il) * kv_width * kv_bytes).next_multiple_of(4);
-    let kv_cache = (0..c.n_layer).map(layer_kv).sum();
-    let kv_layer_max = (0..c.n_layer).map(layer_kv).max().unwrap_or(0);
-    let (e, q, k) = (c.n_embd as u64, (c.n_head * c.head_dim) as u64, c.n_expert_used as u64);
-    let max_keys = (0..c.n_layer)
-        .map(|il| if c.is_sliding(il) { ctx.min(c.sliding_window as u64) } else { ctx })
-        .max()
-        .unwrap_or(1);
-    let splits = (0..c.n_layer).map(capacity).max().unwrap_or(1).div_ceil(256) + 1;
-    let vocab = c.n_vocab as u64;
-    let candidates = CANDIDATES as u64;
-    let activations = 4
-        * (batch * (1 + 2 * e + 2 * q + 2 * kv_width + c.n_expert as u64 + k * c.n_ff_expert as u64 + k * e)
-            + batch * c.n_head as u64 * splits * (2 + c.head_dim as u64)
-            + 2 * c.n_layer as u64 * batch * k
-            + 2 * vocab
-            + vocab.div_ceil(256 * 8) * (5 + 2 * candidates)
-            + 2 * (14 + 2 * candidates + 2 * c.n_layer as u64 * k + 2 + max_keys)
-            + c.n_layer as u64 * c.n_expert as u64
-            + c.head_dim as u64
-            + 64);
-    let weights = facts.dense_gpu_bytes + (c.n_layer * slots) as u64 * facts.expert_slot_bytes;
-    Some(Estimate {
-        weights,
-        expert_slots: slots,
-        kv_cache,
-        kv_layer_max,
-        activations,
-        total: weights + kv_cache + activations,
+/// The engine's own sizes of every buffer at `context` ([`BufferSizes`], what the loader allocates from): resident
+/// weights, a KV cache per layer, and activations sized by the batch. The error says why the model cannot load.
+pub fn estimate(
+    facts: &ModelFacts,
+    context: usize,
+    limits: &Limits,
+    experts: ExpertBudget,
+) -> Result<Estimate, String> {
+    let c = facts.config.as_ref()?;
+    let plan = facts.plan.as_ref().ok_or("no tensor plan")?;
+    let options = load_options(context, experts);
+    let kv = KvStorage::resolve(None, limits.shader_f16).map_err(|e| e.to_string())?;
+    let binding = binding_limit(limits.max_storage_buffer_binding_size, limits.max_buffer_size);
+    let sizes = BufferSizes::new(c, plan, &options, kv, weight_limit(binding, &options)).map_err(|e| e.to_string())?;
+    Ok(Estimate {
+        weights: sizes.weight_bytes(),
+        expert_slots: sizes.pools.first().map_or(0, |p| p.slots as usize),
+        kv_cache: sizes.kv_cache_bytes(),
+        kv_layer_max: sizes.kv_bytes.iter().copied().max().unwrap_or(0),
+        logits: sizes.activations.logits,
+        activations: sizes.working_bytes(),
+        total: sizes.total(),
     })
 }
 
@@ -196,15 +156,12 @@ pub fn summary(facts: &ModelFacts, context: usize, experts: ExpertBudget, limits
         out.push(Fact::new("fits", "unknown — no WebGPU adapter").tone(Tone::Warning));
         return out;
     };
-    let need = match experts.slots(config.n_expert, config.n_expert_used, config.n_layer, facts.expert_slot_bytes) {
+    let need = match estimate(facts, context, &limits, experts) {
         Err(e) => {
             out.push(Fact::new("fits", format!("no — {e}")).tone(Tone::Error));
             return out;
         }
-        Ok(_) => match estimate(facts, context, limits.shader_f16, experts) {
-            Some(need) => need,
-            None => return out,
-        },
+        Ok(need) => need,
     };
     out.push(Fact::new(
         format!("GPU memory @ {context} ctx"),
@@ -227,7 +184,7 @@ pub fn summary(facts: &ModelFacts, context: usize, experts: ExpertBudget, limits
             format_bytes(limits.max_storage_buffer_binding_size)
         ),
     ));
-    let binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+    let binding = binding_limit(limits.max_storage_buffer_binding_size, limits.max_buffer_size);
     let mut problems = Vec::new();
     if context > config.context_length {
         problems.push(format!("context {context} exceeds the model's {}", config.context_length));
@@ -239,9 +196,8 @@ pub fn summary(facts: &ModelFacts, context: usize, experts: ExpertBudget, limits
             format_bytes(binding)
         ));
     }
-    let logits = config.n_vocab as u64 * 4;
-    if logits > binding {
-        problems.push(format!("the logits buffer needs {}, over the binding limit", format_bytes(logits)));
+    if need.logits > binding {
+        problems.push(format!("the logits buffer needs {}, over the binding limit", format_bytes(need.logits)));
     }
     out.push(if problems.is_empty() {
         Fact::new(
@@ -262,7 +218,7 @@ pub fn summary(facts: &ModelFacts, context: usize, experts: ExpertBudget, limits
 mod tests {
     use super::*;
     use gptoss_engine::events::NoEvents;
-    use gptoss_engine::gpu::{load_model, GpuContext, GpuOptions};
+    use gptoss_engine::gpu::{load_model, GpuContext};
     use gptoss_engine::source::ByteSource;
     use std::rc::Rc;
 
@@ -272,8 +228,8 @@ mod tests {
         ByteSource::file(path)
     }
 
-    /// The estimate is what the HUD's memory gauge measures a load against: it must cover what the engine really
-    /// allocates, and not by much.
+    /// The estimate is what the HUD's memory gauge measures a load against: it is the engine's own sizing, so it is
+    /// exactly what the engine allocates.
     #[test]
     fn estimate_covers_what_the_engine_allocates() {
         pollster::block_on(async {
@@ -285,13 +241,18 @@ mod tests {
             for (context, experts) in
                 [(4096, ExpertBudget::All), (512, ExpertBudget::Fraction(0.5)), (256, ExpertBudget::Min)]
             {
-                let options =
-                    GpuOptions { context, max_batch: MAX_BATCH, expert_budget: experts, ..GpuOptions::default() };
-                let loaded = load_model(ctx.clone(), &model, options, &mut NoEvents).await.unwrap();
+                let loaded =
+                    load_model(ctx.clone(), &model, load_options(context, experts), &mut NoEvents).await.unwrap();
                 let actual = loaded.gpu_bytes();
-                let need = estimate(&facts, context, ctx.report.shader_f16, experts).unwrap();
-                assert!(
-                    need.total >= actual && need.total <= actual + actual / 20,
+                let r = &ctx.report;
+                let limits = Limits {
+                    max_buffer_size: r.max_buffer_size,
+                    max_storage_buffer_binding_size: r.max_storage_buffer_binding_size,
+                    shader_f16: r.shader_f16,
+                };
+                let need = estimate(&facts, context, &limits, experts).unwrap();
+                assert_eq!(
+                    need.total, actual,
                     "context {context}, {experts:?}: estimate {need:?} against {actual} allocated"
                 );
             }

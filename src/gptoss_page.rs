@@ -257,7 +257,7 @@ fn percent(hud: &Hud) -> Option<f64> {
 /// What the model is expected to need on the GPU at the loaded (or chosen) context.
 fn budget(hud: &Hud, limits: Option<Limits>) -> Option<u64> {
     let (facts, kv, limits) = (hud.facts.as_ref()?, hud.kv.as_ref()?, limits?);
-    estimate::estimate(facts, kv.context, limits.shader_f16, kv.experts).map(|e| e.total)
+    estimate::estimate(facts, kv.context, &limits, kv.experts).ok().map(|e| e.total)
 }
 
 #[component]

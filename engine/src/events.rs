@@ -45,7 +45,7 @@ pub enum Event {
     },
     /// The adapter and the limits and features the device was created with.
     GpuAdapter {
-        report: crate::gpu::AdapterReport,
+        report: AdapterReport,
     },
     /// A GPU buffer was created (weights, activations, KV cache); `total_gpu_bytes` is the running total.
     GpuBufferAllocated {
@@ -89,7 +89,7 @@ pub struct TokenEvent {
     pub attention: Option<AttentionRow>,
     /// Expert paging for this token, and per layer which experts are resident after it and how many tokens
     /// each has served (paging only).
-    pub paging: Option<crate::gpu::PagingStats>,
+    pub paging: Option<PagingStats>,
     pub expert_residency: Option<Vec<Vec<bool>>>,
     pub expert_uses: Option<Vec<Vec<u64>>>,
     pub elapsed_ms: f64,
@@ -141,4 +141,43 @@ pub struct NoEvents;
 
 impl EventSink for NoEvents {
     fn emit(&mut self, _event: Event) {}
+}
+
+/// What the adapter is and what it allows, as shown in the HUD's WebGPU line and sent as an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdapterReport {
+    pub name: String,
+    pub vendor: String,
+    pub architecture: String,
+    pub description: String,
+    pub backend: String,
+    pub shader_f16: bool,
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_storage_buffers_per_shader_stage: u32,
+    pub timestamp_query: bool,
+}
+
+/// Paging activity of one token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PagingStats {
+    pub hits: u32,
+    pub misses: u32,
+    pub evictions: u32,
+    pub bytes_uploaded: u64,
+    /// Time spent waiting for routing readbacks and expert fetches.
+    pub stall_ms: f64,
+    /// Synchronisations with the host (one per layer).
+    pub syncs: u32,
+}
+
+impl std::ops::AddAssign for PagingStats {
+    fn add_assign(&mut self, o: PagingStats) {
+        self.hits += o.hits;
+        self.misses += o.misses;
+        self.evictions += o.evictions;
+        self.bytes_uploaded += o.bytes_uploaded;
+        self.stall_ms += o.stall_ms;
+        self.syncs += o.syncs;
+    }
 }

@@ -9,7 +9,7 @@ use crate::{Error, Result};
 
 /// A ggml tensor type this engine can decode.
 #[allow(non_camel_case_types)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum BlockFormat {
     F32,
     F16,

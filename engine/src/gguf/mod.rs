@@ -364,7 +364,7 @@ impl MetaValue {
 }
 
 /// One tensor-info record. `offset` is relative to the start of the data section, as in the file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TensorInfo {
     pub name: String,
     /// ggml order: `dims[0]` is the contiguous dimension.

@@ -3,24 +3,10 @@
 
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::events::AdapterReport;
 use crate::{Error, Result};
-
-/// What the adapter is and what it allows, as shown in the HUD's WebGPU line and sent as an event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AdapterReport {
-    pub name: String,
-    pub vendor: String,
-    pub architecture: String,
-    pub description: String,
-    pub backend: String,
-    pub shader_f16: bool,
-    pub max_buffer_size: u64,
-    pub max_storage_buffer_binding_size: u64,
-    pub max_storage_buffers_per_shader_stage: u32,
-    pub timestamp_query: bool,
-}
 
 pub struct GpuContext {
     pub device: wgpu::Device,

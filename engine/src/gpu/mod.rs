@@ -1,23 +1,68 @@
-//! The WebGPU runtime: one device for the whole app, the same code natively (Vulkan) and in the browser.
-//! `weights` repacks and uploads tensors, `shaders` composes the WGSL, `forward` runs the model.
+//! The WebGPU runtime: one device for the whole app, the same code natively (Vulkan) and in the browser. The
+//! files follow the data: `buffers` sizes and allocates every buffer, `loader` streams tensors into typed weights,
+//! `weights` repacks their blocks, `forward` records the pass block by block over `plan` with the `params` structs,
+//! `kernels` holds each kernel's constants and guards and `shaders` composes its WGSL, `model` runs steps,
+//! `paging` keeps the expert pools and pages experts, `profile` times the kernels.
 
+pub mod buffers;
 mod device;
-pub mod experts;
 mod forward;
+#[cfg(test)]
+mod kernel_tests;
+pub mod kernels;
+mod loader;
+mod model;
+pub mod paging;
+pub mod params;
+mod plan;
+mod profile;
 pub mod shaders;
 mod weights;
 
 use std::rc::Rc;
 
+pub use buffers::BufferSizes;
 pub use device::{compute_check, AdapterReport, ComputeCheck, GpuContext};
-pub use experts::{ExpertBudget, PagingStats};
-pub use forward::{GpuLoader, GpuModel, GpuOptions, StepOutput, StepTiming};
+pub use loader::GpuLoader;
+pub use model::{GpuModel, StepOutput, StepTiming};
+pub use paging::{ExpertBudget, PagingStats};
 pub use shaders::KvStorage;
 
 use crate::events::{Event, EventSink};
 use crate::gguf::{GgufModel, StreamOptions, TensorInfo};
 use crate::model::{GptOssConfig, TensorPlan};
 use crate::Result;
+
+/// Sizes chosen at load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuOptions {
+    /// Positions the full-attention layers' KV cache holds.
+    pub context: usize,
+    /// Tokens per prefill submission.
+    pub max_batch: usize,
+    /// Trailing tokens of a batch that can get full logits (1 for generation; more to check every position).
+    pub max_logit_rows: usize,
+    /// KV cache storage; `None` picks f16 when the adapter has shader-f16.
+    pub kv_storage: Option<KvStorage>,
+    /// GPU memory for experts; below `All`, experts are paged through an LRU cache of slots.
+    pub expert_budget: ExpertBudget,
+    /// Split weights as if storage bindings were at most this many bytes (below the adapter's limit), e.g. to
+    /// load as a browser with WebGPU's default 128 MiB would.
+    pub weight_binding_limit: Option<u64>,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        GpuOptions {
+            context: 4096,
+            max_batch: 64,
+            max_logit_rows: 1,
+            kv_storage: None,
+            expert_budget: ExpertBudget::All,
+            weight_binding_limit: None,
+        }
+    }
+}
 
 /// Stream every tensor the model needs from its source straight into GPU buffers, chunk by chunk: the file's
 /// bytes pass through memory a few megabytes at a time and are never held whole.
@@ -48,7 +93,7 @@ pub async fn load_model(
 }
 
 /// Where each layer's gate, up and down experts are in the file, so a paged model can fetch one expert.
-fn expert_files(model: &GgufModel, n_layer: usize) -> Result<Vec<[experts::ExpertFileRange; 3]>> {
+fn expert_files(model: &GgufModel, n_layer: usize) -> Result<Vec<[paging::ExpertFileRange; 3]>> {
     (0..n_layer)
         .map(|il| {
             let part = |name: &str| {
@@ -57,7 +102,7 @@ fn expert_files(model: &GgufModel, n_layer: usize) -> Result<Vec<[experts::Exper
                     .tensor(&tensor)
                     .ok_or_else(|| crate::Error::Model(format!("tensor `{tensor}` is missing")))?;
                 let n_expert = t.info.dims.get(2).copied().unwrap_or(1).max(1);
-                Ok(experts::ExpertFileRange {
+                Ok(paging::ExpertFileRange {
                     source: model.shards()[t.shard].source.clone(),
                     offset: t.file_offset,
                     bytes_per_expert: t.info.n_bytes / n_expert,

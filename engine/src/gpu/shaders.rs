@@ -1,6 +1,7 @@
-//! WGSL sources. WGSL has no includes, so each kernel is composed from `step.wgsl` (the per-submission uniform),
-//! the kernel itself, and before them its variant's snippet: for weight-reading kernels one `format_*.wgsl` (how a
-//! 32-value block is decoded), for KV-cache kernels one `kv_*.wgsl` (the cache's storage type).
+//! WGSL sources. WGSL has no includes, so each kernel is composed from its variant's snippet (for weight-reading
+//! kernels one `format_*.wgsl`, how a 32-value block is decoded; for KV-cache kernels one `kv_*.wgsl`, the cache's
+//! storage type), the constants it shares with Rust (`kernels.rs`, written out as WGSL `const`s), `step.wgsl` (the
+//! per-submission uniform), the MoE kernels' shared `moe_experts.wgsl`, and the kernel itself.
 
 use crate::quant::BlockFormat;
 use crate::{Error, Result};
@@ -87,6 +88,7 @@ impl Kernel {
 }
 
 const STEP: &str = include_str!("../../../shaders/step.wgsl");
+const MOE_EXPERTS: &str = include_str!("../../../shaders/moe_experts.wgsl");
 
 /// How the KV cache stores keys and values: f16 where the adapter has shader-f16 (half the memory and reads),
 /// else f32. Attention arithmetic is f32 either way.
@@ -97,6 +99,17 @@ pub enum KvStorage {
 }
 
 impl KvStorage {
+    /// The storage `requested` (f16 where the adapter has shader-f16 when `None`).
+    pub fn resolve(requested: Option<KvStorage>, shader_f16: bool) -> Result<KvStorage> {
+        match requested {
+            None => Ok(if shader_f16 { KvStorage::F16 } else { KvStorage::F32 }),
+            Some(KvStorage::F16) if !shader_f16 => {
+                Err(Error::Gpu("an f16 KV cache needs the shader-f16 feature, which this adapter lacks".into()))
+            }
+            Some(kv) => Ok(kv),
+        }
+    }
+
     pub fn bytes(self) -> u64 {
         match self {
             KvStorage::F16 => 2,
@@ -140,8 +153,11 @@ pub fn source(kernel: Kernel, variant: Variant) -> Result<String> {
         Variant::Kv(KvStorage::F16) => include_str!("../../../shaders/kv_f16.wgsl"),
         Variant::Kv(KvStorage::F32) => include_str!("../../../shaders/kv_f32.wgsl"),
     };
+    let constants: String =
+        kernel.wgsl_constants().iter().map(|(name, value)| format!("const {name}: u32 = {value}u;\n")).collect();
+    let shared = if matches!(kernel, Kernel::MoeGateUp | Kernel::MoeDown) { MOE_EXPERTS } else { "" };
     // `enable` directives must come first, so the variant's snippet leads.
-    Ok(format!("{prefix}{STEP}{}", kernel.body()))
+    Ok(format!("{prefix}{constants}{STEP}{shared}{}", kernel.body()))
 }
 
 /// Every composed module the engine can build, named `kernel+variant`, for validation in tests.

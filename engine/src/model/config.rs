@@ -288,14 +288,14 @@ impl TensorSpec {
 }
 
 /// A needed tensor found in the file, checked, with its decodable format.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlannedTensor {
     pub info: TensorInfo,
     pub format: BlockFormat,
 }
 
 /// The checked list of tensors to load, in [`GptOssConfig::tensor_specs`] order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TensorPlan {
     pub tensors: Vec<PlannedTensor>,
 }

@@ -202,7 +202,7 @@ impl CpuModel {
             let cache = &mut state.kv[il];
             cache.k.extend_from_slice(&k);
             cache.v.extend_from_slice(&v);
-            let o = self.attention(layer, cache, &q, pos, sliding);
+            let o = attention(c, &layer.sinks, &cache.k, &cache.v, &q, pos, sliding);
             // h1 = h + (Wo·o + bo)
             add_in_place(&mut h, &add(layer.wo.matvec(&o), &layer.bo));
             // m = RMSNorm(h1) ⊙ post_attention_norm (the pre-MoE norm)
@@ -217,55 +217,12 @@ impl CpuModel {
         Ok(rms_norm(&h, &self.output_norm, c.rms_eps))
     }
 
-    /// §5.2.5: attention of one query over the cached keys 0..=pos, with the head's sink.
-    fn attention(&self, layer: &Layer, cache: &KvCache, q: &[f32], pos: usize, sliding: bool) -> Vec<f32> {
-        let c = &self.config;
-        let (dk, dv, n_kv) = (c.head_dim, c.value_dim, c.n_head_kv);
-        let group = c.n_head / n_kv;
-        // s_j = (q·k_j)·1/sqrt(head_dim)
-        let scale = 1.0 / (dk as f32).sqrt();
-        // Causal: keys 0..=pos. Sliding (llama_hparams::is_masked_swa): masked when pos − j ≥ window, so the query
-        // sees the `window` keys pos − window + 1 ..= pos, itself included.
-        let first = if sliding { (pos + 1).saturating_sub(c.sliding_window) } else { 0 };
-        let mut out = vec![0f32; c.n_head * dv];
-        for (h, (qh, oh)) in q.chunks_exact(dk).zip(out.chunks_exact_mut(dv)).enumerate() {
-            // GQA: consecutive q heads share a kv head, g = h / group (not h % n_head_kv)
-            let g = h / group;
-            let keys = cache.k.chunks_exact(dk).skip(first * n_kv + g).step_by(n_kv);
-            let scores: Vec<f32> = keys.map(|kj| dot(qh, kj) * scale).collect();
-            // Sink S_h: a raw logit (not scaled, not masked) in the denominator only:
-            // M = max(max_j s_j, S_h); Z = Σ_j exp(s_j − M) + exp(S_h − M); w_j = exp(s_j − M)/Z
-            let sink = layer.sinks[h];
-            let max = scores.iter().fold(sink, |m, &s| m.max(s));
-            let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
-            let z = exps.iter().sum::<f32>() + (sink - max).exp();
-            // o_h = Σ_j w_j·v_{g,j}
-            let values = cache.v.chunks_exact(dv).skip(first * n_kv + g).step_by(n_kv);
-            for (e, vj) in exps.iter().zip(values) {
-                let w = e / z;
-                for (o, v) in oh.iter_mut().zip(vj) {
-                    *o += w * v;
-                }
-            }
-        }
-        out
-    }
-
     /// §5.5: route to the top-k experts and mix their SwiGLU-OAI outputs.
     fn moe(&self, layer: &Layer, m: &[f32]) -> (Vec<f32>, Vec<ExpertChoice>) {
         let c = &self.config;
         // r = W_gate_inp·m + b_gate_inp
         let r = add(layer.router.matvec(m), &layer.router_bias);
-        // select = top-k of the raw logits (argsort descending); no softmax before selecting
-        let mut order: Vec<usize> = (0..r.len()).collect();
-        order.sort_by(|&a, &b| r[b].total_cmp(&r[a]));
-        order.truncate(c.n_expert_used);
-        // weights = softmax over the k selected logits (SOFTMAX_WEIGHT); no renormalisation, no scaling
-        let max = order.iter().fold(f32::NEG_INFINITY, |mx, &e| mx.max(r[e]));
-        let exps: Vec<f32> = order.iter().map(|&e| (r[e] - max).exp()).collect();
-        let z: f32 = exps.iter().sum();
-        let choices: Vec<ExpertChoice> =
-            order.iter().zip(&exps).map(|(&expert, e)| ExpertChoice { expert, weight: e / z }).collect();
+        let choices = route(&r, c.n_expert_used);
 
         let (n_ff, n_embd) = (c.n_ff_expert, c.n_embd);
         let mut out = vec![0f32; n_embd];
@@ -286,17 +243,72 @@ impl CpuModel {
     }
 }
 
+/// §5.2.5: attention of one query over the cached keys 0..=pos (`keys` and `values` position-major: position j,
+/// kv head g at `(j·n_head_kv + g)·dim`), with each head's sink. The GPU attention kernels' twin.
+pub(crate) fn attention(
+    c: &GptOssConfig,
+    sinks: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    q: &[f32],
+    pos: usize,
+    sliding: bool,
+) -> Vec<f32> {
+    let (dk, dv, n_kv) = (c.head_dim, c.value_dim, c.n_head_kv);
+    let group = c.n_head / n_kv;
+    // s_j = (q·k_j)·1/sqrt(head_dim)
+    let scale = 1.0 / (dk as f32).sqrt();
+    // Causal: keys 0..=pos. Sliding (llama_hparams::is_masked_swa): masked when pos − j ≥ window, so the query
+    // sees the `window` keys pos − window + 1 ..= pos, itself included.
+    let first = if sliding { (pos + 1).saturating_sub(c.sliding_window) } else { 0 };
+    let mut out = vec![0f32; c.n_head * dv];
+    for (h, (qh, oh)) in q.chunks_exact(dk).zip(out.chunks_exact_mut(dv)).enumerate() {
+        // GQA: consecutive q heads share a kv head, g = h / group (not h % n_head_kv)
+        let g = h / group;
+        let keys = keys.chunks_exact(dk).skip(first * n_kv + g).step_by(n_kv);
+        let scores: Vec<f32> = keys.map(|kj| dot(qh, kj) * scale).collect();
+        // Sink S_h: a raw logit (not scaled, not masked) in the denominator only:
+        // M = max(max_j s_j, S_h); Z = Σ_j exp(s_j − M) + exp(S_h − M); w_j = exp(s_j − M)/Z
+        let sink = sinks[h];
+        let max = scores.iter().fold(sink, |m, &s| m.max(s));
+        let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+        let z = exps.iter().sum::<f32>() + (sink - max).exp();
+        // o_h = Σ_j w_j·v_{g,j}
+        let values = values.chunks_exact(dv).skip(first * n_kv + g).step_by(n_kv);
+        for (e, vj) in exps.iter().zip(values) {
+            let w = e / z;
+            for (o, v) in oh.iter_mut().zip(vj) {
+                *o += w * v;
+            }
+        }
+    }
+    out
+}
+
+/// The router's choice from its logits `r`: the GPU `moe_route` kernel's twin.
+pub(crate) fn route(r: &[f32], k: usize) -> Vec<ExpertChoice> {
+    // select = top-k of the raw logits (argsort descending); no softmax before selecting
+    let mut order: Vec<usize> = (0..r.len()).collect();
+    order.sort_by(|&a, &b| r[b].total_cmp(&r[a]));
+    order.truncate(k);
+    // weights = softmax over the k selected logits (SOFTMAX_WEIGHT); no renormalisation, no scaling
+    let max = order.iter().fold(f32::NEG_INFINITY, |mx, &e| mx.max(r[e]));
+    let exps: Vec<f32> = order.iter().map(|&e| (r[e] - max).exp()).collect();
+    let z: f32 = exps.iter().sum();
+    order.iter().zip(&exps).map(|(&expert, e)| ExpertChoice { expert, weight: e / z }).collect()
+}
+
 /// SwiGLU-OAI (`ggml_compute_forward_swiglu_oai_f32`):
 /// xg = min(g, 7); xu = clamp(u, −7, 7); act = xg·σ(1.702·xg)·(xu + 1).
 /// The gate is clamped from above only, and the +1 applies to the clamped up.
-fn swiglu_oai(g: f32, u: f32) -> f32 {
+pub(crate) fn swiglu_oai(g: f32, u: f32) -> f32 {
     let xg = g.min(SWIGLU_LIMIT);
     let xu = u.clamp(-SWIGLU_LIMIT, SWIGLU_LIMIT);
     xg / (1.0 + (-SWIGLU_ALPHA * xg).exp()) * (xu + 1.0)
 }
 
 /// RMSNorm(x) ⊙ w. ggml's CPU kernel sums x² in f64, stores the mean as f32, then scales by 1/sqrtf(mean + eps).
-fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let sum_sq: f64 = x.iter().map(|&v| v as f64 * v as f64).sum();
     let mean = (sum_sq / x.len() as f64) as f32;
     let scale = 1.0 / (mean + eps).sqrt();
@@ -326,7 +338,7 @@ fn bias_row(bias: &[f32], e: usize, width: usize) -> &[f32] {
 /// NEOX RoPE with YaRN for one frequency base, as `ggml_rope_ext` computes it (§5.4). The angle of pair i at
 /// position p is p·ω_i, so the per-pair ω_i are computed once (in f64; ggml's CPU kernel builds them by repeated
 /// f32 multiplication, the GPU backends with pow — they differ in the last bits).
-struct Rope {
+pub(crate) struct Rope {
     /// ω_i for the pairs i = 0..n_dims/2.
     freqs: Vec<f64>,
     /// Magnitude applied to both cos and sin (so attention logits scale by its square).
@@ -334,14 +346,14 @@ struct Rope {
 }
 
 impl Rope {
-    fn new(cfg: &RopeConfig, base: f32) -> Rope {
+    pub(crate) fn new(cfg: &RopeConfig, base: f32) -> Rope {
         let (freqs, mscale) = super::rope::rope_frequencies(cfg, base);
         Rope { freqs, mscale }
     }
 
     /// Rotate every head of `x` at position `pos`. NEOX pairs the halves (x[i], x[i + n_dims/2]), not neighbours:
     /// x'[i] = x[i]·cos − x[i+half]·sin; x'[i+half] = x[i]·sin + x[i+half]·cos. Dims past n_dims are left as they are.
-    fn rotate_heads(&self, x: &mut [f32], head_dim: usize, pos: usize) {
+    pub(crate) fn rotate_heads(&self, x: &mut [f32], head_dim: usize, pos: usize) {
         let half = self.freqs.len();
         let cos_sin: Vec<(f32, f32)> = self
             .freqs

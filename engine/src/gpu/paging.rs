@@ -1,14 +1,149 @@
-//! Expert paging: when the experts do not all fit, each layer keeps a fixed number of expert slots on the GPU and
-//! an LRU cache decides which experts live there. The kernels read experts through the (layer, expert) → (pool,
-//! slot) table whether or not paging is on, so a paged run computes bit for bit what a resident run computes.
+//! Expert pools and paging. Each layer's experts live in pools of slots (one expert's gate, up and down each);
+//! when the experts do not all fit, each layer keeps a fixed number of slots and an LRU cache decides which experts
+//! live there. The kernels read experts through the (layer, expert) → (pool, slot) table whether or not paging is
+//! on, so a paged run computes bit for bit what a resident run computes.
 
-use serde::{Deserialize, Serialize};
-
+use super::buffers::{Allocator, PoolSizes};
+use super::model::GpuModel;
+use super::weights::{write_rows, MatrixLayout};
+pub use crate::events::PagingStats;
 use crate::source::ByteSource;
 use crate::{Error, Result};
 
+/// Which of an expert's three matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpertPart {
+    Gate,
+    Up,
+    Down,
+}
+
+impl ExpertPart {
+    pub const ALL: [ExpertPart; 3] = [ExpertPart::Gate, ExpertPart::Up, ExpertPart::Down];
+
+    /// The part a `blk.N.ffn_{gate,up,down}_exps.weight` tensor holds.
+    pub fn of(tensor: &str) -> Result<Self> {
+        [("ffn_gate_exps", ExpertPart::Gate), ("ffn_up_exps", ExpertPart::Up), ("ffn_down_exps", ExpertPart::Down)]
+            .into_iter()
+            .find(|(n, _)| tensor.contains(n))
+            .map(|(_, p)| p)
+            .ok_or_else(|| Error::Model(format!("tensor `{tensor}` is no expert gate, up or down stack")))
+    }
+}
+
+/// A location-table entry no pool matches: the expert is not resident.
+pub(super) const NOT_RESIDENT: u32 = u32::MAX;
+
+/// One layer's experts on the GPU.
+pub(super) struct ExpertPools {
+    pub sizes: PoolSizes,
+    pub pools: Vec<wgpu::Buffer>,
+}
+
+impl ExpertPools {
+    pub fn allocate(sizes: PoolSizes, layer: usize, a: &mut Allocator) -> Result<Self> {
+        let pools = (sizes.pools().into_iter().enumerate())
+            .map(|(p, slots)| a.weight(&format!("blk.{layer}.experts[pool {p}]"), slots * sizes.slot_bytes()))
+            .collect::<Result<_>>()?;
+        Ok(ExpertPools { sizes, pools })
+    }
+
+    pub fn slot_words(&self) -> u64 {
+        self.sizes.slot_bytes() / 4
+    }
+
+    /// Word offset of `part` within a slot, and its layout.
+    pub fn part_offset(&self, part: ExpertPart) -> (u64, MatrixLayout) {
+        let gate = self.sizes.gate;
+        match part {
+            ExpertPart::Gate => (0, gate),
+            ExpertPart::Up => (gate.words(), gate),
+            ExpertPart::Down => (2 * gate.words(), self.sizes.down),
+        }
+    }
+
+    /// The location-table entry for a slot: pool << 16 | slot in pool.
+    pub fn location(&self, slot: u64) -> u32 {
+        let per_pool = self.sizes.slots_per_pool;
+        (((slot / per_pool) << 16) | (slot % per_pool)) as u32
+    }
+
+    /// Upload GGUF rows `row0..` of `part` of the expert in `slot`.
+    pub fn write_rows(&self, queue: &wgpu::Queue, slot: u64, part: ExpertPart, row0: u64, bytes: &[u8]) -> Result<()> {
+        let per_pool = self.sizes.slots_per_pool;
+        let (offset, layout) = self.part_offset(part);
+        let base = (slot % per_pool) * self.slot_words() + offset;
+        write_rows(queue, &self.pools[(slot / per_pool) as usize], base, &layout, row0, bytes)
+    }
+}
+
+/// Expert paging state of a model whose experts do not all fit.
+pub(super) struct Paging {
+    pub cache: ExpertCache,
+    /// Per layer: gate, up and down in the file.
+    pub files: Vec<[ExpertFileRange; 3]>,
+    pub chosen_readback: wgpu::Buffer,
+}
+
+impl GpuModel {
+    /// Submit each layer's part of the pass up to its router, then bring that layer's chosen experts in.
+    pub(super) async fn page_layers(
+        &self,
+        paging: &mut Paging,
+        n_tokens: usize,
+        logits_rows: usize,
+    ) -> Result<PagingStats> {
+        let c = &self.config;
+        let k = c.n_expert_used as u64;
+        let mut stats = PagingStats::default();
+        let mut start = 0;
+        for (layer, &end) in self.plan.route_ends.iter().enumerate() {
+            let mut encoder = self.encode_range(start..end, n_tokens, logits_rows, false);
+            let src = (layer as u64 * self.options.max_batch as u64 * k) * 4;
+            encoder.copy_buffer_to_buffer(&self.act.chosen, src, &paging.chosen_readback, 0, k * 4);
+            self.ctx.queue.submit([encoder.finish()]);
+            let waited = web_time::Instant::now();
+            let bytes = self.ctx.read_buffer(&paging.chosen_readback).await?;
+            let chosen: Vec<u32> = bytemuck::cast_slice(&bytes).to_vec();
+            if let Some(bad) = chosen.iter().find(|&&e| e as usize >= c.n_expert) {
+                return Err(Error::Gpu(format!("layer {layer}: the router chose expert {bad} of {}", c.n_expert)));
+            }
+            let placement = paging.cache.place(layer, &chosen)?;
+            stats.hits += placement.hits;
+            stats.syncs += 1;
+            let pools = &self.weights.layers[layer].experts;
+            for load in &placement.loads {
+                for (file, part) in paging.files[layer].iter().zip(ExpertPart::ALL) {
+                    let at = file.offset + load.expert as u64 * file.bytes_per_expert;
+                    let data = file.source.read(at, file.bytes_per_expert).await.map_err(|e| {
+                        Error::Gpu(format!(
+                            "paging in expert {} of layer {layer} ({}, bytes {at}..{}) failed: {e}",
+                            load.expert,
+                            file.tensor,
+                            at + file.bytes_per_expert
+                        ))
+                    })?;
+                    pools.write_rows(&self.ctx.queue, load.slot as u64, part, 0, &data)?;
+                    stats.bytes_uploaded += data.len() as u64;
+                }
+                let entry = |e: u32| (layer * c.n_expert + e as usize) as u64 * 4;
+                if let Some(old) = load.evicted {
+                    self.ctx.queue.write_buffer(&self.location, entry(old), bytemuck::bytes_of(&NOT_RESIDENT));
+                    stats.evictions += 1;
+                }
+                let loc = pools.location(load.slot as u64);
+                self.ctx.queue.write_buffer(&self.location, entry(load.expert), bytemuck::bytes_of(&loc));
+                stats.misses += 1;
+            }
+            stats.stall_ms += waited.elapsed().as_secs_f64() * 1e3;
+            start = end;
+        }
+        Ok(stats)
+    }
+}
+
 /// How much GPU memory the experts may take.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ExpertBudget {
     /// Every expert resident: no paging, no readback.
     #[default]
@@ -178,30 +313,6 @@ pub struct ExpertFileRange {
     pub source: ByteSource,
     pub offset: u64,
     pub bytes_per_expert: u64,
-}
-
-/// Paging activity of one token.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PagingStats {
-    pub hits: u32,
-    pub misses: u32,
-    pub evictions: u32,
-    pub bytes_uploaded: u64,
-    /// Time spent waiting for routing readbacks and expert fetches.
-    pub stall_ms: f64,
-    /// Synchronisations with the host (one per layer).
-    pub syncs: u32,
-}
-
-impl std::ops::AddAssign for PagingStats {
-    fn add_assign(&mut self, o: PagingStats) {
-        self.hits += o.hits;
-        self.misses += o.misses;
-        self.evictions += o.evictions;
-        self.bytes_uploaded += o.bytes_uploaded;
-        self.stall_ms += o.stall_ms;
-        self.syncs += o.syncs;
-    }
 }
 
 #[cfg(test)]

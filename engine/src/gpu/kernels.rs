@@ -1,0 +1,186 @@
+//! Each kernel's sizing decisions and limits in one place: the constants its WGSL is composed with (generated into
+//! the source by `shaders.rs`, so Rust's grid arithmetic and the WGSL cannot disagree), the pipeline constants the
+//! model's shape sets, and a guard that refuses a shape the kernel cannot run, naming the kernel, before any weight
+//! is loaded.
+
+use super::shaders::Kernel;
+use super::weights::MatrixLayout;
+use crate::model::GptOssConfig;
+use crate::sampler::{CANDIDATES, NO_ID};
+use crate::{Error, Result};
+
+/// matvec.wgsl: threads per workgroup (lanes per row × rows) and tokens per workgroup.
+pub const MATVEC_THREADS: u32 = 256;
+pub const MATVEC_TOKENS: u32 = 4;
+/// moe_gate_up.wgsl, moe_down.wgsl: lanes per row and rows per workgroup.
+pub const EXPERT_LANES: u32 = 32;
+pub const EXPERT_ROWS_PER_GROUP: u32 = 8;
+/// embed.wgsl, moe_combine.wgsl: one thread per element of a row.
+pub const ELEMENT_THREADS: u32 = 256;
+/// rope_kv.wgsl: one thread per rotated (or copied) pair.
+pub const ROPE_THREADS: u32 = 64;
+/// attention.wgsl: threads per workgroup, keys per split, and the workgroup arrays: q heads per workgroup
+/// (scores hold MAX_HEADS × SPLIT), q floats (heads × head_dim) and value dims per thread.
+pub const ATTENTION_THREADS: u32 = 64;
+pub const ATTENTION_SPLIT: u32 = 256;
+pub const ATTENTION_MAX_HEADS: u32 = 8;
+pub const ATTENTION_Q_FLOATS: u32 = 1024;
+pub const ATTENTION_MAX_DIMS_PER_THREAD: u32 = 16;
+/// moe_route.wgsl: one thread per expert.
+pub const ROUTE_MAX_EXPERTS: u32 = 128;
+pub const ROUTE_MAX_K: u32 = 8;
+/// sample.wgsl: threads per workgroup, logits per thread, and the words of one workgroup's partial (max, Σexp,
+/// Σexp·y, Gumbel value and id, then CANDIDATES values and ids).
+pub const SAMPLE_THREADS: u32 = 256;
+pub const SAMPLE_MAX_PER_THREAD: u32 = 8;
+pub const SAMPLE_PARTIAL_WORDS: u32 = 5 + 2 * CANDIDATES as u32;
+
+/// matvec.wgsl lanes per row: enough for the row's 16-byte chunks, at most 32 (so a narrow row does not leave
+/// lanes idle); the rest of the workgroup's threads take more rows.
+pub fn matvec_lanes(layout: &MatrixLayout) -> u32 {
+    (layout.gpu_row_bytes() / 16).next_power_of_two().clamp(1, 32) as u32
+}
+
+impl Kernel {
+    /// The constants composed into this kernel's WGSL as `const NAME: u32`.
+    pub fn wgsl_constants(self) -> Vec<(&'static str, u32)> {
+        match self {
+            Kernel::Embed | Kernel::MoeCombine => vec![("THREADS", ELEMENT_THREADS)],
+            Kernel::Matvec => vec![("THREADS", MATVEC_THREADS), ("TOKENS", MATVEC_TOKENS)],
+            Kernel::RopeKv => vec![("THREADS", ROPE_THREADS)],
+            Kernel::Attention => vec![
+                ("THREADS", ATTENTION_THREADS),
+                ("SPLIT", ATTENTION_SPLIT),
+                ("MAX_HEADS", ATTENTION_MAX_HEADS),
+                ("Q_FLOATS", ATTENTION_Q_FLOATS),
+                ("MAX_DIMS_PER_THREAD", ATTENTION_MAX_DIMS_PER_THREAD),
+            ],
+            Kernel::AttentionCombine => vec![("SPLIT", ATTENTION_SPLIT)],
+            Kernel::MoeRoute => vec![("MAX_EXPERTS", ROUTE_MAX_EXPERTS), ("MAX_K", ROUTE_MAX_K)],
+            Kernel::MoeGateUp | Kernel::MoeDown => vec![
+                ("THREADS", EXPERT_LANES * EXPERT_ROWS_PER_GROUP),
+                ("LANES", EXPERT_LANES),
+                ("ROWS_PER_GROUP", EXPERT_ROWS_PER_GROUP),
+            ],
+            Kernel::Sample => vec![
+                ("THREADS", SAMPLE_THREADS),
+                ("MAX_PER_THREAD", SAMPLE_MAX_PER_THREAD),
+                ("CANDIDATES", CANDIDATES as u32),
+                ("PARTIAL_WORDS", SAMPLE_PARTIAL_WORDS),
+                ("NONE", NO_ID),
+            ],
+            Kernel::RmsNorm | Kernel::AttentionProbe => vec![],
+        }
+    }
+
+    /// Refuse a model shape this kernel cannot run.
+    pub fn check(self, c: &GptOssConfig) -> Result<()> {
+        let refuse = |why: String| Err(Error::Gpu(format!("kernel {}: {why}", self.name())));
+        match self {
+            Kernel::RopeKv if c.rope.n_dims != c.head_dim => {
+                refuse(format!("rotates whole heads, but RoPE covers {} of {} dims", c.rope.n_dims, c.head_dim))
+            }
+            Kernel::Attention | Kernel::AttentionProbe | Kernel::AttentionCombine if c.value_dim != c.head_dim => {
+                refuse(format!("reads values with the key width, but keys are {} wide and values {}", c.head_dim, c.value_dim))
+            }
+            Kernel::Attention => AttentionTiling::new(c.n_head, c.n_head_kv, c.head_dim).map(|_| ()).or_else(refuse),
+            Kernel::MoeRoute if c.n_expert > ROUTE_MAX_EXPERTS as usize || c.n_expert_used > ROUTE_MAX_K as usize => {
+                refuse(format!(
+                    "ranks at most {ROUTE_MAX_EXPERTS} experts and keeps at most {ROUTE_MAX_K}; the model has {} and uses {}",
+                    c.n_expert, c.n_expert_used
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Check every kernel of the forward pass against the model's shape.
+    pub fn check_all(c: &GptOssConfig) -> Result<()> {
+        Kernel::ALL.into_iter().try_for_each(|k| k.check(c))
+    }
+}
+
+/// How attention.wgsl covers a GQA group (q head h reads kv head h / group): `chunks` workgroups per kv head and
+/// split, each taking `heads` consecutive q heads of the group (the last chunk may take fewer), so each key and
+/// value is read once per chunk. `lanes_per_head` threads (a power of two, for the tree reductions) reduce one
+/// head's scores and each own `dims_per_thread` of its value dims.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttentionTiling {
+    pub group: u32,
+    pub heads: u32,
+    pub chunks: u32,
+    pub head_dim: u32,
+    pub lanes_per_head: u32,
+    pub dims_per_thread: u32,
+}
+
+impl AttentionTiling {
+    /// The fewest chunks per group that fit the workgroup arrays; the error says why none does.
+    pub fn new(n_head: usize, n_head_kv: usize, head_dim: usize) -> std::result::Result<Self, String> {
+        if n_head_kv == 0 || !n_head.is_multiple_of(n_head_kv) {
+            return Err(format!("{n_head} q heads do not divide into {n_head_kv} kv heads"));
+        }
+        let group = (n_head / n_head_kv) as u32;
+        let head_dim = head_dim as u32;
+        (group.div_ceil(ATTENTION_MAX_HEADS)..=group)
+            .map(|chunks| {
+                let heads = group.div_ceil(chunks);
+                // No empty last chunk: 5 heads in 4 chunks are 3 chunks of 2.
+                let chunks = group.div_ceil(heads);
+                let lanes_per_head = 1 << (ATTENTION_THREADS / heads).ilog2();
+                AttentionTiling {
+                    group,
+                    heads,
+                    chunks,
+                    head_dim,
+                    lanes_per_head,
+                    dims_per_thread: head_dim.div_ceil(lanes_per_head),
+                }
+            })
+            .find(|t| t.heads * head_dim <= ATTENTION_Q_FLOATS && t.dims_per_thread <= ATTENTION_MAX_DIMS_PER_THREAD)
+            .ok_or_else(|| {
+                format!(
+                    "head dim {head_dim} is over the workgroup's {ATTENTION_Q_FLOATS} q floats and \
+                     {ATTENTION_MAX_DIMS_PER_THREAD} value dims per thread even one head at a time"
+                )
+            })
+    }
+
+    /// The pipeline constants attention.wgsl is built with.
+    pub fn overrides(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("GROUP", self.group as f64),
+            ("HEADS", self.heads as f64),
+            ("CHUNKS", self.chunks as f64),
+            ("HEAD_DIM", self.head_dim as f64),
+            ("LANES_PER_HEAD", self.lanes_per_head as f64),
+            ("DIMS_PER_THREAD", self.dims_per_thread as f64),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attention_tiles_any_gqa_group() {
+        // gpt-oss: 64 q heads over 8 kv heads of 64, one workgroup per group as before.
+        let t = AttentionTiling::new(64, 8, 64).unwrap();
+        assert_eq!((t.group, t.heads, t.chunks, t.lanes_per_head, t.dims_per_thread), (8, 8, 1, 8, 8));
+        for (n_head, n_head_kv, head_dim) in
+            [(6, 2, 64), (5, 1, 64), (12, 1, 64), (16, 1, 64), (10, 2, 128), (3, 3, 256)]
+        {
+            let t = AttentionTiling::new(n_head, n_head_kv, head_dim).unwrap();
+            let what = format!("{n_head}/{n_head_kv} heads of {head_dim}: {t:?}");
+            assert!(t.heads <= ATTENTION_MAX_HEADS && t.heads * t.chunks >= t.group, "{what}");
+            assert!((t.chunks - 1) * t.heads < t.group, "{what}: an empty chunk");
+            assert!(t.lanes_per_head.is_power_of_two() && t.lanes_per_head * t.heads <= ATTENTION_THREADS, "{what}");
+            assert!(t.heads * t.head_dim <= ATTENTION_Q_FLOATS, "{what}");
+            assert!(t.dims_per_thread * t.lanes_per_head >= t.head_dim, "{what}");
+            assert!(t.dims_per_thread <= ATTENTION_MAX_DIMS_PER_THREAD, "{what}");
+        }
+        assert!(AttentionTiling::new(6, 4, 64).unwrap_err().contains("do not divide"));
+        assert!(AttentionTiling::new(1, 1, 2048).unwrap_err().contains("head dim 2048"));
+    }
+}

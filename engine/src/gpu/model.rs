@@ -1,0 +1,430 @@
+//! gpt-oss resident on the GPU: [`GpuModel`] runs steps of the recorded plan (one submission, one small readback
+//! per token), reads full logits for checks, and pages experts in between layers when they do not all fit.
+
+use std::rc::Rc;
+
+use web_time::Instant;
+
+use super::buffers::{Activations, Allocator, BufferSizes};
+use super::forward::{self, KvCache, Recording, RopeTable, Tables};
+use super::kernels::AttentionTiling;
+use super::loader::GpuWeights;
+use super::paging::{ExpertCache, ExpertFileRange, Paging, PagingStats, NOT_RESIDENT};
+use super::params::{SampleResult, StepUniform};
+use super::plan::Plan;
+use super::shaders::KvStorage;
+use super::{GpuContext, GpuOptions};
+use crate::events::{AttentionRow, Event};
+use crate::model::{rope_frequencies, GptOssConfig};
+use crate::sampler::{SamplerConfig, TokenChoice, NO_ID};
+use crate::{Error, Result};
+
+/// One sampled token and what the UI shows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutput {
+    pub choice: TokenChoice,
+    /// Per layer, the last token's chosen experts and their routing weights.
+    pub routes: Vec<Vec<(u32, f32)>>,
+    /// The last token's attention row in the probed layer and head (see [`GpuModel::set_attention_probe`]).
+    pub attention: Option<AttentionRow>,
+    /// Expert paging during this step, when paging is on.
+    pub paging: Option<PagingStats>,
+    /// Where the host's time of the step's last submission went (zero on the CPU reference).
+    pub timing: StepTiming,
+}
+
+/// The host side of one step's last submission, in milliseconds: recording the pass, handing it to the queue, and
+/// waiting from the submit until the readback is mapped (GPU time plus the platform's latency: in the browser,
+/// also any time the thread was busy elsewhere when the map resolved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct StepTiming {
+    pub encode_ms: f64,
+    pub submit_ms: f64,
+    pub map_wait_ms: f64,
+}
+
+/// gpt-oss resident on the GPU, with its KV cache.
+pub struct GpuModel {
+    pub(super) ctx: Rc<GpuContext>,
+    pub(super) config: GptOssConfig,
+    pub(super) options: GpuOptions,
+    pub(super) sizes: BufferSizes,
+    pub(super) act: Activations<wgpu::Buffer>,
+    pub(super) plan: Plan,
+    pub(super) weights: GpuWeights,
+    /// (layer, q head) of the attention view.
+    probe: Option<(usize, usize)>,
+    pub(super) location: wgpu::Buffer,
+    paging: Option<Paging>,
+    /// KV positions filled.
+    pub(super) pos: usize,
+    pub(super) steps: u32,
+    gpu_bytes: u64,
+    /// Bound by the plan's bind groups; held so their lifetime is the model's.
+    _caches: Vec<KvCache>,
+    _rope: [RopeTable; 2],
+}
+
+impl GpuModel {
+    /// Allocate the activations, KV caches and tables from `sizes`, record the plan over `weights`, and set up
+    /// paging when `paging_files` says where the non-resident experts are.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn build(
+        ctx: Rc<GpuContext>,
+        config: GptOssConfig,
+        options: GpuOptions,
+        sizes: BufferSizes,
+        tiling: AttentionTiling,
+        weights: GpuWeights,
+        paging_files: Option<Vec<[ExpertFileRange; 3]>>,
+        alloc: &mut Allocator,
+    ) -> Result<GpuModel> {
+        let c = &config;
+        let act = sizes.allocate_activations(alloc)?;
+        let mut caches = Vec::new();
+        for (il, (&capacity, &bytes)) in sizes.kv_capacity.iter().zip(&sizes.kv_bytes).enumerate() {
+            caches.push(KvCache { capacity, buffer: alloc.activation(&format!("blk.{il}.kv_cache"), bytes)? });
+        }
+        // Experts 0.. fill the slots at load; the rest are not resident until paged in.
+        let mut location = Vec::new();
+        for layer in &weights.layers {
+            let pools = &layer.experts;
+            for ex in 0..c.n_expert as u64 {
+                location.push(if ex < pools.sizes.slots { pools.location(ex) } else { NOT_RESIDENT });
+            }
+        }
+        let location = alloc.table("expert_location", bytemuck::cast_slice(&location))?;
+        let mut rope = |label: &str, base: f32| -> Result<RopeTable> {
+            let (freqs, mscale) = rope_frequencies(&c.rope, base);
+            let freqs: Vec<f32> = freqs.iter().map(|&f| f as f32).collect();
+            Ok(RopeTable { freqs: alloc.table(label, bytemuck::cast_slice(&freqs))?, mscale: mscale as f32 })
+        };
+        let rope_full = rope("rope_freqs", c.rope.freq_base)?;
+        let rope_sliding = rope("rope_freqs_swa", c.rope.freq_base_swa)?;
+        let tables = Tables { location, rope_full, rope_sliding };
+        let recording = Recording {
+            config: c,
+            max_batch: options.max_batch,
+            sizes: &sizes,
+            tiling,
+            weights: &weights,
+            act: &act,
+            caches: &caches,
+            tables: &tables,
+        };
+        let plan = forward::record(ctx.clone(), recording)?;
+        let paging = match (paging_files, sizes.paging_readback) {
+            (Some(files), Some(bytes)) => Some(Paging {
+                cache: ExpertCache::new(c.n_layer, c.n_expert, sizes.pools.first().map_or(0, |p| p.slots as usize)),
+                files,
+                chosen_readback: alloc.readback("chosen_readback", bytes)?,
+            }),
+            _ => None,
+        };
+        alloc.report(Event::GpuModelReady {
+            gpu_bytes: alloc.bytes(),
+            dispatches_per_step: (plan.forward.len() + plan.sample.len()) as u32,
+            pipelines: plan.pipelines.len() as u32,
+        });
+        let Tables { location, rope_full, rope_sliding } = tables;
+        Ok(GpuModel {
+            ctx,
+            config,
+            options,
+            sizes,
+            act,
+            plan,
+            weights,
+            probe: None,
+            location,
+            paging,
+            pos: 0,
+            steps: 0,
+            gpu_bytes: alloc.bytes(),
+            _caches: caches,
+            _rope: [rope_full, rope_sliding],
+        })
+    }
+
+    pub fn config(&self) -> &GptOssConfig {
+        &self.config
+    }
+
+    pub fn options(&self) -> &GpuOptions {
+        &self.options
+    }
+
+    /// Every buffer the model took, sized.
+    pub fn sizes(&self) -> &BufferSizes {
+        &self.sizes
+    }
+
+    /// How the KV cache stores keys and values.
+    pub fn kv_storage(&self) -> KvStorage {
+        self.sizes.kv
+    }
+
+    /// Positions in the KV cache.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes of GPU memory this model allocated.
+    pub fn gpu_bytes(&self) -> u64 {
+        self.gpu_bytes
+    }
+
+    /// Dispatches recorded per decoded token (forward pass plus sampling).
+    pub fn dispatches_per_token(&self) -> usize {
+        self.plan.forward.iter().chain(&self.plan.sample).filter(|d| d.probe_layer.is_none()).count()
+    }
+
+    /// Labels of the forward pass's dispatches in order (for the benchmark's per-kernel report).
+    pub fn dispatch_labels(&self) -> Vec<&str> {
+        self.plan.forward.iter().chain(&self.plan.sample).map(|d| d.label.as_str()).collect()
+    }
+
+    /// Watch one layer's q head: each step then also returns the last token's attention row there. One more
+    /// dispatch and a few kilobytes of readback per token while watched; nothing when `None`.
+    pub fn set_attention_probe(&mut self, probe: Option<(usize, usize)>) -> Result<()> {
+        if let Some((layer, head)) = probe {
+            if layer >= self.config.n_layer || head >= self.config.n_head {
+                return Err(Error::Usage(format!(
+                    "attention view of layer {layer} head {head}: the model has {} layers of {} heads",
+                    self.config.n_layer, self.config.n_head
+                )));
+            }
+        }
+        self.probe = probe;
+        Ok(())
+    }
+
+    /// Forget the context (a new conversation).
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+
+    pub(super) fn check_room(&self, n: usize) -> Result<()> {
+        if n == 0 {
+            return Err(Error::Usage("no tokens to run".into()));
+        }
+        if self.pos + n > self.options.context {
+            return Err(Error::Usage(format!(
+                "context full: {} + {n} tokens exceed the KV cache's {} positions",
+                self.pos, self.options.context
+            )));
+        }
+        Ok(())
+    }
+
+    /// Record the forward dispatches `range` (and the sampler when `with_sample`) into a new encoder.
+    pub(super) fn encode_range(
+        &self,
+        range: std::ops::Range<usize>,
+        n_tokens: usize,
+        logits_rows: usize,
+        with_sample: bool,
+    ) -> wgpu::CommandEncoder {
+        let mut encoder =
+            self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        {
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
+            let probed = self.probe.map(|p| p.0);
+            let sample = if with_sample { &self.plan.sample[..] } else { &[] };
+            for d in self.plan.forward[range].iter().chain(sample) {
+                if d.probe_layer.is_none() || d.probe_layer == probed {
+                    self.plan.record(&mut pass, d, n_tokens, logits_rows);
+                }
+            }
+        }
+        encoder
+    }
+
+    /// Tokens per submission: a prefill batch, or one token at a time while experts are paged (each layer's
+    /// experts must fit the slots at once).
+    fn batch_limit(&self) -> usize {
+        if self.paging.is_some() {
+            1
+        } else {
+            self.options.max_batch
+        }
+    }
+
+    /// Run `tokens` at the next positions up to (not including) the copies the caller adds; returns the encoder
+    /// holding the last part of the pass. Without paging that is the whole pass; with paging the step pauses after
+    /// each layer's router, reads its experts back, pages in the missing ones, and goes on.
+    async fn encode_step(
+        &mut self,
+        tokens: &[u32],
+        logits_rows: usize,
+        sampling: Option<&SamplerConfig>,
+    ) -> Result<(wgpu::CommandEncoder, Option<PagingStats>)> {
+        self.write_step(tokens, logits_rows, sampling);
+        let end = self.plan.forward.len();
+        let Some(mut paging) = self.paging.take() else {
+            return Ok((self.encode_range(0..end, tokens.len(), logits_rows, sampling.is_some()), None));
+        };
+        let result = self.page_layers(&mut paging, tokens.len(), logits_rows).await;
+        let start = self.plan.route_ends.last().copied().unwrap_or(0);
+        self.paging = Some(paging);
+        let stats = result?;
+        Ok((self.encode_range(start..end, tokens.len(), logits_rows, sampling.is_some()), Some(stats)))
+    }
+
+    /// Per layer, which experts are in GPU memory now (all of them unless paging).
+    pub fn expert_residency(&self) -> Vec<Vec<bool>> {
+        match &self.paging {
+            Some(p) => p.cache.residency(self.config.n_expert),
+            None => vec![vec![true; self.config.n_expert]; self.config.n_layer],
+        }
+    }
+
+    /// Per layer and expert: tokens routed to it since load, while paging (the resident path keeps no counts).
+    pub fn expert_uses(&self) -> Option<Vec<Vec<u64>>> {
+        self.paging.as_ref().map(|p| p.cache.uses().to_vec())
+    }
+
+    /// Expert slots per layer.
+    pub fn expert_slots(&self) -> usize {
+        self.sizes.pools.first().map_or(0, |p| p.slots as usize)
+    }
+
+    pub(super) fn write_step(&self, tokens: &[u32], logits_rows: usize, sampling: Option<&SamplerConfig>) {
+        let s = sampling.copied().unwrap_or_else(SamplerConfig::greedy);
+        let step = StepUniform {
+            n_tokens: tokens.len() as u32,
+            pos0: self.pos as u32,
+            logits_rows: logits_rows as u32,
+            seed: s.seed,
+            temperature: s.temperature,
+            top_k: s.top_k,
+            top_p: s.top_p,
+            step_index: self.steps,
+            probe_head: self.probe.map_or(0, |p| p.1 as u32),
+            ..Default::default()
+        };
+        self.ctx.queue.write_buffer(&self.act.step, 0, bytemuck::bytes_of(&step));
+        self.ctx.queue.write_buffer(&self.act.tokens, 0, bytemuck::cast_slice(tokens));
+    }
+
+    /// Run `tokens` (a prompt chunk, or the one new token) at the next positions and sample the token after them.
+    /// One submission and one small readback.
+    pub async fn step(&mut self, tokens: &[u32], sampling: &SamplerConfig) -> Result<StepOutput> {
+        sampling.validate()?;
+        let mut out = None;
+        let mut paging: Option<PagingStats> = None;
+        let batch = self.batch_limit();
+        for chunk in tokens.chunks(batch) {
+            self.check_room(chunk.len())?;
+            let last = std::ptr::eq(chunk.as_ptr_range().end, tokens.as_ptr_range().end);
+            let encode_started = Instant::now();
+            let (mut encoder, stats) = self.encode_step(chunk, 1, last.then_some(sampling)).await?;
+            if let Some(s) = stats {
+                *paging.get_or_insert_with(PagingStats::default) += s;
+            }
+            if !last {
+                self.ctx.queue.submit([encoder.finish()]);
+                self.pos += chunk.len();
+                continue;
+            }
+            let probe_keys = self.probe.map(|(layer, _)| self.probe_span(layer, self.pos + chunk.len() - 1));
+            self.copy_readback(&mut encoder, chunk.len(), probe_keys.map(|(_, n)| n));
+            let commands = encoder.finish();
+            let submit_started = Instant::now();
+            self.ctx.queue.submit([commands]);
+            let submitted = Instant::now();
+            self.pos += chunk.len();
+            self.steps = self.steps.wrapping_add(1);
+            let bytes = self.ctx.read_buffer(&self.act.readback).await?;
+            let mut step = self.decode_readback(&bytes);
+            let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+            step.timing = StepTiming {
+                encode_ms: ms(encode_started, submit_started),
+                submit_ms: ms(submit_started, submitted),
+                map_wait_ms: ms(submitted, Instant::now()),
+            };
+            if let (Some((layer, head)), Some((first, n))) = (self.probe, probe_keys) {
+                let w: &[f32] = bytemuck::cast_slice(&bytes[self.probe_offset()..]);
+                step.attention = Some(AttentionRow {
+                    layer,
+                    head,
+                    first_position: first,
+                    sink: w[0],
+                    weights: w[1..1 + n].to_vec(),
+                });
+            }
+            step.paging = paging.clone();
+            out = Some(step);
+        }
+        out.ok_or_else(|| Error::Usage("no tokens to run".into()))
+    }
+
+    /// Copy into the readback buffer: the sampler's result, the last token's routing in every layer (k ids per
+    /// layer, then k weights per layer), and the attention row of `probe_keys` keys when watched.
+    fn copy_readback(&self, encoder: &mut wgpu::CommandEncoder, n_tokens: usize, probe_keys: Option<usize>) {
+        let (l, k, t_max) =
+            (self.config.n_layer as u64, self.config.n_expert_used as u64, self.options.max_batch as u64);
+        let result = std::mem::size_of::<SampleResult>() as u64;
+        encoder.copy_buffer_to_buffer(&self.act.result, 0, &self.act.readback, 0, result);
+        let t = n_tokens as u64 - 1;
+        for il in 0..l {
+            let src = ((il * t_max + t) * k) * 4;
+            encoder.copy_buffer_to_buffer(&self.act.chosen, src, &self.act.readback, result + il * k * 4, k * 4);
+            let dst_w = result + (l + il) * k * 4;
+            encoder.copy_buffer_to_buffer(&self.act.route_weights, src, &self.act.readback, dst_w, k * 4);
+        }
+        if let Some(n) = probe_keys {
+            let dst = self.probe_offset() as u64;
+            encoder.copy_buffer_to_buffer(&self.act.attn_probe, 0, &self.act.readback, dst, (1 + n as u64) * 4);
+        }
+    }
+
+    /// Byte offset of the attention row in the readback buffer.
+    fn probe_offset(&self) -> usize {
+        std::mem::size_of::<SampleResult>() + 2 * self.config.n_layer * self.config.n_expert_used * 4
+    }
+
+    /// First visible key and number of keys for a query at `pos` in `layer`.
+    fn probe_span(&self, layer: usize, pos: usize) -> (usize, usize) {
+        let window = self.config.sliding_window;
+        let first = if self.config.is_sliding(layer) && pos + 1 > window { pos + 1 - window } else { 0 };
+        (first, pos + 1 - first)
+    }
+
+    fn decode_readback(&self, bytes: &[u8]) -> StepOutput {
+        let result_bytes = std::mem::size_of::<SampleResult>();
+        let r: SampleResult = bytemuck::pod_read_unaligned(&bytes[..result_bytes]);
+        let top = r.top_ids.into_iter().zip(r.top_probs).filter(|(id, _)| *id != NO_ID).collect();
+        let (l, k) = (self.config.n_layer, self.config.n_expert_used);
+        let ids: &[u32] = bytemuck::cast_slice(&bytes[result_bytes..result_bytes + l * k * 4]);
+        let weights: &[f32] = bytemuck::cast_slice(&bytes[result_bytes + l * k * 4..result_bytes + 2 * l * k * 4]);
+        let routes = (0..l).map(|il| (0..k).map(|j| (ids[il * k + j], weights[il * k + j])).collect()).collect();
+        StepOutput {
+            choice: TokenChoice { token: r.token, top, entropy: r.entropy, logsumexp: r.logsumexp },
+            routes,
+            attention: None,
+            paging: None,
+            timing: StepTiming::default(),
+        }
+    }
+
+    /// Full logits at every position of `tokens` (for checking against references; the app never reads logits).
+    pub async fn logits(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>> {
+        let rows_max = self.options.max_logit_rows.min(self.batch_limit());
+        let vocab = self.config.n_vocab;
+        let mut all = Vec::with_capacity(tokens.len());
+        for chunk in tokens.chunks(rows_max) {
+            self.check_room(chunk.len())?;
+            let (mut encoder, _) = self.encode_step(chunk, chunk.len(), None).await?;
+            let bytes = (chunk.len() * vocab * 4) as u64;
+            encoder.copy_buffer_to_buffer(&self.act.logits, 0, &self.act.logits_readback, 0, bytes);
+            self.ctx.queue.submit([encoder.finish()]);
+            self.pos += chunk.len();
+            let data = self.ctx.read_buffer(&self.act.logits_readback).await?;
+            let values: &[f32] = bytemuck::cast_slice(&data);
+            all.extend(values[..chunk.len() * vocab].chunks_exact(vocab).map(|r| r.to_vec()));
+        }
+        Ok(all)
+    }
+}
