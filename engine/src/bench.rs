@@ -250,6 +250,7 @@ async fn decode_run(model: &mut GpuModel, n: usize, warmup: usize) -> Result<Dec
     Ok(DecodeRun { seconds: median(times), host, paging })
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Run the whole benchmark on the model at `path_or_url`. Reports each phase to `events` as a stage (the header's
 /// fetch, `read_ceiling`, the tensors' load, `prefill`, `decode`, `profile`).
 pub async fn run(path_or_url: &str, options: &BenchOptions, events: &mut dyn EventSink) -> Result<BenchReport> {

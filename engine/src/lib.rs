@@ -4,8 +4,7 @@
 //! → [`quant`] (block formats) → [`model`] (config, CPU reference forward pass) → [`gpu`] (WebGPU runtime)
 //! → [`sampler`] → [`tokenizer`] / [`harmony`] → [`events`] (the one telemetry enum the UI subscribes to).
 
-/// Load, prefill and decode benchmarks (native: wall-clock timing with blocking GPU waits).
-#[cfg(not(target_arch = "wasm32"))]
+/// Load, prefill and decode benchmarks: `gptoss bench` natively, the page's benchmark mode in the browser.
 pub mod bench;
 pub mod error;
 pub mod events;
