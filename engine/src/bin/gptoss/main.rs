@@ -13,6 +13,8 @@ mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
 mod logits;
 #[cfg(not(target_arch = "wasm32"))]
+mod pack;
+#[cfg(not(target_arch = "wasm32"))]
 mod run;
 #[cfg(not(target_arch = "wasm32"))]
 mod synth;
@@ -32,6 +34,7 @@ fn main() {
         "bench" => bench::run(rest),
         "inspect" => inspect::run(rest),
         "logits" => logits::run(rest),
+        "pack" => pack::run(rest),
         "run" => run::run(rest),
         "synth" => synth::run(rest),
         "tokenize" => tokenize::tokenize(rest),
@@ -55,6 +58,9 @@ commands:
   logits <model> --tokens ID,.. [--backend cpu|gpu] [--last-logits FILE] [--greedy N]
   run <model> --prompt TEXT [--backend cpu|gpu]  generate with Harmony formatting
   tokenize <model> [--text TEXT | --file FILE]  print token ids as JSON
+  tokenize <model> --conversations FILE.jsonl [--reasoning low|medium|high]
+                                                Harmony training conversations as ids, one JSON line each
   detokenize <model> --ids ID,..                print text
   synth --preset tiny|gpt-oss-20b|gpt-oss-120b [--seed N] -o FILE
+  pack --manifest FILE.json -o FILE            a trained model (training/) as a gpt-oss GGUF
   bench <model> [--json]";

@@ -33,12 +33,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         seed: number(&mut args, "--seed")?.unwrap_or(defaults.seed),
     };
     sampler.validate().map_err(|e| e.to_string())?;
-    let reasoning = match args.value(&["--reasoning"])?.as_deref() {
-        None | Some("medium") => ReasoningEffort::Medium,
-        Some("low") => ReasoningEffort::Low,
-        Some("high") => ReasoningEffort::High,
-        Some(other) => return Err(format!("--reasoning: `{other}` is not low, medium or high")),
-    };
+    let reasoning = reasoning_effort(&mut args)?;
     let context = number(&mut args, "--context")?.unwrap_or(4096usize);
     let expert_budget = match args.value(&["--expert-budget"])? {
         Some(b) => ExpertBudget::parse(&b).map_err(|e| e.to_string())?,
@@ -107,4 +102,14 @@ pub fn run(mut args: Args) -> Result<(), String> {
         stats.stopped_by
     );
     Ok(())
+}
+
+/// `--reasoning low|medium|high` (default medium, Harmony's).
+pub fn reasoning_effort(args: &mut Args) -> Result<ReasoningEffort, String> {
+    match args.value(&["--reasoning"])?.as_deref() {
+        None | Some("medium") => Ok(ReasoningEffort::Medium),
+        Some("low") => Ok(ReasoningEffort::Low),
+        Some("high") => Ok(ReasoningEffort::High),
+        Some(other) => Err(format!("--reasoning: `{other}` is not low, medium or high")),
+    }
 }
