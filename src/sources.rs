@@ -21,8 +21,8 @@ pub const BUNDLED_URL: &str = "/models/wordnet-gpt-oss.gguf";
 pub const PRESETS: [Preset; 3] = [
     Preset {
         id: BUNDLED,
-        label: "bundled gpt-oss WordNet · trained (SIZE_MB MB)",
-        detail: "PARAMS_M parameters (4 layers, 16 experts, top-4), trained from scratch on WordNet 3.0's \
+        label: "bundled gpt-oss WordNet · trained (70 MB)",
+        detail: "56M parameters (4 layers, 16 experts, top-4), trained from scratch on WordNet 3.0's \
                  definitions: answers \"What does WORD mean?\" with a definition and an example sentence, \
                  and knows nothing else",
         url: BUNDLED_URL,
