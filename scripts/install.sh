@@ -2,13 +2,14 @@
 # Installs what serve.sh and test.sh need, each thing only if it is missing (safe to run again and again).
 # Sourced by both, so the PATH and environment it sets carry over to them.
 #
-#   Debian:  chromium (the browser test), mesa-vulkan-drivers (lavapipe: native GPU tests without a GPU)
+#   Debian:  chromium (the browser test), mesa-vulkan-drivers (lavapipe: native GPU tests without a GPU),
+#            wamerican (/usr/share/dict/words: the browser test checks that the bundled model writes English)
 #   rustup:  the wasm32-unknown-unknown target
 #   cargo:   dioxus-cli 0.7.10 (`dx`), wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version
 #   npm:     esbuild 0.27.3 (dx 0.7.10 runs it on web builds), binaryen 129 (wasm-opt for dx's release build),
 #            playwright-core (drives chromium)
-#   model:   public/models/tiny-synth.gguf, the bundled model (`gptoss synth --preset tiny`: 62 MB, random weights,
-#            the real gpt-oss-20b structure and vocabulary), generated offline when missing
+#   model:   public/models/wordnet-gpt-oss.gguf, the bundled model: a copy of the committed models/wordnet-gpt-oss.gguf
+#            (a small gpt-oss trained on WordNet by training/; see training/README.md)
 
 set -euo pipefail
 
@@ -32,7 +33,7 @@ as_root() {
 
 install_debian_packages() {
     local missing=()
-    for pkg in chromium mesa-vulkan-drivers; do
+    for pkg in chromium mesa-vulkan-drivers wamerican; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$pkg")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -82,13 +83,14 @@ install_npm() {
     fi
 }
 
-# The page's default model. Written under another name and renamed, so an interrupted run leaves no half file.
+# The page's default model, copied where dx serves it from whenever the committed file differs. Copied under another
+# name and renamed, so an interrupted run leaves no half file.
 bundle_model() {
-    local out="$ROOT/public/models/tiny-synth.gguf"
-    if [ ! -s "$out" ]; then
-        say "gptoss synth --preset tiny -o public/models/tiny-synth.gguf (the bundled model)"
+    local model="$ROOT/models/wordnet-gpt-oss.gguf" out="$ROOT/public/models/wordnet-gpt-oss.gguf"
+    if ! cmp -s "$model" "$out"; then
+        say "cp models/wordnet-gpt-oss.gguf public/models/ (the bundled model)"
         mkdir -p "$(dirname "$out")"
-        (cd "$ROOT" && cargo run --quiet -p gptoss-engine --bin gptoss -- synth --preset tiny -o "$out.partial")
+        cp "$model" "$out.partial"
         mv "$out.partial" "$out"
     fi
 }

@@ -47,7 +47,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            prompt: "What is the capital of France?".into(),
+            // The one skill the bundled model has (training/README.md).
+            prompt: "What does \"car\" mean?".into(),
             effort: ReasoningEffort::Low,
             // gpt-oss's recommended sampling (temperature 1, top-p 1).
             temperature: 1.0,

@@ -1,4 +1,4 @@
-//! Where a model can come from: the bundled synthetic model (the default: it works offline), the published
+//! Where a model can come from: the bundled trained model (the default: it works offline), the published
 //! gpt-oss GGUFs on Hugging Face, a URL given as `?gguf=<URL>`, or a local file.
 
 use gptoss_components::SourcePreset;
@@ -14,15 +14,17 @@ pub struct Preset {
 /// The bundled model's preset id.
 pub const BUNDLED: &str = "bundled";
 
-/// `scripts/install.sh` writes the bundled model here (`gptoss synth --preset tiny`); dx copies `public/` to the
-/// site's root.
-pub const BUNDLED_URL: &str = "/models/tiny-synth.gguf";
+/// `scripts/install.sh` copies the committed `models/wordnet-gpt-oss.gguf` here; dx copies `public/` to the site's
+/// root.
+pub const BUNDLED_URL: &str = "/models/wordnet-gpt-oss.gguf";
 
 pub const PRESETS: [Preset; 3] = [
     Preset {
         id: BUNDLED,
-        label: "bundled tiny gpt-oss (62 MB)",
-        detail: "real gpt-oss-20b structure and vocabulary, random weights — text is noise by design",
+        label: "bundled gpt-oss WordNet · trained (70 MB)",
+        detail: "56M parameters (4 layers, 16 experts, top-4), trained from scratch on WordNet 3.0's \
+                 definitions: answers \"What does WORD mean?\" with a definition and an example sentence, \
+                 and knows nothing else",
         url: BUNDLED_URL,
     },
     Preset {

@@ -144,6 +144,11 @@ impl Message {
         Message { role: Role::User, recipient: None, channel: None, content_type: None, content: content.into() }
     }
 
+    /// The assistant's chain of thought (what a model trained to reason writes before its final answer).
+    pub fn assistant_analysis(content: impl Into<String>) -> Self {
+        Message { channel: Some(Channel::Analysis), ..Message::assistant_final(content) }
+    }
+
     /// A past answer. History keeps only final answers: Harmony drops earlier analysis once a final message
     /// exists (`openai/harmony:docs/format.md`).
     pub fn assistant_final(content: impl Into<String>) -> Self {
@@ -206,15 +211,36 @@ impl Conversation {
 
     /// The completion prompt as token ids, exactly as Harmony renders it.
     pub fn prompt_ids(&self, tokenizer: &Tokenizer) -> Result<Vec<u32>> {
-        let mut ids = Vec::new();
-        for piece in self.pieces() {
-            match piece {
-                Piece::Format(s) => ids.push(format_id(tokenizer, s)?),
-                Piece::Text(s) => ids.extend(tokenizer.encode_ordinary(&s)?),
-            }
-        }
-        Ok(ids)
+        piece_ids(tokenizer, self.pieces())
     }
+
+    /// The completion prompt followed by `reply`, the assistant messages the model should generate after it
+    /// (e.g. analysis, then final), ending with `<|return|>`, the stop token, where the last message would end with
+    /// `<|end|>` (§7.4): the ids a model is trained on. The first `prompt_ids(..).len()` ids are the prompt.
+    pub fn completion_ids(&self, tokenizer: &Tokenizer, reply: &[Message]) -> Result<Vec<u32>> {
+        if reply.is_empty() || reply.iter().any(|m| m.role != Role::Assistant || m.recipient.is_some()) {
+            return Err(Error::Usage("a reply is one or more assistant messages to no tool".into()));
+        }
+        let mut whole = self.clone();
+        whole.messages.extend_from_slice(reply);
+        let mut pieces = whole.pieces();
+        // Without the next turn's `<|start|>assistant`; the prompt's own ends where the reply's first header begins.
+        pieces.truncate(pieces.len() - 2);
+        let last = pieces.last_mut().expect("a reply message ends with a format token");
+        *last = Piece::Format(RETURN);
+        piece_ids(tokenizer, pieces)
+    }
+}
+
+fn piece_ids(tokenizer: &Tokenizer, pieces: Vec<Piece>) -> Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Format(s) => ids.push(format_id(tokenizer, s)?),
+            Piece::Text(s) => ids.extend(tokenizer.encode_ordinary(&s)?),
+        }
+    }
+    Ok(ids)
 }
 
 fn message_pieces(m: &Message, pieces: &mut Vec<Piece>) {

@@ -107,7 +107,7 @@ impl Preset {
     }
 
     /// `general.name`.
-    fn display_name(self) -> String {
+    pub fn display_name(self) -> String {
         match self {
             Preset::Tiny => "Synthetic gpt-oss tiny (gpt-oss-20b structure, random weights)".into(),
             _ => format!("Synthetic {} (random weights)", self.name()),
@@ -230,8 +230,14 @@ impl SynthModel {
     pub fn new(preset: Preset, seed: u64, vocab: HarmonyVocab) -> Result<Self> {
         let shape = preset.shape();
         let plan = tensor_plan(&shape);
-        let parameters = plan.iter().map(|(_, dims, _, _)| dims.iter().product::<u64>()).sum();
-        let metadata = metadata(preset, &shape, parameters, vocab);
+        let parameters: u64 = plan.iter().map(|(_, dims, _, _)| dims.iter().product::<u64>()).sum();
+        let size_label = match preset {
+            Preset::Tiny => format!("{}M", parameters.div_ceil(1_000_000)),
+            Preset::Gpt20b => "20B".into(),
+            Preset::Gpt120b => "120B".into(),
+        };
+        let card = ModelCard { name: preset.display_name(), size_label, license: "apache-2.0".into() };
+        let metadata = metadata(&card, &shape, vocab);
         let inits = plan.iter().map(|&(_, _, _, init)| init).collect();
         let tensors = plan.into_iter().map(|(name, dims, ggml_type, _)| (name, dims, ggml_type)).collect();
         Ok(SynthModel { seed, writer: GgufWriter::new(metadata, tensors)?, inits })
@@ -270,23 +276,102 @@ impl SynthModel {
     /// left of a regular file, so a truncated model is never mistaken for a whole one; a pipe or device path is left
     /// alone.
     pub fn write_file(&self, path: &Path, events: &mut dyn EventSink) -> Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::Source(format!("{}: cannot create folder: {e}", parent.display())))?;
-        }
-        let file = std::fs::File::create(path)
-            .map_err(|e| Error::Source(format!("{}: cannot create: {e}", path.display())))?;
-        let mut out = std::io::BufWriter::with_capacity(8 << 20, file);
-        let result = self.write_reporting(&mut out, events).and_then(|()| {
-            out.into_inner().map(drop).map_err(|e| Error::Source(format!("writing GGUF: {}", e.error())))
-        });
-        if let Err(e) = result {
-            let removed = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && std::fs::remove_file(path).is_ok();
-            let note = if removed { " (incomplete file removed)" } else { "" };
-            return Err(Error::Source(format!("{}: {e}{note}", path.display())));
-        }
-        Ok(())
+        write_file_with(path, |out| self.write_reporting(out, events))
     }
+}
+
+/// What a file's `general.*` keys say about the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelCard {
+    pub name: String,
+    /// e.g. `20B`, `6M`.
+    pub size_label: String,
+    pub license: String,
+}
+
+/// A model trained elsewhere (`training/`), written with the same layout, metadata and vocabulary as the
+/// synthetic ones: only the tensor bytes come from outside.
+pub struct TrainedModel {
+    writer: GgufWriter,
+    /// Each tensor's bytes in the writer's order.
+    data: Vec<Vec<u8>>,
+}
+
+impl TrainedModel {
+    /// `tensors` must be the published layout for `shape` (`gpt-oss.md` §4.1: names, dims and types, in order),
+    /// each with exactly its type's byte count.
+    pub fn new(
+        shape: Shape,
+        card: ModelCard,
+        vocab: HarmonyVocab,
+        tensors: Vec<(String, Vec<u64>, GgmlType, Vec<u8>)>,
+    ) -> Result<Self> {
+        let plan = tensor_plan(&shape);
+        if tensors.len() != plan.len() {
+            return Err(Error::Model(format!("{} tensors given; the layout has {}", tensors.len(), plan.len())));
+        }
+        for ((name, dims, ggml_type, _), (want_name, want_dims, want_type, _)) in tensors.iter().zip(&plan) {
+            if (name, dims, ggml_type) != (want_name, want_dims, want_type) {
+                return Err(Error::Model(format!(
+                    "tensor `{name}` {dims:?} {ggml_type}: the layout has `{want_name}` {want_dims:?} {want_type} here"
+                )));
+            }
+        }
+        let (layout, data): (Vec<_>, Vec<_>) =
+            tensors.into_iter().map(|(name, dims, ggml_type, bytes)| ((name, dims, ggml_type), bytes)).unzip();
+        let writer = GgufWriter::new(metadata(&card, &shape, vocab), layout)?;
+        for (info, bytes) in writer.tensor_infos().iter().zip(&data) {
+            if bytes.len() as u64 != info.n_bytes {
+                return Err(Error::Model(format!(
+                    "tensor `{}`: {} bytes given, {} expected for {:?} {}",
+                    info.name,
+                    bytes.len(),
+                    info.n_bytes,
+                    info.dims,
+                    info.ggml_type
+                )));
+            }
+        }
+        Ok(TrainedModel { writer, data })
+    }
+
+    pub fn writer(&self) -> &GgufWriter {
+        &self.writer
+    }
+
+    /// Writes the file at `path` as [`SynthModel::write_file`] does.
+    pub fn write_file(&self, path: &Path) -> Result<()> {
+        write_file_with(path, |out| {
+            self.writer.write_to(out, |index, _, buf| {
+                buf.extend_from_slice(&self.data[index]);
+                Ok(())
+            })
+        })
+    }
+}
+
+/// Writes a file at `path` (creating missing parent folders) through a buffered writer. A failed write removes
+/// what it left of a regular file, so a truncated model is never mistaken for a whole one; a pipe or device path
+/// is left alone.
+fn write_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::Source(format!("{}: cannot create folder: {e}", parent.display())))?;
+    }
+    let file =
+        std::fs::File::create(path).map_err(|e| Error::Source(format!("{}: cannot create: {e}", path.display())))?;
+    let mut out = std::io::BufWriter::with_capacity(8 << 20, file);
+    let result = write(&mut out)
+        .and_then(|()| out.into_inner().map(drop).map_err(|e| Error::Source(format!("writing GGUF: {}", e.error()))));
+    if let Err(e) = result {
+        let removed = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && std::fs::remove_file(path).is_ok();
+        let note = if removed { " (incomplete file removed)" } else { "" };
+        return Err(Error::Source(format!("{}: {e}{note}", path.display())));
+    }
+    Ok(())
 }
 
 /// The published files' tensors in their order (`gpt-oss.md` §4.1), with how each is drawn.
@@ -338,22 +423,17 @@ fn tensor_plan(shape: &Shape) -> Vec<(String, Vec<u64>, GgmlType, Init)> {
 
 /// The 35 keys of the published 20b file (`gpt-oss.md` §3) less `tokenizer.chat_template`, which no offline
 /// source here carries (the fixture has none either); readers fall back to the Harmony renderer.
-fn metadata(preset: Preset, shape: &Shape, parameters: u64, vocab: HarmonyVocab) -> Vec<(String, MetaValue)> {
-    let size_label = match preset {
-        Preset::Tiny => format!("{}M", parameters.div_ceil(1_000_000)),
-        Preset::Gpt20b => "20B".into(),
-        Preset::Gpt120b => "120B".into(),
-    };
+fn metadata(card: &ModelCard, shape: &Shape, vocab: HarmonyVocab) -> Vec<(String, MetaValue)> {
     let u32_of = |v: u64| MetaValue::U32(v as u32);
     let string = |s: &str| MetaValue::String(s.to_string());
     let arch = |key: &str| format!("gpt-oss.{key}");
     let mut m: Vec<(String, MetaValue)> = vec![
         ("general.architecture".into(), string("gpt-oss")),
         ("general.type".into(), string("model")),
-        ("general.name".into(), MetaValue::String(preset.display_name())),
+        ("general.name".into(), string(&card.name)),
         ("general.basename".into(), string("gpt-oss")),
-        ("general.size_label".into(), MetaValue::String(size_label)),
-        ("general.license".into(), string("apache-2.0")),
+        ("general.size_label".into(), string(&card.size_label)),
+        ("general.license".into(), string(&card.license)),
         ("general.tags".into(), MetaValue::Array(MetaArray::String(vec!["vllm".into(), "text-generation".into()]))),
     ];
     let arch_keys = [

@@ -335,3 +335,27 @@ fn random_ids_never_panic() {
     let err = parser.push(tok, 201_088).unwrap_err().to_string();
     assert!(err.contains("201088"), "{err}");
 }
+
+/// A training conversation: the completion prompt, then the reply as the model generates it, ending with
+/// `<|return|>`; the same ids as encoding the spelled-out text, and the parser reads the reply back.
+#[test]
+fn completion_ids_are_the_prompt_then_the_reply_ending_with_return() {
+    let tok = tokenizer();
+    let convo = simple_convo();
+    let reply = [Message::assistant_analysis("Add them."), Message::assistant_final("2 + 2 = 4.")];
+    let ids = convo.completion_ids(tok, &reply).unwrap();
+    let prompt = convo.prompt_ids(tok).unwrap();
+    assert_eq!(&ids[..prompt.len()], prompt.as_slice());
+    let text = format!(
+        "{SIMPLE_CONVO}<|channel|>analysis<|message|>Add them.<|end|><|start|>assistant<|channel|>final<|message|>2 + 2 = 4.<|return|>"
+    );
+    assert_eq!(ids, tok.encode(&text).unwrap());
+
+    let mut parser = HarmonyParser::for_completion(tok).unwrap();
+    let steps: Vec<Step> = ids[prompt.len()..].iter().map(|&id| parser.push(tok, id).unwrap()).collect();
+    assert!(steps.last().unwrap().stop && steps.iter().rev().skip(1).all(|s| !s.stop));
+    assert_eq!(parser.parsed(), &reply.map(Parsed::Message));
+
+    assert!(convo.completion_ids(tok, &[]).is_err());
+    assert!(convo.completion_ids(tok, &[Message::user("hi")]).is_err());
+}

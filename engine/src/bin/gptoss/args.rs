@@ -42,3 +42,10 @@ pub fn named<T: Copy + Send + Sync + 'static>(
         variants.iter().copied().find(|&v| name(v) == chosen).ok_or_else(|| format!("`{chosen}` is not a listed name"))
     })
 }
+
+/// The reasoning efforts `--reasoning` takes.
+pub const EFFORTS: [gptoss_engine::harmony::ReasoningEffort; 3] = [
+    gptoss_engine::harmony::ReasoningEffort::Low,
+    gptoss_engine::harmony::ReasoningEffort::Medium,
+    gptoss_engine::harmony::ReasoningEffort::High,
+];

@@ -14,6 +14,8 @@ mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
 mod logits;
 #[cfg(not(target_arch = "wasm32"))]
+mod pack;
+#[cfg(not(target_arch = "wasm32"))]
 mod progress;
 #[cfg(not(target_arch = "wasm32"))]
 mod run;
@@ -49,6 +51,8 @@ enum Command {
     Detokenize(tokenize::DetokenizeArgs),
     /// Write a gpt-oss GGUF with random weights, the published shapes and types, and the real vocabulary
     Synth(synth::SynthArgs),
+    /// Write a trained model (`training/`) as a gpt-oss GGUF with the published layout, metadata and vocabulary
+    Pack(pack::PackArgs),
     /// Load, prefill and decode timings against a read-bandwidth ceiling measured in the same run, with per-kernel
     /// GPU times
     Bench(bench::BenchArgs),
@@ -68,6 +72,7 @@ fn main() -> std::process::ExitCode {
         Command::Tokenize(args) => tokenize::tokenize(args),
         Command::Detokenize(args) => tokenize::detokenize(args),
         Command::Synth(args) => synth::run(args),
+        Command::Pack(args) => pack::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Completions { shell } => {
             // clap_complete panics on a failed write; a closed pipe (`… | head`) is not an error worth a message.

@@ -23,7 +23,6 @@ use serde::Serialize;
 use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg};
 use crate::progress::Progress;
 
-const EFFORTS: [ReasoningEffort; 3] = [ReasoningEffort::Low, ReasoningEffort::Medium, ReasoningEffort::High];
 /// The label of content in no channel.
 const NO_CHANNEL: &str = "message";
 const DIM: &str = "\x1b[2m";
