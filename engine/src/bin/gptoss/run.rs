@@ -20,7 +20,7 @@ use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
 use serde::Serialize;
 
-use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg};
+use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg, EFFORTS};
 use crate::progress::Progress;
 
 /// The label of content in no channel.
