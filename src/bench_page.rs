@@ -9,8 +9,6 @@
 //! Optional parameters: `prefill=128,1024`, `contexts=0,1024,4096`, `tokens=32` (decode tokens per context),
 //! `budget=min|N%|BYTES` (expert budget).
 
-use std::rc::Rc;
-
 use dioxus::prelude::*;
 use gptoss_components::{Panel, Readout, Tone};
 use gptoss_engine::bench::{self, BenchOptions, BenchReport};
@@ -162,8 +160,7 @@ pub fn BenchPage(request: std::result::Result<BenchRequest, String>) -> Element 
 /// The whole benchmark; the status line follows the load's stages (at most a few updates a second, so drawing
 /// it costs the run nothing).
 async fn run(request: &BenchRequest, mut state: Signal<BenchState>) -> Result<String> {
-    let ctx: Rc<GpuContext> = GpuContext::shared().await?;
-    state.set(BenchState::Running(format!("measuring on {} — read ceiling, then load", ctx.report.name)));
+    state.set(BenchState::Running("reading the header, then the read ceiling, then the load".into()));
     let mut last_shown = 0.0;
     let mut sink = |event: Event| {
         if let Event::StageProgress { stage, bytes, total_bytes } = &event {
@@ -175,7 +172,7 @@ async fn run(request: &BenchRequest, mut state: Signal<BenchState>) -> Result<St
         }
     };
     let source = ByteSource::http(request.url.clone());
-    let mut report: BenchReport = bench::measure(ctx, source, &request.url, &request.options, &mut sink).await?;
+    let mut report: BenchReport = bench::measure(GpuContext::shared(), source, &request.url, &request.options, &mut sink).await?;
     let browser = browser_facts().await;
     report.runtime = browser.runtime;
     report.browser = Some(browser.user_agent);

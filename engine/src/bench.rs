@@ -254,14 +254,15 @@ async fn decode_run(model: &mut GpuModel, n: usize, warmup: usize) -> Result<Dec
 /// Run the whole benchmark on the model at `path_or_url`. Reports each phase to `events` as a stage (the header's
 /// fetch, `read_ceiling`, the tensors' load, `prefill`, `decode`, `profile`).
 pub async fn run(path_or_url: &str, options: &BenchOptions, events: &mut dyn EventSink) -> Result<BenchReport> {
-    let ctx = Rc::new(GpuContext::new().await?);
-    measure(ctx, ByteSource::from_path_or_url(path_or_url), path_or_url, options, events).await
+    let device = async { Ok(Rc::new(GpuContext::new().await?)) };
+    measure(device, ByteSource::from_path_or_url(path_or_url), path_or_url, options, events).await
 }
 
-/// The benchmark on `ctx` (the CLI's device or the page's), reading the model from `source`. `runtime` is
-/// `native` here; the page's benchmark mode overwrites it with the browser's.
+/// The benchmark on the device `device` brings (the CLI's own or the page's, asked for once the header has
+/// been read), reading the model from `source`. `runtime` is `native` here; the page's benchmark mode overwrites it
+/// with the browser's.
 pub async fn measure(
-    ctx: Rc<GpuContext>,
+    device: impl std::future::Future<Output = Result<Rc<GpuContext>>>,
     source: ByteSource,
     label: &str,
     options: &BenchOptions,
@@ -272,6 +273,7 @@ pub async fn measure(
     let file = GgufModel::open(source, events).await?;
     let config = GptOssConfig::from_header(file.header())?;
     let header_s = start.elapsed().as_secs_f64();
+    let ctx = device.await?;
     let stage = Stage::start("read_ceiling", events);
     let ceiling = stage.end(events, read_ceiling(&ctx).await, 0)?;
     let start = Instant::now();

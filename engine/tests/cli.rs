@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every command, in the order `gptoss --help` lists them.
-const COMMANDS: [&str; 8] = ["inspect", "logits", "run", "tokenize", "detokenize", "synth", "bench", "completions"];
+const COMMANDS: [&str; 9] =
+    ["inspect", "logits", "run", "tokenize", "detokenize", "synth", "pack", "bench", "completions"];
 
 struct Outcome {
     code: i32,
@@ -140,7 +141,7 @@ fn usage_errors_exit_2_with_clap_naming_the_flag() {
         ),
         (vec!["logits", m], "the following required arguments were not provided:\n  --tokens <ID,..>"),
         (vec!["logits", m, "--tokens", "1,x"], "invalid value 'x' for '--tokens <ID,..>'"),
-        (vec!["tokenize", m], "the following required arguments were not provided:\n  <--text <TEXT>|--file <FILE>>"),
+        (vec!["tokenize", m], "the following required arguments were not provided:\n  <--text <TEXT>|--file <FILE>|--conversations <FILE.jsonl>>"),
         (
             vec!["tokenize", m, "--text", "a", "--file", "b"],
             "the argument '--text <TEXT>' cannot be used with '--file <FILE>'",
