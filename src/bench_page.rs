@@ -34,35 +34,32 @@ thread_local! {
 /// Reads `?bench=1…` from the address the page opened with (call before the router rewrites it): `None` for the
 /// ordinary page, `Some(Err)` for a benchmark request with a bad parameter.
 pub fn requested() -> Option<std::result::Result<BenchRequest, String>> {
-    REQUEST.with(|r| r.get_or_init(|| query().and_then(|q| parse(&q))).clone())
+    REQUEST.with(|r| r.get_or_init(read_request).clone())
 }
 
+/// The address's parameters, as the browser's `URLSearchParams` decodes them.
 #[cfg(target_arch = "wasm32")]
-fn query() -> Option<String> {
-    web_sys::window()?.location().search().ok()
+fn read_request() -> Option<std::result::Result<BenchRequest, String>> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    parse(|key| params.get(key))
 }
 
+/// Natively there is no page address.
 #[cfg(not(target_arch = "wasm32"))]
-fn query() -> Option<String> {
+fn read_request() -> Option<std::result::Result<BenchRequest, String>> {
     None
 }
 
-/// The benchmark request in a query string (`?bench=1&gguf=…`), if it asks for one.
-fn parse(query: &str) -> Option<std::result::Result<BenchRequest, String>> {
-    let pairs: Vec<(String, String)> = query
-        .trim_start_matches('?')
-        .split('&')
-        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
-        .map(|(k, v)| (k.to_string(), decode_component(v)))
-        .collect();
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    if !matches!(get("bench"), Some("1") | Some("true")) {
+/// The benchmark request in the parameters `get` looks up, if they ask for one (`bench=1`).
+fn parse(get: impl Fn(&str) -> Option<String>) -> Option<std::result::Result<BenchRequest, String>> {
+    if !matches!(get("bench").as_deref(), Some("1") | Some("true")) {
         return None;
     }
     Some(request_from(get))
 }
 
-fn request_from<'a>(get: impl Fn(&str) -> Option<&'a str>) -> std::result::Result<BenchRequest, String> {
+fn request_from(get: impl Fn(&str) -> Option<String>) -> std::result::Result<BenchRequest, String> {
     let url = get("gguf").filter(|u| !u.is_empty()).ok_or("bench mode needs ?gguf=<URL of the model>")?;
     let mut options = BenchOptions::default();
     let list = |key: &str, into: &mut Vec<usize>| -> std::result::Result<(), String> {
@@ -80,34 +77,9 @@ fn request_from<'a>(get: impl Fn(&str) -> Option<&'a str>) -> std::result::Resul
         options.decode_tokens = n.parse().map_err(|_| format!("tokens: `{n}` is not a whole number"))?;
     }
     if let Some(b) = get("budget") {
-        options.expert_budget = ExpertBudget::parse(b).map_err(|e| format!("budget: {e}"))?;
+        options.expert_budget = ExpertBudget::parse(&b).map_err(|e| format!("budget: {e}"))?;
     }
-    Ok(BenchRequest { url: url.to_string(), options })
-}
-
-/// `%XX` escapes and `+` as space, as `URLSearchParams` reads them.
-fn decode_component(v: &str) -> String {
-    let bytes = v.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(BenchRequest { url, options })
 }
 
 /// Where the run is.
@@ -172,7 +144,8 @@ async fn run(request: &BenchRequest, mut state: Signal<BenchState>) -> Result<St
         }
     };
     let source = ByteSource::http(request.url.clone());
-    let mut report: BenchReport = bench::measure(GpuContext::shared(), source, &request.url, &request.options, &mut sink).await?;
+    let mut report: BenchReport =
+        bench::measure(GpuContext::shared(), source, &request.url, &request.options, &mut sink).await?;
     let browser = browser_facts().await;
     report.runtime = browser.runtime;
     report.browser = Some(browser.user_agent);
@@ -196,7 +169,8 @@ async fn browser_facts() -> BrowserFacts {
     let runtime = if user_agent.contains("Chrome/") { "chrome" } else { "browser" }.to_string();
     let mut adapter_features = Vec::new();
     let gpu = navigator.and_then(|n| get(&n.into(), "gpu")).filter(|g| !g.is_undefined());
-    let request = gpu.as_ref().and_then(|g| get(g, "requestAdapter")).and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let request =
+        gpu.as_ref().and_then(|g| get(g, "requestAdapter")).and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     if let (Some(gpu), Some(request)) = (gpu, request) {
         if let Ok(promise) = request.call0(&gpu) {
             if let Ok(adapter) = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise)).await {
@@ -232,17 +206,28 @@ fn publish(_key: &str, _json: &str, _console_tag: &str) {}
 mod tests {
     use super::*;
 
+    /// The parameters of a decoded query string.
+    fn params<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+    }
+
     #[test]
     fn the_ordinary_page_is_not_a_benchmark() {
-        assert_eq!(parse("?gguf=/models/a.gguf"), None);
-        assert_eq!(parse(""), None);
+        assert_eq!(parse(params(&[("gguf", "/models/a.gguf")])), None);
+        assert_eq!(parse(params(&[])), None);
     }
 
     #[test]
     fn a_benchmark_request_reads_its_parameters() {
-        let r = parse("?bench=1&gguf=%2Fmodels%2F20b.gguf&prefill=128&contexts=0,1024&tokens=16&budget=50%25")
-            .unwrap()
-            .unwrap();
+        let query = [
+            ("bench", "1"),
+            ("gguf", "/models/20b.gguf"),
+            ("prefill", "128"),
+            ("contexts", "0,1024"),
+            ("tokens", "16"),
+            ("budget", "50%"),
+        ];
+        let r = parse(params(&query)).unwrap().unwrap();
         assert_eq!(r.url, "/models/20b.gguf");
         assert_eq!(r.options.prefill_lengths, vec![128]);
         assert_eq!(r.options.decode_contexts, vec![0, 1024]);
@@ -252,9 +237,9 @@ mod tests {
 
     #[test]
     fn a_bad_benchmark_request_says_what_is_wrong() {
-        assert_eq!(parse("?bench=1").unwrap().unwrap_err(), "bench mode needs ?gguf=<URL of the model>");
+        assert_eq!(parse(params(&[("bench", "1")])).unwrap().unwrap_err(), "bench mode needs ?gguf=<URL of the model>");
         assert_eq!(
-            parse("?bench=1&gguf=/m.gguf&contexts=0,x").unwrap().unwrap_err(),
+            parse(params(&[("bench", "1"), ("gguf", "/m.gguf"), ("contexts", "0,x")])).unwrap().unwrap_err(),
             "contexts: `x` is not a whole number"
         );
     }

@@ -516,7 +516,6 @@ impl Host {
     }
 }
 
-
 impl Host {
     /// The queue this host reports through.
     pub fn queue(&self) -> &Queue {

@@ -15,8 +15,8 @@ use gptoss_components::Tone;
 use gptoss_engine::events::Event;
 use gptoss_engine::source::ByteSource;
 
-pub use crate::engine_host::{Settings, PARITY_TOKENS};
 use crate::engine_host::{Command, Host, Queue, SourceSpec};
+pub use crate::engine_host::{Settings, PARITY_TOKENS};
 #[cfg(target_arch = "wasm32")]
 use crate::faults;
 #[cfg(target_arch = "wasm32")]

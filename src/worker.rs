@@ -204,7 +204,8 @@ fn start(
     let error = {
         let (state, inbox, on_fail) = (state.clone(), inbox.clone(), on_fail.clone());
         Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            let why = format!("the engine worker failed: {} ({}:{})", event.message(), event.filename(), event.lineno());
+            let why =
+                format!("the engine worker failed: {} ({}:{})", event.message(), event.filename(), event.lineno());
             let was_ready = {
                 let mut s = state.borrow_mut();
                 s.dead = true;

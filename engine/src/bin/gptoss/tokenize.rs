@@ -6,9 +6,9 @@
 //! lives in its metadata), never the tensor data.
 
 use crate::args::{named, ModelArg, EFFORTS};
-use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort};
 use crate::progress::Progress;
 use gptoss_engine::gguf::read_header;
+use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort};
 use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
 use std::io::Write as _;
