@@ -9,7 +9,7 @@
 #   npm:     esbuild 0.27.3 (dx 0.7.10 runs it on web builds), binaryen 129 (wasm-opt for dx's release build),
 #            playwright-core (drives chromium)
 #   model:   public/models/wordnet-gpt-oss.gguf, the bundled model: a copy of the committed models/wordnet-gpt-oss.gguf
-#            (a small gpt-oss trained on WordNet by training/; see training/README.md)
+#            (a small gpt-oss trained on WordNet by training/; see training/README.md), and its PyTorch reference JSON
 
 set -euo pipefail
 
@@ -83,16 +83,20 @@ install_npm() {
     fi
 }
 
-# The page's default model, copied where dx serves it from whenever the committed file differs. Copied under another
-# name and renamed, so an interrupted run leaves no half file.
+# The page's default model and its PyTorch reference (the browser test's second oracle), copied where dx serves them
+# from whenever the committed file differs. Copied under another name and renamed, so an interrupted run leaves no
+# half file.
 bundle_model() {
-    local model="$ROOT/models/wordnet-gpt-oss.gguf" out="$ROOT/public/models/wordnet-gpt-oss.gguf"
-    if ! cmp -s "$model" "$out"; then
-        say "cp models/wordnet-gpt-oss.gguf public/models/ (the bundled model)"
-        mkdir -p "$(dirname "$out")"
-        cp "$model" "$out.partial"
-        mv "$out.partial" "$out"
-    fi
+    local name out
+    for name in wordnet-gpt-oss.gguf wordnet-gpt-oss.reference.json; do
+        out="$ROOT/public/models/$name"
+        if ! cmp -s "$ROOT/models/$name" "$out"; then
+            say "cp models/$name public/models/ (the bundled model)"
+            mkdir -p "$(dirname "$out")"
+            cp "$ROOT/models/$name" "$out.partial"
+            mv "$out.partial" "$out"
+        fi
+    done
 }
 
 install_debian_packages

@@ -8,12 +8,17 @@
 //!
 //! Optional parameters: `prefill=128,1024`, `contexts=0,1024,4096`, `tokens=32` (decode tokens per context),
 //! `budget=min|N%|BYTES` (expert budget).
+//!
+//! The same page runs the trained model's PyTorch check, `/gptoss?reference=<JSON URL>&gguf=<URL>[&cases=N]`
+//! (see `gptoss_engine::reference`): every position's log-probability and the greedy continuation of the first N
+//! held-out conversations on this browser's GPU, published as `window.__gptossReference` / `GPTOSS_REFERENCE`.
 
 use dioxus::prelude::*;
 use gptoss_components::{Panel, Readout, Tone};
 use gptoss_engine::bench::{self, BenchOptions, BenchReport};
 use gptoss_engine::events::Event;
 use gptoss_engine::gpu::{ExpertBudget, GpuContext};
+use gptoss_engine::reference::{self, Reference};
 use gptoss_engine::source::ByteSource;
 use gptoss_engine::{Error, Result};
 
@@ -21,9 +26,17 @@ use crate::frame::now_ms;
 
 /// What the address asked for.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BenchRequest {
-    pub url: String,
-    pub options: BenchOptions,
+pub enum BenchRequest {
+    Bench {
+        url: String,
+        options: BenchOptions,
+    },
+    /// The trained model's PyTorch check on the first `cases` conversations of the reference file.
+    Reference {
+        url: String,
+        reference_url: String,
+        cases: usize,
+    },
 }
 
 thread_local! {
@@ -31,8 +44,8 @@ thread_local! {
         const { std::cell::OnceCell::new() };
 }
 
-/// Reads `?bench=1…` from the address the page opened with (call before the router rewrites it): `None` for the
-/// ordinary page, `Some(Err)` for a benchmark request with a bad parameter.
+/// Reads `?bench=1…` or `?reference=…` from the address the page opened with (call before the router rewrites
+/// it): `None` for the ordinary page, `Some(Err)` for a request with a bad parameter.
 pub fn requested() -> Option<std::result::Result<BenchRequest, String>> {
     REQUEST.with(|r| r.get_or_init(read_request).clone())
 }
@@ -51,12 +64,27 @@ fn read_request() -> Option<std::result::Result<BenchRequest, String>> {
     None
 }
 
-/// The benchmark request in the parameters `get` looks up, if they ask for one (`bench=1`).
+/// The request in the parameters `get` looks up, if they make one (`bench=1`, or `reference=<URL>`).
 fn parse(get: impl Fn(&str) -> Option<String>) -> Option<std::result::Result<BenchRequest, String>> {
+    if let Some(reference_url) = get("reference") {
+        return Some(reference_request(reference_url, get));
+    }
     if !matches!(get("bench").as_deref(), Some("1") | Some("true")) {
         return None;
     }
     Some(request_from(get))
+}
+
+fn reference_request(
+    reference_url: String,
+    get: impl Fn(&str) -> Option<String>,
+) -> std::result::Result<BenchRequest, String> {
+    let url = get("gguf").filter(|u| !u.is_empty()).ok_or("reference mode needs ?gguf=<URL of the model>")?;
+    let cases = match get("cases") {
+        Some(n) => n.parse().map_err(|_| format!("cases: `{n}` is not a whole number"))?,
+        None => usize::MAX,
+    };
+    Ok(BenchRequest::Reference { url, reference_url, cases })
 }
 
 fn request_from(get: impl Fn(&str) -> Option<String>) -> std::result::Result<BenchRequest, String> {
@@ -79,7 +107,7 @@ fn request_from(get: impl Fn(&str) -> Option<String>) -> std::result::Result<Ben
     if let Some(b) = get("budget") {
         options.expert_budget = ExpertBudget::parse(&b).map_err(|e| format!("budget: {e}"))?;
     }
-    Ok(BenchRequest { url, options })
+    Ok(BenchRequest::Bench { url, options })
 }
 
 /// Where the run is.
@@ -100,18 +128,27 @@ pub fn BenchPage(request: std::result::Result<BenchRequest, String>) -> Element 
                 Ok(request) => run(&request, state).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
+            let (key, tag) = match &request {
+                Ok(BenchRequest::Reference { .. }) => ("__gptossReference", "GPTOSS_REFERENCE"),
+                _ => ("__gptossBench", "GPTOSS_BENCH"),
+            };
             match outcome {
                 Ok(json) => {
-                    publish("__gptossBench", &json, "GPTOSS_BENCH");
+                    publish(key, &json, tag);
                     state.set(BenchState::Done(json));
                 }
                 Err(e) => {
-                    publish("__gptossBenchError", &serde_json::to_string(&e).unwrap_or_default(), "GPTOSS_BENCH_ERROR");
+                    let json = serde_json::to_string(&e).unwrap_or_default();
+                    publish(&format!("{key}Error"), &json, &format!("{tag}_ERROR"));
                     state.set(BenchState::Failed(e));
                 }
             }
         })
     });
+    let mode_title = match &request {
+        Ok(BenchRequest::Reference { .. }) => "PYTORCH REFERENCE CHECK",
+        _ => "BENCHMARK MODE",
+    };
     let (tone, line, json) = match &*state.read() {
         BenchState::Running(s) => (Tone::Pending, s.clone(), None),
         BenchState::Done(json) => (Tone::Done, "done".to_string(), Some(json.clone())),
@@ -119,7 +156,7 @@ pub fn BenchPage(request: std::result::Result<BenchRequest, String>) -> Element 
     };
     rsx! {
         main { class: "hud-page",
-            Panel { title: "BENCHMARK MODE",
+            Panel { title: mode_title,
                 Readout { label: "STATUS", tone, id: "bench-status", "{line}" }
                 if let Some(json) = json {
                     pre { id: "bench-result", class: "bench-result", "{json}" }
@@ -129,10 +166,10 @@ pub fn BenchPage(request: std::result::Result<BenchRequest, String>) -> Element 
     }
 }
 
-/// The whole benchmark; the status line follows the load's stages (at most a few updates a second, so drawing
-/// it costs the run nothing).
+/// The whole run; the status line follows the load's stages (at most a few updates a second, so drawing it costs
+/// the run nothing).
 async fn run(request: &BenchRequest, mut state: Signal<BenchState>) -> Result<String> {
-    state.set(BenchState::Running("reading the header, then the read ceiling, then the load".into()));
+    state.set(BenchState::Running("reading the header, then the load".into()));
     let mut last_shown = 0.0;
     let mut sink = |event: Event| {
         if let Event::StageProgress { stage, bytes, total_bytes } = &event {
@@ -143,14 +180,32 @@ async fn run(request: &BenchRequest, mut state: Signal<BenchState>) -> Result<St
             }
         }
     };
-    let source = ByteSource::http(request.url.clone());
-    let mut report: BenchReport =
-        bench::measure(GpuContext::shared(), source, &request.url, &request.options, &mut sink).await?;
+    let json = match request {
+        BenchRequest::Bench { url, options } => {
+            let source = ByteSource::http(url.clone());
+            let report = bench::measure(GpuContext::shared(), source, url, options, &mut sink).await?;
+            serde_json::to_string(&in_this_browser(report).await)
+        }
+        BenchRequest::Reference { url, reference_url, cases } => {
+            let file = ByteSource::http(reference_url.clone());
+            let text = file.read(0, file.len().await?).await?;
+            let text = String::from_utf8(text).map_err(|e| Error::Usage(format!("{reference_url}: {e}")))?;
+            let reference = Reference::from_json(&text)?;
+            let source = ByteSource::http(url.clone());
+            let report = reference::measure_gpu(GpuContext::shared(), source, &reference, *cases, &mut sink).await?;
+            serde_json::to_string(&report)
+        }
+    };
+    json.map_err(|e| Error::Usage(format!("the report would not serialise: {e}")))
+}
+
+/// The native report with the browser's facts.
+async fn in_this_browser(mut report: BenchReport) -> BenchReport {
     let browser = browser_facts().await;
     report.runtime = browser.runtime;
     report.browser = Some(browser.user_agent);
     report.adapter_features = browser.adapter_features;
-    serde_json::to_string(&report).map_err(|e| Error::Usage(format!("the report would not serialise: {e}")))
+    report
 }
 
 struct BrowserFacts {
@@ -227,12 +282,29 @@ mod tests {
             ("tokens", "16"),
             ("budget", "50%"),
         ];
-        let r = parse(params(&query)).unwrap().unwrap();
-        assert_eq!(r.url, "/models/20b.gguf");
-        assert_eq!(r.options.prefill_lengths, vec![128]);
-        assert_eq!(r.options.decode_contexts, vec![0, 1024]);
-        assert_eq!(r.options.decode_tokens, 16);
-        assert_eq!(r.options.expert_budget, ExpertBudget::Fraction(0.5));
+        let Some(Ok(BenchRequest::Bench { url, options })) = parse(params(&query)) else { panic!("a benchmark") };
+        assert_eq!(url, "/models/20b.gguf");
+        assert_eq!(options.prefill_lengths, vec![128]);
+        assert_eq!(options.decode_contexts, vec![0, 1024]);
+        assert_eq!(options.decode_tokens, 16);
+        assert_eq!(options.expert_budget, ExpertBudget::Fraction(0.5));
+    }
+
+    #[test]
+    fn a_reference_request_names_the_model_and_the_cases() {
+        let query = [("reference", "/models/r.json"), ("gguf", "/models/m.gguf"), ("cases", "2")];
+        assert_eq!(
+            parse(params(&query)),
+            Some(Ok(BenchRequest::Reference {
+                url: "/models/m.gguf".into(),
+                reference_url: "/models/r.json".into(),
+                cases: 2
+            }))
+        );
+        assert_eq!(
+            parse(params(&[("reference", "/r.json")])).unwrap().unwrap_err(),
+            "reference mode needs ?gguf=<URL of the model>"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use futures::future::{AbortHandle, Abortable};
 use gptoss_components::Tone;
-use gptoss_engine::events::Event;
+use gptoss_engine::events::{Event, Stage, StageTimer};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, StreamOptions};
 use gptoss_engine::gpu::{self, ExpertBudget, GpuContext};
@@ -160,18 +160,11 @@ impl Engine {
         if let Some(tokenizer) = self.tokenizer.borrow().clone() {
             return Ok(tokenizer);
         }
-        let stage = "tokenizer".to_string();
-        self.queue.push(Update::Engine(Event::StageStarted { stage: stage.clone() }));
+        let stage = StageTimer::start(Stage::Tokenizer, &mut self.queue.sink());
         // Building blocks the thread: let the HUD show the stage first.
         yield_to_page().await;
-        let started = now_ms();
         let built = Tokenizer::from_gguf(model.header());
-        let duration_ms = now_ms() - started;
-        self.queue.push(Update::Engine(match &built {
-            Ok(_) => Event::StageCompleted { stage, bytes: 0, duration_ms },
-            Err(e) => Event::StageFailed { stage, error: e.to_string(), duration_ms },
-        }));
-        let tokenizer = Rc::new(built?);
+        let tokenizer = Rc::new(stage.end(&mut self.queue.sink(), built, 0)?);
         *self.tokenizer.borrow_mut() = Some(tokenizer.clone());
         Ok(tokenizer)
     }

@@ -12,7 +12,7 @@ use gptoss_components::{
 };
 use gptoss_engine::events::TokenEvent;
 use gptoss_engine::gpu::ExpertBudget;
-use gptoss_engine::harmony::ReasoningEffort;
+use gptoss_engine::harmony::{ReasoningEffort, TokenPart};
 use gptoss_engine::source::ByteSource;
 
 use crate::estimate::{self, Limits};
@@ -522,11 +522,12 @@ fn SelfTestLine(result: SelfTest) -> Element {
 /// string (known when the token is among its top candidates) so a malformed header is visible.
 fn stream_token(t: &TokenEvent) -> StreamToken {
     let vocabulary_text = || t.top.iter().position(|&(id, _)| id == t.id).and_then(|i| t.top_text.get(i)).cloned();
-    let text = match t.part.as_str() {
-        "header" | "end" if t.text.is_empty() => vocabulary_text().unwrap_or_default(),
+    let text = match t.part {
+        TokenPart::Header | TokenPart::End if t.text.is_empty() => vocabulary_text().unwrap_or_default(),
         _ => t.text.clone(),
     };
-    StreamToken { index: t.index, id: t.id, text, channel: t.channel.clone(), part: t.part.clone() }
+    let channel = t.channel.map(|c| c.as_str().to_string());
+    StreamToken { index: t.index, id: t.id, text, channel, part: t.part.as_str().to_string() }
 }
 
 fn candidates(t: &TokenEvent) -> Vec<Candidate> {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use gptoss_components::{BufferRow, LogLine, StageRow, StageState, TensorRow, Tone};
-use gptoss_engine::events::{Event, GenerationStats, TokenEvent};
+use gptoss_engine::events::{Event, GenerationStats, Stage, TokenEvent};
 use gptoss_engine::gpu::{AdapterReport, ExpertBudget, PagingStats};
 
 use crate::estimate::ModelFacts;
@@ -124,7 +124,7 @@ pub struct Hud {
     pub source: Option<String>,
     pub facts: Option<ModelFacts>,
     pub stages: Vec<StageRow>,
-    stage_started_ms: HashMap<String, f64>,
+    stage_started_ms: HashMap<Stage, f64>,
     pub transfer: Transfer,
     pub tensors: Vec<TensorRow>,
     pub buffers: Vec<BufferRow>,
@@ -148,9 +148,6 @@ pub struct Hud {
     pub error: Option<String>,
     pub log: Vec<LogLine>,
 }
-
-/// The stage between the last tensor byte and a resident model.
-const GPU_BUILD: &str = "gpu_build";
 
 /// Log lines kept; older ones scroll away.
 const LOG_LINES: usize = 400;
@@ -177,7 +174,7 @@ impl Hud {
             }
             Update::Facts(facts) => self.facts = Some(facts),
             Update::LoadStarted => {
-                self.stages.retain(|s| s.name == "fetch_header");
+                self.stages.retain(|s| s.name == Stage::FetchHeader.as_str());
                 self.transfer = Transfer::default();
                 self.tensors.clear();
                 self.ready = None;
@@ -243,44 +240,41 @@ impl Hud {
     fn apply_event(&mut self, at_ms: f64, event: Event) {
         match event {
             Event::StageStarted { stage } => {
-                self.stage_started_ms.insert(stage.clone(), at_ms);
-                if stage == "fetch_tensors" {
+                self.stage_started_ms.insert(stage, at_ms);
+                if stage == Stage::FetchTensors {
                     self.transfer = Transfer { started_ms: Some(at_ms), last_ms: at_ms, ..Transfer::default() };
                 }
-                let row = self.stage(&stage);
-                *row = StageRow { name: stage, state: StageState::Running, ..StageRow::default() };
+                let row = self.stage(stage);
+                *row = StageRow { name: stage.as_str().into(), state: StageState::Running, ..StageRow::default() };
             }
             Event::StageProgress { stage, bytes, total_bytes } => {
-                if stage == "fetch_tensors" {
+                if stage == Stage::FetchTensors {
                     self.transfer.done = bytes;
                     self.transfer.total = total_bytes;
                     self.transfer.last_ms = at_ms;
                 }
                 let started = self.stage_started_ms.get(&stage).copied();
-                let row = self.stage(&stage);
+                let row = self.stage(stage);
                 row.bytes = bytes;
                 row.total_bytes = total_bytes;
                 row.duration_ms = started.map(|s| at_ms - s);
             }
             Event::StageCompleted { stage, bytes, duration_ms } => {
-                let row = self.stage(&stage);
+                let row = self.stage(stage);
                 row.state = StageState::Done;
                 row.bytes = bytes;
                 row.duration_ms = Some(duration_ms);
-                if stage == "fetch_tensors" {
+                if stage == Stage::FetchTensors {
                     self.transfer.done = bytes;
                     self.transfer.total = Some(self.transfer.total.unwrap_or(bytes));
                     self.transfer.last_ms = at_ms;
-                    // The engine then builds activations, KV caches, pipelines and bind groups (seconds on a
-                    // software adapter) and reports `GpuModelReady`; the HUD shows that wait as a stage of its own.
-                    self.apply_event(at_ms, Event::StageStarted { stage: GPU_BUILD.into() });
                 }
             }
             Event::StageFailed { stage, error, duration_ms } => {
-                if stage == "fetch_tensors" {
+                if stage == Stage::FetchTensors {
                     self.transfer.failed = true;
                 }
-                let row = self.stage(&stage);
+                let row = self.stage(stage);
                 row.state = StageState::Failed;
                 row.duration_ms = Some(duration_ms);
                 row.detail = Some(error);
@@ -301,11 +295,6 @@ impl Hud {
                 self.gpu_bytes = total_gpu_bytes;
             }
             Event::GpuModelReady { gpu_bytes, dispatches_per_step, pipelines } => {
-                if let Some(started) = self.stage_started_ms.get(GPU_BUILD).copied() {
-                    let row = self.stage(GPU_BUILD);
-                    row.state = StageState::Done;
-                    row.duration_ms = Some(at_ms - started);
-                }
                 self.gpu_bytes = gpu_bytes;
                 self.ready = Some((gpu_bytes, dispatches_per_step, pipelines));
                 self.log(
@@ -352,7 +341,8 @@ impl Hud {
     }
 
     /// The row of `name`, added at the end if new.
-    fn stage(&mut self, name: &str) -> &mut StageRow {
+    fn stage(&mut self, stage: Stage) -> &mut StageRow {
+        let name = stage.as_str();
         let i = match self.stages.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
@@ -389,6 +379,7 @@ impl Hud {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gptoss_engine::harmony::{Channel, TokenPart};
 
     fn token(index: usize, routes: Vec<Vec<(u32, f32)>>, elapsed_ms: f64) -> TokenEvent {
         TokenEvent {
@@ -396,8 +387,8 @@ mod tests {
             position: 80 + index,
             id: 100 + index as u32,
             text: format!("t{index}"),
-            channel: Some("final".into()),
-            part: "content".into(),
+            channel: Some(Channel::Final),
+            part: TokenPart::Content,
             top: vec![(100 + index as u32, 0.5)],
             top_text: vec![format!("t{index}")],
             entropy: 1.0,
@@ -414,7 +405,7 @@ mod tests {
     fn load_events_fill_stages_transfer_ticker_and_gauge() {
         let mut hud = Hud::default();
         hud.apply(0.0, Update::LoadStarted);
-        hud.apply(10.0, Update::Engine(Event::StageStarted { stage: "fetch_tensors".into() }));
+        hud.apply(10.0, Update::Engine(Event::StageStarted { stage: Stage::FetchTensors }));
         hud.apply(
             20.0,
             Update::Engine(Event::GpuBufferAllocated {
@@ -435,7 +426,7 @@ mod tests {
         );
         hud.apply(
             510.0,
-            Update::Engine(Event::StageProgress { stage: "fetch_tensors".into(), bytes: 500, total_bytes: Some(1000) }),
+            Update::Engine(Event::StageProgress { stage: Stage::FetchTensors, bytes: 500, total_bytes: Some(1000) }),
         );
         hud.apply(
             520.0,
@@ -453,11 +444,17 @@ mod tests {
         assert_eq!(hud.stages[0].duration_ms, Some(500.0));
         hud.apply(
             900.0,
-            Update::Engine(Event::StageCompleted { stage: "fetch_tensors".into(), bytes: 1000, duration_ms: 890.0 }),
+            Update::Engine(Event::StageCompleted { stage: Stage::FetchTensors, bytes: 1000, duration_ms: 890.0 }),
         );
         assert_eq!(hud.stages[0].state, StageState::Done);
-        assert_eq!((hud.stages[1].name.as_str(), hud.stages[1].state), (GPU_BUILD, StageState::Running));
+        // The engine reports the build after the last byte as a stage of its own.
+        hud.apply(900.0, Update::Engine(Event::StageStarted { stage: Stage::GpuBuild }));
+        assert_eq!((hud.stages[1].name.as_str(), hud.stages[1].state), ("gpu_build", StageState::Running));
         hud.apply(950.0, Update::Engine(Event::GpuModelReady { gpu_bytes: 100, dispatches_per_step: 9, pipelines: 3 }));
+        hud.apply(
+            950.0,
+            Update::Engine(Event::StageCompleted { stage: Stage::GpuBuild, bytes: 100, duration_ms: 50.0 }),
+        );
         assert_eq!((hud.stages[1].state, hud.stages[1].duration_ms), (StageState::Done, Some(50.0)));
         assert_eq!((hud.transfer.done, hud.transfer.total), (1000, Some(1000)));
         assert_eq!(hud.tensors.len(), 1);
@@ -495,7 +492,7 @@ mod tests {
     #[test]
     fn failure_marks_running_stages_and_sets_the_error() {
         let mut hud = Hud::default();
-        hud.apply(0.0, Update::Engine(Event::StageStarted { stage: "fetch_header".into() }));
+        hud.apply(0.0, Update::Engine(Event::StageStarted { stage: Stage::FetchHeader }));
         hud.apply(5.0, Update::Failed("x.gguf: not a GGUF file".into()));
         assert_eq!(hud.phase, Phase::Failed);
         assert_eq!(hud.stages[0].state, StageState::Failed);
@@ -518,7 +515,7 @@ mod tests {
                 total_gpu_bytes: 64,
             }),
         );
-        hud.apply(1.0, Update::Engine(Event::StageStarted { stage: "fetch_header".into() }));
+        hud.apply(1.0, Update::Engine(Event::StageStarted { stage: Stage::FetchHeader }));
         hud.apply(2.0, Update::SourceChosen { name: "b.gguf".into() });
         assert_eq!(hud.gpu_bytes, 64);
         assert!(hud.stages.is_empty());

@@ -6,9 +6,11 @@ use std::rc::Rc;
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::events::EventSink;
-use crate::gguf::{GgufModel, Stage};
-use crate::gpu::{load_model, AdapterReport, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats, StepTiming};
+use crate::events::{EventSink, Stage, StageTimer};
+use crate::gguf::GgufModel;
+use crate::gpu::{
+    load_model, read_ceiling, AdapterReport, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats, StepTiming,
+};
 use crate::model::GptOssConfig;
 use crate::sampler::SamplerConfig;
 use crate::source::ByteSource;
@@ -149,71 +151,6 @@ fn bytes_per_token(model: &GgufModel, config: &GptOssConfig) -> u64 {
         .sum()
 }
 
-/// Best of a few runs of the read-bandwidth kernel over a buffer of up to 1 GiB, in GB/s.
-async fn read_ceiling(ctx: &GpuContext) -> Result<f64> {
-    let limit = ctx.report.max_storage_buffer_binding_size.min(ctx.report.max_buffer_size);
-    let bytes = (1u64 << 30).min(limit) / 16 * 16;
-    let device = &ctx.device;
-    let src = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("ceiling.src"),
-        size: bytes,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    // Non-zero contents, so no driver can skip reading a cleared buffer.
-    let fill: Vec<u8> = (0..(16u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
-    let mut at = 0;
-    while at < bytes {
-        let n = (fill.len() as u64).min(bytes - at);
-        ctx.queue.write_buffer(&src, at, &fill[..n as usize]);
-        at += n;
-    }
-    let sink = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("ceiling.sink"),
-        size: 4096,
-        usage: wgpu::BufferUsages::STORAGE,
-        mapped_at_creation: false,
-    });
-    let module = ctx.shader_module("read_bandwidth", include_str!("../../shaders/read_bandwidth.wgsl").into());
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some("read_bandwidth"),
-        layout: None,
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    });
-    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("read_bandwidth"),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &[
-            wgpu::BindGroupEntry { binding: 0, resource: src.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 1, resource: sink.as_entire_binding() },
-        ],
-    });
-    ctx.wait_idle().await?;
-    // Several reads per submission, so the submit → done latency (0.1–0.2 ms, in the browser too) is a small part
-    // of what is timed.
-    const READS: u64 = 8;
-    let mut best = 0f64;
-    for _ in 0..6 {
-        let mut encoder = device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            for _ in 0..READS {
-                pass.dispatch_workgroups(4096, 1, 1);
-            }
-        }
-        let start = Instant::now();
-        ctx.queue.submit([encoder.finish()]);
-        ctx.wait_idle().await?;
-        best = best.max((READS * bytes) as f64 / start.elapsed().as_secs_f64() / 1e9);
-    }
-    Ok(best)
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -274,7 +211,7 @@ pub async fn measure(
     let config = GptOssConfig::from_header(file.header())?;
     let header_s = start.elapsed().as_secs_f64();
     let ctx = device.await?;
-    let stage = Stage::start("read_ceiling", events);
+    let stage = StageTimer::start(Stage::ReadCeiling, events);
     let ceiling = stage.end(events, read_ceiling(&ctx).await, 0)?;
     let start = Instant::now();
     let max_context =
@@ -297,16 +234,16 @@ pub async fn measure(
     let weight_bytes_per_token = bytes_per_token(&file, &config);
     let roofline = ceiling * 1e9 / weight_bytes_per_token as f64;
 
-    let stage = Stage::start("prefill", events);
+    let stage = StageTimer::start(Stage::Prefill, events);
     let prefill = stage.end(events, prefill_figures(&mut model, &config, options).await, 0)?;
-    let stage = Stage::start("decode", events);
+    let stage = StageTimer::start(Stage::Decode, events);
     let measured = decode_figures(&ctx, &mut model, &config, options, weight_bytes_per_token, roofline).await;
     let (decode, paging) = stage.end(events, measured, 0)?;
 
     // Per-kernel profiles need every expert resident (a profiled pass does not page).
     let ((kernels, kernel_total_ms), (prefill_kernels, prefill_kernel_total_ms)) =
         if ctx.report.timestamp_query && model.expert_slots() == config.n_expert {
-            let stage = Stage::start("profile", events);
+            let stage = StageTimer::start(Stage::Profile, events);
             stage.end(events, profile_kernels(&mut model, &config, options).await, 0)?
         } else {
             ((Vec::new(), 0.0), (Vec::new(), 0.0))

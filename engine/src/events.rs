@@ -2,28 +2,117 @@
 //! channel of these, the CLI prints them, tests assert on them. Serialised with snake_case tags so a JSON log of a
 //! run reads like the HUD.
 
+use crate::harmony::{Channel, TokenPart};
 use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+/// The stages a load, a synthesis or a benchmark goes through, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The GGUF header, read a growing chunk at a time until the parser is satisfied.
+    FetchHeader,
+    /// The o200k vocabulary built from the header's tokenizer arrays.
+    Tokenizer,
+    /// Every tensor's bytes streamed from the source into the GPU (or into memory for the CPU reference).
+    FetchTensors,
+    /// Activations, KV caches, pipelines and bind groups built after the last tensor byte.
+    GpuBuild,
+    /// `gptoss synth` writing its file.
+    WriteGguf,
+    /// The benchmark's memory-read ceiling.
+    ReadCeiling,
+    Prefill,
+    Decode,
+    /// Per-kernel GPU timings.
+    Profile,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 9] = [
+        Stage::FetchHeader,
+        Stage::Tokenizer,
+        Stage::FetchTensors,
+        Stage::GpuBuild,
+        Stage::WriteGguf,
+        Stage::ReadCeiling,
+        Stage::Prefill,
+        Stage::Decode,
+        Stage::Profile,
+    ];
+
+    /// The name events carry (`fetch_header`, ...) and the HUD's `data-stage`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::FetchHeader => "fetch_header",
+            Stage::Tokenizer => "tokenizer",
+            Stage::FetchTensors => "fetch_tensors",
+            Stage::GpuBuild => "gpu_build",
+            Stage::WriteGguf => "write_gguf",
+            Stage::ReadCeiling => "read_ceiling",
+            Stage::Prefill => "prefill",
+            Stage::Decode => "decode",
+            Stage::Profile => "profile",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stage's timing, reported as started / progress / completed or failed.
+pub struct StageTimer {
+    stage: Stage,
+    started: Instant,
+}
+
+impl StageTimer {
+    pub fn start(stage: Stage, events: &mut dyn EventSink) -> Self {
+        events.emit(Event::StageStarted { stage });
+        StageTimer { stage, started: Instant::now() }
+    }
+
+    pub fn progress(&self, events: &mut dyn EventSink, bytes: u64, total_bytes: Option<u64>) {
+        events.emit(Event::StageProgress { stage: self.stage, bytes, total_bytes });
+    }
+
+    fn ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1e3
+    }
+
+    /// Reports how the stage ended and passes the result through.
+    pub fn end<T>(self, events: &mut dyn EventSink, result: crate::Result<T>, bytes: u64) -> crate::Result<T> {
+        events.emit(match &result {
+            Ok(_) => Event::StageCompleted { stage: self.stage, bytes, duration_ms: self.ms() },
+            Err(e) => Event::StageFailed { stage: self.stage, error: e.to_string(), duration_ms: self.ms() },
+        });
+        result
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// A named load stage began (`fetch_header`, `parse`, `upload`, ...).
+    /// A stage began.
     StageStarted {
-        stage: String,
+        stage: Stage,
     },
     /// Progress inside a stage, in bytes.
     StageProgress {
-        stage: String,
+        stage: Stage,
         bytes: u64,
         total_bytes: Option<u64>,
     },
     StageCompleted {
-        stage: String,
+        stage: Stage,
         bytes: u64,
         duration_ms: f64,
     },
     StageFailed {
-        stage: String,
+        stage: Stage,
         error: String,
         duration_ms: f64,
     },
@@ -76,10 +165,9 @@ pub struct TokenEvent {
     pub position: usize,
     pub id: u32,
     pub text: String,
-    /// `analysis`, `commentary`, `final`, or none (header tokens, raw text).
-    pub channel: Option<String>,
-    /// `header`, `content`, `end` or `raw`.
-    pub part: String,
+    /// The message's channel; none for header tokens before `<|channel|>` and raw text.
+    pub channel: Option<Channel>,
+    pub part: TokenPart,
     pub top: Vec<(u32, f32)>,
     pub top_text: Vec<String>,
     pub entropy: f32,

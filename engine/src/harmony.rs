@@ -103,7 +103,7 @@ impl Role {
 
 /// Where an assistant message goes: `analysis` is chain of thought (not for users), `commentary` carries tool
 /// calls and preambles, `final` is the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Analysis,
@@ -282,7 +282,7 @@ struct FormatIds {
 }
 
 /// Which part of the output a token is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenPart {
     /// `<|start|>`, role, recipient, `<|channel|>`, channel name, content type, `<|message|>`.
@@ -293,6 +293,18 @@ pub enum TokenPart {
     /// Malformed output kept as text: a header that never closed, an unknown channel or role, stray tokens
     /// between messages.
     Raw,
+}
+
+impl TokenPart {
+    /// The name events and the HUD's `data-part` carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPart::Header => "header",
+            TokenPart::Content => "content",
+            TokenPart::End => "end",
+            TokenPart::Raw => "raw",
+        }
+    }
 }
 
 /// A generated token and the message it belongs to.

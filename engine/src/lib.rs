@@ -14,6 +14,7 @@ pub mod gpu;
 pub mod harmony;
 pub mod model;
 pub mod quant;
+pub mod reference;
 pub mod sampler;
 pub mod source;
 /// Synthetic gpt-oss GGUFs (native only: the vocabulary comes from `tiktoken-rs`).

@@ -12,8 +12,8 @@
 //! largest tensor. Spreads come from each matrix's fan-in, so every activation keeps unit scale at any width and
 //! the LM head's logits have a standard deviation of [`LOGIT_GAIN`] (far from uniform) at every size.
 
-use crate::events::{EventSink, NoEvents};
-use crate::gguf::{GgmlType, GgufWriter, MetaArray, MetaValue, Stage, TensorInfo};
+use crate::events::{EventSink, NoEvents, Stage, StageTimer};
+use crate::gguf::{GgmlType, GgufWriter, MetaArray, MetaValue, TensorInfo};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::io::Write;
@@ -255,7 +255,7 @@ impl SynthModel {
 
     /// [`Self::write_to`], reporting a `write_gguf` stage with the bytes written before each tensor.
     fn write_reporting<W: Write>(&self, out: &mut W, events: &mut dyn EventSink) -> Result<()> {
-        let stage = Stage::start("write_gguf", events);
+        let stage = StageTimer::start(Stage::WriteGguf, events);
         let (data_offset, total) = (self.writer.data_offset(), self.writer.total_file_bytes());
         let mut written = 0;
         let result = self.writer.write_to(out, |index, info, buf| {

@@ -3,7 +3,7 @@
 
 mod support;
 
-use gptoss_engine::events::{Event, NoEvents};
+use gptoss_engine::events::{Event, NoEvents, Stage};
 use gptoss_engine::gguf::{
     parse_split_name, read_header, split_file_name, GgufHeader, GgufModel, GgufWriter, MetaValue, StreamOptions,
     FIRST_HEADER_CHUNK,
@@ -37,7 +37,7 @@ fn header_is_fetched_incrementally_with_geometric_growth() {
     let progress: Vec<u64> = log
         .iter()
         .filter_map(|e| match e {
-            Event::StageProgress { stage, bytes, .. } if stage == "fetch_header" => Some(*bytes),
+            Event::StageProgress { stage, bytes, .. } if *stage == Stage::FetchHeader => Some(*bytes),
             _ => None,
         })
         .collect();
@@ -49,9 +49,9 @@ fn header_is_fetched_incrementally_with_geometric_growth() {
     assert!(progress.len() <= 6, "{progress:?}");
     let last = *progress.last().unwrap();
     assert!(last >= expected.data_offset && last < 2 * expected.data_offset, "{last}");
-    assert!(matches!(&log[0], Event::StageStarted { stage } if stage == "fetch_header"));
+    assert!(matches!(&log[0], Event::StageStarted { stage } if *stage == Stage::FetchHeader));
     assert!(log.iter().any(|e| matches!(e,
-        Event::StageCompleted { stage, bytes, .. } if stage == "fetch_header" && *bytes == last)));
+        Event::StageCompleted { stage, bytes, .. } if *stage == Stage::FetchHeader && *bytes == last)));
     assert!(log.iter().any(|e| *e
         == Event::GgufParse {
             file: "tiny.gguf".into(),
@@ -103,9 +103,9 @@ fn streaming_delivers_every_tensor_in_bounded_chunks() {
     );
     let total: u64 = expected.tensors.iter().map(|t| t.n_bytes).sum();
     assert!(log.iter().any(|e| matches!(e,
-        Event::StageCompleted { stage, bytes, .. } if stage == "fetch_tensors" && *bytes == total)));
+        Event::StageCompleted { stage, bytes, .. } if *stage == Stage::FetchTensors && *bytes == total)));
     assert!(log.iter().any(|e| matches!(e,
-        Event::StageProgress { stage, bytes, total_bytes: Some(t) } if stage == "fetch_tensors" && *bytes == total && *t == total)));
+        Event::StageProgress { stage, bytes, total_bytes: Some(t) } if *stage == Stage::FetchTensors && *bytes == total && *t == total)));
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn streaming_a_selection_and_a_failing_consumer() {
     .unwrap_err();
     assert_eq!(err.to_string(), "gpu: upload failed");
     assert!(log.iter().any(|e| matches!(e,
-        Event::StageFailed { stage, error, .. } if stage == "fetch_tensors" && error == "gpu: upload failed")));
+        Event::StageFailed { stage, error, .. } if *stage == Stage::FetchTensors && error == "gpu: upload failed")));
 }
 
 #[test]

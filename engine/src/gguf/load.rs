@@ -3,7 +3,7 @@
 //! bounded chunks with a few reads in flight. Nothing here ever holds the whole file.
 
 use super::*;
-use crate::events::{Event, EventSink};
+use crate::events::{Event, EventSink, Stage, StageTimer};
 use crate::source::ByteSource;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -14,40 +14,10 @@ pub const FIRST_HEADER_CHUNK: u64 = 1 << 20;
 /// A header larger than this is refused before it is fetched (real ones are about 12 MB).
 pub const MAX_HEADER_BYTES: u64 = 256 << 20;
 
-/// One stage's timing, reported as started / progress / completed or failed (loading here; also synth and bench).
-pub(crate) struct Stage {
-    name: &'static str,
-    started: Instant,
-}
-
-impl Stage {
-    pub(crate) fn start(name: &'static str, events: &mut dyn EventSink) -> Self {
-        events.emit(Event::StageStarted { stage: name.into() });
-        Stage { name, started: Instant::now() }
-    }
-
-    pub(crate) fn progress(&self, events: &mut dyn EventSink, bytes: u64, total_bytes: Option<u64>) {
-        events.emit(Event::StageProgress { stage: self.name.into(), bytes, total_bytes });
-    }
-
-    fn ms(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() * 1e3
-    }
-
-    /// Reports how the stage ended and passes the result through.
-    pub(crate) fn end<T>(self, events: &mut dyn EventSink, result: Result<T>, bytes: u64) -> Result<T> {
-        events.emit(match &result {
-            Ok(_) => Event::StageCompleted { stage: self.name.into(), bytes, duration_ms: self.ms() },
-            Err(e) => Event::StageFailed { stage: self.name.into(), error: e.to_string(), duration_ms: self.ms() },
-        });
-        result
-    }
-}
-
 /// Fetches and parses the header of one file: a first chunk, then as much as the parser asks for, growing
 /// geometrically so a 12 MB header takes a handful of requests. Emits `fetch_header` stage events and `gguf_parse`.
 pub async fn read_header(source: &ByteSource, events: &mut dyn EventSink) -> Result<GgufHeader> {
-    let stage = Stage::start("fetch_header", events);
+    let stage = StageTimer::start(Stage::FetchHeader, events);
     let mut fetched = 0u64;
     let result = fetch_header(source, &stage, events, &mut fetched).await;
     let header = stage.end(events, result, fetched)?;
@@ -63,7 +33,7 @@ pub async fn read_header(source: &ByteSource, events: &mut dyn EventSink) -> Res
 
 async fn fetch_header(
     source: &ByteSource,
-    stage: &Stage,
+    stage: &StageTimer,
     events: &mut dyn EventSink,
     fetched: &mut u64,
 ) -> Result<GgufHeader> {
@@ -294,7 +264,7 @@ impl GgufModel {
         events: &mut dyn EventSink,
     ) -> Result<()> {
         let selected: Vec<TensorRef> = self.tensors().filter(|t| select(t.info)).collect();
-        let stage = Stage::start("fetch_tensors", events);
+        let stage = StageTimer::start(Stage::FetchTensors, events);
         let mut done = 0u64;
         let result = self.stream_selected(&selected, options, &mut consume, &stage, events, &mut done).await;
         stage.end(events, result, done)
@@ -305,7 +275,7 @@ impl GgufModel {
         selected: &[TensorRef<'_>],
         options: StreamOptions,
         consume: &mut dyn FnMut(TensorChunk<'_>) -> Result<()>,
-        stage: &Stage,
+        stage: &StageTimer,
         events: &mut dyn EventSink,
         done: &mut u64,
     ) -> Result<()> {

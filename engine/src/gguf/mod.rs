@@ -9,7 +9,6 @@ mod load;
 mod reader;
 mod writer;
 
-pub(crate) use load::Stage;
 pub use load::{
     parse_split_name, read_header, split_file_name, GgufModel, Shard, StreamOptions, TensorChunk, TensorRef,
     FIRST_HEADER_CHUNK, MAX_HEADER_BYTES,

@@ -3,8 +3,6 @@
 
 use std::rc::Rc;
 
-use serde::Serialize;
-
 pub use crate::events::AdapterReport;
 use crate::{Error, Result};
 
@@ -211,66 +209,4 @@ async fn web_adapter_info(report: &mut AdapterReport) {
     if report.name.is_empty() {
         report.name = text("device");
     }
-}
-
-/// Result of [`compute_check`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ComputeCheck {
-    pub elements: u32,
-    pub checksum: u64,
-    pub ms: f64,
-}
-
-/// One real compute dispatch through the device: out[i] = i*i + 7 for 1024 elements, read back and verified.
-pub async fn compute_check(ctx: &GpuContext) -> Result<ComputeCheck> {
-    const N: u32 = 1024;
-    let start = web_time::Instant::now();
-    let device = &ctx.device;
-    let module = ctx.shader_module("compute_check", include_str!("../../../shaders/compute_check.wgsl").into());
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some("compute_check"),
-        layout: None,
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    });
-    let bytes = (N as u64) * 4;
-    let out = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("compute_check.out"),
-        size: bytes,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    });
-    let staging = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("compute_check.staging"),
-        size: bytes,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("compute_check"),
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &[wgpu::BindGroupEntry { binding: 0, resource: out.as_entire_binding() }],
-    });
-    let mut encoder = device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(N.div_ceil(64), 1, 1);
-    }
-    encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, bytes);
-    ctx.queue.submit([encoder.finish()]);
-    let data = ctx.read_buffer(&staging).await?;
-    let values: &[u32] = bytemuck::cast_slice(&data);
-    let mut checksum = 0u64;
-    for (i, &v) in values.iter().enumerate() {
-        let want = (i as u32).wrapping_mul(i as u32).wrapping_add(7);
-        if v != want {
-            return Err(Error::Gpu(format!("compute check: element {i} is {v}, expected {want}")));
-        }
-        checksum += v as u64;
-    }
-    Ok(ComputeCheck { elements: N, checksum, ms: start.elapsed().as_secs_f64() * 1e3 })
 }

@@ -2,7 +2,8 @@
 //! files follow the data: `buffers` sizes and allocates every buffer, `loader` streams tensors into typed weights,
 //! `weights` repacks their blocks, `forward` records the pass block by block over `plan` with the `params` structs,
 //! `kernels` holds each kernel's constants and guards and `shaders` composes its WGSL, `model` runs steps,
-//! `paging` keeps the expert pools and pages experts, `profile` times the kernels.
+//! `paging` keeps the expert pools and pages experts, `profile` times the kernels, `probe` holds the one-shot
+//! device probes (the compute self-test, the read-bandwidth ceiling).
 
 pub mod buffers;
 mod device;
@@ -15,6 +16,7 @@ mod model;
 pub mod paging;
 pub mod params;
 mod plan;
+mod probe;
 mod profile;
 pub mod shaders;
 mod weights;
@@ -22,13 +24,14 @@ mod weights;
 use std::rc::Rc;
 
 pub use buffers::BufferSizes;
-pub use device::{compute_check, AdapterReport, ComputeCheck, GpuContext};
+pub use device::{AdapterReport, GpuContext};
 pub use loader::GpuLoader;
 pub use model::{GpuModel, StepOutput, StepTiming};
 pub use paging::{ExpertBudget, PagingStats};
+pub use probe::{compute_check, read_ceiling, ComputeCheck};
 pub use shaders::KvStorage;
 
-use crate::events::{Event, EventSink};
+use crate::events::{Event, EventSink, Stage, StageTimer};
 use crate::gguf::{GgufModel, StreamOptions, TensorInfo};
 use crate::model::{GptOssConfig, TensorPlan};
 use crate::Result;
@@ -89,7 +92,11 @@ pub async fn load_model(
             events,
         )
         .await?;
-    loader.finish(events).await
+    // Activations, KV caches, pipelines and bind groups: seconds on a software adapter, so a stage of its own.
+    let stage = StageTimer::start(Stage::GpuBuild, events);
+    let built = loader.finish(events).await;
+    let gpu_bytes = built.as_ref().map_or(0, |m| m.gpu_bytes());
+    stage.end(events, built, gpu_bytes)
 }
 
 /// Where each layer's gate, up and down experts are in the file, so a paged model can fetch one expert.

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use gptoss_engine::events::{Event, EventSink};
+use gptoss_engine::events::{Event, EventSink, Stage};
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressStyle};
 
 /// How often a plain line reports a running stage.
@@ -26,7 +26,7 @@ enum Output {
 
 /// One running stage.
 struct Running {
-    stage: String,
+    stage: Stage,
     bar: Option<ProgressBar>,
     last_line: Instant,
 }
@@ -74,11 +74,11 @@ impl Progress {
         parts.join(", ")
     }
 
-    fn started(&mut self, stage: String) {
+    fn started(&mut self, stage: Stage) {
         self.tensors = 0;
         let bar = match &self.output {
             Output::Bars(bars) => {
-                let bar = bars.add(ProgressBar::new_spinner().with_style(style(SPINNER)).with_prefix(stage.clone()));
+                let bar = bars.add(ProgressBar::new_spinner().with_style(style(SPINNER)).with_prefix(stage.as_str()));
                 bar.enable_steady_tick(Duration::from_millis(120));
                 Some(bar)
             }
@@ -87,7 +87,7 @@ impl Progress {
         self.running.push(Running { stage, bar, last_line: Instant::now() });
     }
 
-    fn progressed(&mut self, stage: &str, bytes: u64, total_bytes: Option<u64>) {
+    fn progressed(&mut self, stage: Stage, bytes: u64, total_bytes: Option<u64>) {
         let message = self.message();
         let lines = matches!(self.output, Output::Lines);
         let Some(run) = self.running.iter_mut().find(|r| r.stage == stage) else { return };
@@ -118,7 +118,7 @@ impl Progress {
         }
     }
 
-    fn ended(&mut self, stage: &str, summary: Option<String>) {
+    fn ended(&mut self, stage: Stage, summary: Option<String>) {
         let Some(at) = self.running.iter().position(|r| r.stage == stage) else { return };
         let run = self.running.remove(at);
         match (&run.bar, summary) {
@@ -156,13 +156,13 @@ impl EventSink for Progress {
     fn emit(&mut self, event: Event) {
         match event {
             Event::StageStarted { stage } => self.started(stage),
-            Event::StageProgress { stage, bytes, total_bytes } => self.progressed(&stage, bytes, total_bytes),
+            Event::StageProgress { stage, bytes, total_bytes } => self.progressed(stage, bytes, total_bytes),
             Event::StageCompleted { stage, bytes, duration_ms } => {
                 let summary = self.summary(bytes, duration_ms);
-                self.ended(&stage, Some(summary));
+                self.ended(stage, Some(summary));
             }
             // The command reports the error itself, once.
-            Event::StageFailed { stage, .. } => self.ended(&stage, None),
+            Event::StageFailed { stage, .. } => self.ended(stage, None),
             Event::TensorFetched { .. } => self.tensors += 1,
             Event::GpuBufferAllocated { total_gpu_bytes, .. } => self.gpu_bytes = total_gpu_bytes,
             Event::GpuModelReady { gpu_bytes, dispatches_per_step, pipelines }

@@ -13,7 +13,7 @@ use gptoss_engine::events::{Event, GenerationStats};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
 use gptoss_engine::gpu::{load_model, GpuContext, GpuOptions};
-use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort};
+use gptoss_engine::harmony::{Channel, Conversation, Message, ReasoningEffort, TokenPart};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::source::ByteSource;
@@ -25,6 +25,10 @@ use crate::progress::Progress;
 
 /// The label of content in no channel.
 const NO_CHANNEL: &str = "message";
+
+fn channel_name(channel: Option<Channel>) -> &'static str {
+    channel.map_or(NO_CHANNEL, Channel::as_str)
+}
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
@@ -151,12 +155,10 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         let mut collect = |e: Event| {
             let Event::Token(t) = e else { return };
             generated.push(t.id);
-            match t.part.as_str() {
-                "content" => {
-                    channels.entry(t.channel.unwrap_or_else(|| NO_CHANNEL.into())).or_default().push_str(&t.text)
-                }
-                "raw" => raw.push_str(&t.text),
-                _ => {}
+            match t.part {
+                TokenPart::Content => channels.entry(channel_name(t.channel).into()).or_default().push_str(&t.text),
+                TokenPart::Raw => raw.push_str(&t.text),
+                TokenPart::Header | TokenPart::End => {}
             }
         };
         let stats = pollster::block_on(generate(&mut engine, &tokenizer, &ids, &options, &mut collect, || true))
@@ -188,30 +190,30 @@ pub fn run(args: RunArgs) -> Result<(), String> {
 /// The generated text on stdout as it comes: `[channel] ` before each message's content, the analysis channel dimmed
 /// on a terminal.
 struct TextStream {
-    channel: Option<String>,
+    channel: Option<Channel>,
     dim: bool,
 }
 
 impl TextStream {
     fn dimmed(&self) -> bool {
-        self.dim && self.channel.as_deref() == Some("analysis")
+        self.dim && self.channel == Some(Channel::Analysis)
     }
 
     fn print(&mut self, event: Event) {
         let Event::Token(t) = event else { return };
         let mut out = std::io::stdout().lock();
         // A closed pipe (`gptoss run … | head`) is not an error worth a message.
-        if t.part == "content" && t.channel != self.channel {
+        if t.part == TokenPart::Content && t.channel != self.channel {
             if self.dimmed() {
                 let _ = write!(out, "{RESET}");
             }
-            self.channel = t.channel.clone();
-            let _ = write!(out, "\n[{}] ", self.channel.as_deref().unwrap_or(NO_CHANNEL));
+            self.channel = t.channel;
+            let _ = write!(out, "\n[{}] ", channel_name(self.channel));
             if self.dimmed() {
                 let _ = write!(out, "{DIM}");
             }
         }
-        if t.part == "content" || t.part == "raw" {
+        if matches!(t.part, TokenPart::Content | TokenPart::Raw) {
             let _ = write!(out, "{}", t.text);
         }
         let _ = out.flush();

@@ -1,0 +1,164 @@
+//! The dense kernels: rmsnorm, matvec in every weight format, the embedding lookup, the sampler.
+
+use super::*;
+
+#[test]
+fn rmsnorm_matches_cpu() {
+    let h = Harness::new();
+    let mut rng = Rng(1);
+    let (width, tokens) = (200, 3);
+    let (x, w) = (rng.vec(width * tokens, 3.0), rng.vec(width, 1.0));
+    let (xb, wb, y) = (h.buffer(cast_slice(&x)), h.buffer(cast_slice(&w)), h.zeros(width * tokens * 4));
+    let p = NormParams { width: width as u32, eps: 1e-5, ..Default::default() };
+    let run = Step {
+        kernel: Kernel::RmsNorm,
+        variant: Variant::Plain,
+        entry: "main",
+        params: bytes_of(&p),
+        bindings: vec![(2, &xb), (3, &wb), (4, &y)],
+        grid: (1, tokens as u32, 1),
+    };
+    let got = floats(&h.run(step(tokens as u32, 0), vec![], &[run], &[&y])[0], width * tokens);
+    let want: Vec<f32> = x.chunks(width).flat_map(|t| rms_norm(t, &w, 1e-5)).collect();
+    assert_close("kernel rmsnorm", &got, &want, 1e-5);
+}
+
+#[test]
+fn matvec_matches_cpu_in_every_format() {
+    let h = Harness::new();
+    let mut rng = Rng(2);
+    let tokens = 3;
+    for format in GPU_FORMATS {
+        // A wide matrix (32 lanes per row) and a narrow one (few lanes, many rows per workgroup).
+        for (rows, cols) in [(37, 96), (300, 32)] {
+            let gguf: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, cols)).collect();
+            let (x, bias) = (rng.vec(tokens * cols, 1.0), rng.vec(rows, 0.5));
+            let layout = MatrixLayout::new(format, rows as u64, cols as u64, "test").unwrap();
+            let lanes = matvec_lanes(&layout);
+            let (w, xb, bb) =
+                (h.matrix(format, rows, cols, &gguf), h.buffer(cast_slice(&x)), h.buffer(cast_slice(&bias)));
+            let y = h.zeros(tokens * rows * 4);
+            let p = MatvecParams {
+                rows: rows as u32,
+                blocks: (cols / 32) as u32,
+                mat: 0,
+                x_stride: (cols / 4) as u32,
+                y_stride: rows as u32,
+                y_offset: 0,
+                flags: ADD_BIAS,
+                lanes,
+            };
+            let run = Step {
+                kernel: Kernel::Matvec,
+                variant: Variant::Weights(format),
+                entry: "main",
+                params: bytes_of(&p),
+                bindings: vec![(2, &w), (3, &xb), (4, &y), (5, &bb)],
+                grid: ((rows as u32).div_ceil(MATVEC_THREADS / lanes), (tokens as u32).div_ceil(MATVEC_TOKENS), 1),
+            };
+            let got = floats(&h.run(step(tokens as u32, 0), vec![], &[run], &[&y])[0], tokens * rows);
+            let row_bytes = gguf.len() / rows;
+            let want: Vec<f32> = x
+                .chunks(cols)
+                .flat_map(|xt| {
+                    gguf.chunks(row_bytes).zip(&bias).map(|(r, b)| dot_row(format, r, xt) + b).collect::<Vec<_>>()
+                })
+                .collect();
+            assert_close(&format!("kernel matvec+{format:?} {rows}×{cols}"), &got, &want, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn embed_matches_cpu() {
+    let h = Harness::new();
+    let mut rng = Rng(3);
+    let (rows, width, format) = (50, 96, BlockFormat::Q8_0);
+    let gguf: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, width)).collect();
+    let ids = [7u32, 0, 49, 7];
+    let (w, tokens, out) =
+        (h.matrix(format, rows, width, &gguf), h.buffer(cast_slice(&ids)), h.zeros(ids.len() * width * 4));
+    let p = EmbedParams { row0: 0, rows: rows as u32, width: width as u32, mat: 0 };
+    let run = Step {
+        kernel: Kernel::Embed,
+        variant: Variant::Weights(format),
+        entry: "main",
+        params: bytes_of(&p),
+        bindings: vec![(2, &w), (3, &tokens), (4, &out)],
+        grid: ((width as u32).div_ceil(ELEMENT_THREADS), ids.len() as u32, 1),
+    };
+    let got = floats(&h.run(step(ids.len() as u32, 0), vec![], &[run], &[&out])[0], ids.len() * width);
+    let row_bytes = gguf.len() / rows;
+    let want: Vec<f32> = ids
+        .iter()
+        .flat_map(|&id| {
+            let mut row = vec![0f32; width];
+            dequantize_row(format, &gguf[id as usize * row_bytes..][..row_bytes], &mut row).unwrap();
+            row
+        })
+        .collect();
+    assert_close("kernel embed+Q8_0", &got, &want, 0.0);
+}
+
+/// Both sampler passes against `sampler::sample` over a vocabulary that leaves the last workgroup part-full.
+#[test]
+fn sample_matches_cpu() {
+    let h = Harness::new();
+    let mut rng = Rng(8);
+    let vocab = 5000u32;
+    let logits = rng.vec(vocab as usize, 4.0);
+    let groups = vocab.div_ceil(SAMPLE_THREADS * SAMPLE_MAX_PER_THREAD);
+    let per_thread = vocab.div_ceil(groups * SAMPLE_THREADS);
+    let lb = h.buffer(cast_slice(&logits));
+    let partials = h.zeros((groups * SAMPLE_PARTIAL_WORDS * 4) as usize);
+    let result = h.zeros(std::mem::size_of::<SampleResult>());
+    let p = SampleParams { vocab, groups, per_thread, _pad0: 0 };
+    let greedy = SamplerConfig::greedy();
+    let hot = SamplerConfig { temperature: 0.8, top_k: 0, top_p: 1.0, seed: 11 };
+    let top_k = SamplerConfig { temperature: 0.7, top_k: 10, top_p: 1.0, seed: 12 };
+    let top_p = SamplerConfig { temperature: 1.2, top_k: 0, top_p: 0.9, seed: 13 };
+    for (name, config) in [("greedy", greedy), ("temperature", hot), ("top-k", top_k), ("top-p", top_p)] {
+        let s = StepUniform {
+            n_tokens: 1,
+            logits_rows: 1,
+            seed: config.seed,
+            temperature: config.temperature,
+            top_k: config.top_k,
+            top_p: config.top_p,
+            step_index: 5,
+            ..Default::default()
+        };
+        let steps = [
+            Step {
+                kernel: Kernel::Sample,
+                variant: Variant::Plain,
+                entry: "partials_main",
+                params: bytes_of(&p),
+                bindings: vec![(2, &lb), (3, &partials)],
+                grid: (groups, 1, 1),
+            },
+            Step {
+                kernel: Kernel::Sample,
+                variant: Variant::Plain,
+                entry: "finalize_main",
+                params: bytes_of(&p),
+                bindings: vec![(3, &partials), (4, &result)],
+                grid: (1, 1, 1),
+            },
+        ];
+        let out = h.run(s, vec![], &steps, &[&result]);
+        let got: SampleResult = bytemuck::pod_read_unaligned(&out[0][..std::mem::size_of::<SampleResult>()]);
+        let want = sample(&logits, &config, 5);
+        assert_eq!(got.token, want.token, "kernel sample ({name}): token");
+        let want_ids: Vec<u32> = want.top.iter().map(|t| t.0).collect();
+        assert_eq!(got.top_ids.to_vec(), want_ids, "kernel sample ({name}): top-5 ids");
+        let want_p: Vec<f32> = want.top.iter().map(|t| t.1).collect();
+        assert_close(&format!("kernel sample ({name}): top-5 probabilities"), &got.top_probs, &want_p, 1e-5);
+        assert_close(
+            &format!("kernel sample ({name}): entropy, log-sum-exp"),
+            &[got.entropy, got.logsumexp],
+            &[want.entropy, want.logsumexp],
+            1e-5,
+        );
+    }
+}
