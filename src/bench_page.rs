@@ -9,16 +9,17 @@
 //! Optional parameters: `prefill=128,1024`, `contexts=0,1024,4096`, `tokens=32` (decode tokens per context),
 //! `budget=min|N%|BYTES` (expert budget).
 //!
-//! The same page runs the trained model's PyTorch check, `/gptoss?reference=<JSON URL>&gguf=<URL>[&cases=N]`
-//! (see `gptoss_engine::reference`): every position's log-probability and the greedy continuation of the first N
-//! held-out conversations on this browser's GPU, published as `window.__gptossReference` / `GPTOSS_REFERENCE`.
+//! The same page runs the trained model's PyTorch check,
+//! `/gptoss?reference=<JSON URL>&gguf=<URL>[&cases=N][&greedy=stepped|forced]` (see `gptoss_engine::reference`):
+//! every position's log-probability and the greedy continuation of the first N held-out conversations on this
+//! browser's GPU, published as `window.__gptossReference` / `GPTOSS_REFERENCE`.
 
 use dioxus::prelude::*;
 use gptoss_components::{Panel, Readout, Tone};
 use gptoss_engine::bench::{self, BenchOptions, BenchReport};
 use gptoss_engine::events::Event;
 use gptoss_engine::gpu::{ExpertBudget, GpuContext};
-use gptoss_engine::reference::{self, Reference};
+use gptoss_engine::reference::{self, GreedyCheck, Reference};
 use gptoss_engine::source::ByteSource;
 use gptoss_engine::{Error, Result};
 
@@ -36,6 +37,7 @@ pub enum BenchRequest {
         url: String,
         reference_url: String,
         cases: usize,
+        greedy: GreedyCheck,
     },
 }
 
@@ -84,7 +86,12 @@ fn reference_request(
         Some(n) => n.parse().map_err(|_| format!("cases: `{n}` is not a whole number"))?,
         None => usize::MAX,
     };
-    Ok(BenchRequest::Reference { url, reference_url, cases })
+    let greedy = match get("greedy").as_deref() {
+        None | Some("stepped") => GreedyCheck::Stepped,
+        Some("forced") => GreedyCheck::TeacherForced,
+        Some(other) => return Err(format!("greedy: `{other}` is not `stepped` or `forced`")),
+    };
+    Ok(BenchRequest::Reference { url, reference_url, cases, greedy })
 }
 
 fn request_from(get: impl Fn(&str) -> Option<String>) -> std::result::Result<BenchRequest, String> {
@@ -124,13 +131,13 @@ pub fn BenchPage(request: std::result::Result<BenchRequest, String>) -> Element 
     use_hook(|| {
         let request = request.clone();
         spawn(async move {
-            let outcome = match request {
-                Ok(request) => run(&request, state).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
             let (key, tag) = match &request {
                 Ok(BenchRequest::Reference { .. }) => ("__gptossReference", "GPTOSS_REFERENCE"),
                 _ => ("__gptossBench", "GPTOSS_BENCH"),
+            };
+            let outcome = match request {
+                Ok(request) => run(&request, state).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
             };
             match outcome {
                 Ok(json) => {
@@ -186,13 +193,14 @@ async fn run(request: &BenchRequest, mut state: Signal<BenchState>) -> Result<St
             let report = bench::measure(GpuContext::shared(), source, url, options, &mut sink).await?;
             serde_json::to_string(&in_this_browser(report).await)
         }
-        BenchRequest::Reference { url, reference_url, cases } => {
+        BenchRequest::Reference { url, reference_url, cases, greedy } => {
             let file = ByteSource::http(reference_url.clone());
             let text = file.read(0, file.len().await?).await?;
             let text = String::from_utf8(text).map_err(|e| Error::Usage(format!("{reference_url}: {e}")))?;
             let reference = Reference::from_json(&text)?;
             let source = ByteSource::http(url.clone());
-            let report = reference::measure_gpu(GpuContext::shared(), source, &reference, *cases, &mut sink).await?;
+            let report =
+                reference::measure_gpu(GpuContext::shared(), source, &reference, *cases, *greedy, &mut sink).await?;
             serde_json::to_string(&report)
         }
     };
@@ -292,13 +300,14 @@ mod tests {
 
     #[test]
     fn a_reference_request_names_the_model_and_the_cases() {
-        let query = [("reference", "/models/r.json"), ("gguf", "/models/m.gguf"), ("cases", "2")];
+        let query = [("reference", "/models/r.json"), ("gguf", "/models/m.gguf"), ("cases", "2"), ("greedy", "forced")];
         assert_eq!(
             parse(params(&query)),
             Some(Ok(BenchRequest::Reference {
                 url: "/models/m.gguf".into(),
                 reference_url: "/models/r.json".into(),
-                cases: 2
+                cases: 2,
+                greedy: GreedyCheck::TeacherForced,
             }))
         );
         assert_eq!(

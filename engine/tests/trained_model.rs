@@ -13,7 +13,7 @@ use std::rc::Rc;
 use gptoss_engine::gguf::GgufHeader;
 use gptoss_engine::gpu::{GpuContext, GpuLoader, GpuModel};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
-use gptoss_engine::reference::{check_gpu, gpu_options, CaseCheck, Reference, LOG_PROB_TOLERANCE};
+use gptoss_engine::reference::{check_gpu, gpu_options, CaseCheck, GreedyCheck, Reference, LOG_PROB_TOLERANCE};
 
 fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -107,7 +107,10 @@ fn gpu_matches_pytorch() {
         loader.push(&t.info.name, &bytes[start..start + t.info.n_bytes as usize]).unwrap();
     }
     let mut model: GpuModel = pollster::block_on(loader.finish(events)).unwrap();
-    let checks: Vec<CaseCheck> =
-        reference.cases.iter().map(|case| pollster::block_on(check_gpu(&mut model, case)).unwrap()).collect();
+    let checks: Vec<CaseCheck> = reference
+        .cases
+        .iter()
+        .map(|case| pollster::block_on(check_gpu(&mut model, case, GreedyCheck::Stepped)).unwrap())
+        .collect();
     assert_and_report("GPU (f32 KV)", &checks);
 }

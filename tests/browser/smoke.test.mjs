@@ -336,13 +336,14 @@ test("LOAD MODEL again releases the first model: the GPU-bytes gauge returns to 
 
 test("the trained model's log-probabilities on SwiftShader equal PyTorch's within 2e-3, greedy continuations too", async () => {
   // The page's reference mode: the bundled model's held-out conversations (models/wordnet-gpt-oss.reference.json,
-  // from training/'s independent PyTorch forward pass) through this browser's GPU, f32 KV, as the native test does.
+  // from training/'s independent PyTorch forward pass) through this browser's GPU, f32 KV, as the native test does;
+  // the greedy continuation teacher-forced (one batched pass; a SwiftShader step takes seconds).
   const other = await context.newPage();
   other.on("pageerror", (error) => pageErrors.push(`[reference] ${error}`));
   other.on("console", (msg) => msg.type() === "error" && consoleErrors.push(`[reference] ${msg.text()}`));
   const started = Date.now();
   await other.goto(
-    `${server.url}/gptoss?reference=/models/wordnet-gpt-oss.reference.json&gguf=/models/wordnet-gpt-oss.gguf&cases=${REFERENCE_CASES}`,
+    `${server.url}/gptoss?reference=/models/wordnet-gpt-oss.reference.json&gguf=/models/wordnet-gpt-oss.gguf&cases=${REFERENCE_CASES}&greedy=forced`,
   );
   await other.waitForFunction(() => window.__gptossReference || window.__gptossReferenceError, null, {
     timeout: RUN_TIMEOUT_MS,
