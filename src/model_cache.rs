@@ -3,7 +3,8 @@
 //! fetched, reports where bytes come from while a load runs, and lists and deletes cached models for the cache
 //! panel. What the HUD keeps of it is [`CacheView`].
 
-use gptoss_components::{format_bytes, CachedModelRow, Tone};
+use dioxus::prelude::*;
+use gptoss_components::{format_bytes, CachePanel, CachedModelRow, Readout, Tone};
 use gptoss_engine::events::Event;
 use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::source::cache::{CachedModel, Estimate, Traffic};
@@ -210,10 +211,8 @@ pub fn ask_persistence(check: &StorageCheck, queue: &Queue) {
 }
 
 /// The HUD's cache panel: where the last load's bytes came from, the room it needed, and the cached models.
-#[dioxus::prelude::component]
-pub fn CacheSection(app: crate::session::GptossSession, view: CacheView) -> dioxus::prelude::Element {
-    use dioxus::prelude::*;
-    use gptoss_components::{CachePanel, Readout};
+#[component]
+pub fn CacheSection(app: crate::session::GptossSession, view: CacheView) -> Element {
     use_hook({
         let app = app.clone();
         move || app.list_cache()
