@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::estimate::{load_options, ModelFacts};
 use crate::frame::now_ms;
 use crate::hud::{KvShape, Parity, Phase, Update};
+use crate::model_cache;
 
 /// What the next generation uses.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -126,6 +127,8 @@ struct Engine {
     tokenizer: RefCell<Option<Rc<Tokenizer>>>,
     /// The model on the GPU; taken out while a generation runs on it.
     backend: RefCell<Option<Backend>>,
+    /// Where URLs' bytes are kept between loads (none where the engine runs on the page's thread).
+    cache: Option<gptoss_engine::source::ModelCache>,
     /// The attention view's (layer, head), applied when a generation starts.
     probe: Cell<Option<(usize, usize)>>,
     /// The prompt and generated ids of the last greedy generation on the GPU: the check compares the CPU
@@ -197,8 +200,52 @@ impl Engine {
         self.tokenizer(&model).await?;
         let ctx = GpuContext::shared().await?;
         let options = load_options(settings.context, settings.experts);
-        let loaded = gpu::load_model(ctx, &model, options, &mut self.queue.sink()).await?;
+        let loaded = match model_cache::of(&model) {
+            Some(cache) => {
+                model_cache::check_room(cache, &model, &self.queue).await?;
+                cache.reset_traffic();
+                let mut sink = model_cache::reporting_sink(self.queue.sink(), cache.clone(), self.queue.clone());
+                let loaded = gpu::load_model(ctx, &model, options, &mut sink).await;
+                model_cache::report(cache, &self.queue);
+                self.push_cache_listing().await;
+                loaded?
+            }
+            None => gpu::load_model(ctx, &model, options, &mut self.queue.sink()).await?,
+        };
         *self.backend.borrow_mut() = Some(Backend::Gpu(Box::new(loaded)));
+        Ok(())
+    }
+
+    /// The cache panel's list (a failure to list is said in the log: the load itself is not affected).
+    async fn push_cache_listing(&self) {
+        let Some(cache) = &self.cache else { return };
+        match model_cache::listing(cache).await {
+            Ok(listing) => self.queue.push(Update::Cache(model_cache::CacheUpdate::Listing(listing))),
+            Err(e) => self.log(Tone::Warning, format!("cache panel: {e}")),
+        }
+        model_cache::report(cache, &self.queue);
+    }
+
+    /// Deletes a cached model (`None`: all of them), first letting go of the chosen model's files if they are among
+    /// them (the GPU model too: its expert paging reads them).
+    async fn delete_cached(&self, model: Option<String>) -> Result<()> {
+        let Some(cache) = self.cache.clone() else {
+            return Err(Error::Usage("the model cache is off (the engine runs on the page's thread)".into()));
+        };
+        let chosen = self.source.borrow().clone();
+        if let Some(ByteSource::Cached(source)) = chosen {
+            if model.as_deref().is_none_or(|m| m == source.model()) {
+                self.release();
+                *self.model.borrow_mut() = None;
+                *self.tokenizer.borrow_mut() = None;
+                *self.last_greedy.borrow_mut() = None;
+                *self.source.borrow_mut() = Some(ByteSource::Cached(source.detached()));
+            }
+        }
+        let deleted = cache.delete(model.as_deref()).await;
+        self.push_cache_listing().await;
+        deleted?;
+        self.log(Tone::Data, format!("cache: deleted {}", model.as_deref().unwrap_or("every cached model")));
         Ok(())
     }
 
@@ -374,7 +421,8 @@ pub struct Host {
 impl Host {
     /// A host reporting through `queue`.
     pub fn new(queue: Queue) -> Host {
-        let engine = Rc::new(Engine { queue, ..Engine::default() });
+        let cache = model_cache::open(&queue);
+        let engine = Rc::new(Engine { queue, cache, ..Engine::default() });
         // The attention view starts on layer 1 (a full-attention layer), head 0.
         engine.probe.set(Some((1, 0)));
         Host { engine }
@@ -437,7 +485,11 @@ impl Host {
         *self.engine.tokenizer.borrow_mut() = None;
         self.engine.queue.push(Update::SourceChosen { name: source.name() });
         let engine = self.engine.clone();
-        self.run(Phase::Inspecting, async move { engine.model().await.map(drop) });
+        self.run(Phase::Inspecting, async move {
+            let opened = engine.model().await.map(drop);
+            engine.push_cache_listing().await;
+            opened
+        });
     }
 
     /// Loads the chosen model (releasing the one loaded before) and generates from the prompt.
@@ -498,6 +550,25 @@ impl Host {
         }
     }
 
+    /// Sends the cache panel's list (also while a load runs: listing reads only manifests).
+    fn list_cache(&self) {
+        let engine = self.engine.clone();
+        spawn_task(async move { engine.push_cache_listing().await });
+    }
+
+    /// Deletes a cached model, or all; refused while work runs on the models.
+    fn delete_cached(&self, model: Option<String>) {
+        if self.refuse_if_busy("deleting from the cache") {
+            return;
+        }
+        let engine = self.engine.clone();
+        spawn_task(async move {
+            if let Err(e) = engine.delete_cached(model).await {
+                engine.queue.push(Update::Failed(e.to_string()));
+            }
+        });
+    }
+
     /// Watches another layer and head; a running generation keeps its view until it ends.
     fn set_attention_view(&self, layer: usize, head: usize) {
         self.engine.probe.set(Some((layer, head)));
@@ -519,7 +590,10 @@ impl Host {
     pub fn handle(&self, command: Command, blob: Option<ByteSource>) {
         match command {
             Command::Choose(spec) => match spec.into_source(blob) {
-                Ok(source) => self.choose(source),
+                Ok(source) => self.choose(match &self.engine.cache {
+                    Some(cache) => cache.wrap(source),
+                    None => source,
+                }),
                 Err(e) => self.engine.queue.push(Update::Failed(e)),
             },
             Command::Start(settings) => self.start(settings),
@@ -527,6 +601,8 @@ impl Host {
             Command::CheckParity(settings) => self.check_parity(settings),
             Command::Stop => self.stop(),
             Command::AttentionView { layer, head } => self.set_attention_view(layer, head),
+            Command::CacheList => self.list_cache(),
+            Command::CacheDelete(model) => self.delete_cached(model),
         }
     }
 }
@@ -540,7 +616,14 @@ pub enum Command {
     Generate(Settings),
     CheckParity(Settings),
     Stop,
-    AttentionView { layer: usize, head: usize },
+    AttentionView {
+        layer: usize,
+        head: usize,
+    },
+    /// The cache panel's list.
+    CacheList,
+    /// Deletes a cached model by its first file's URL; `None` clears the cache.
+    CacheDelete(Option<String>),
 }
 
 /// A [`ByteSource`] as a command names it.
@@ -556,6 +639,7 @@ impl SourceSpec {
     pub fn of(source: &ByteSource) -> std::result::Result<(SourceSpec, Option<ByteSource>), String> {
         match source {
             ByteSource::Http(http) => Ok((SourceSpec::Url(http.url().to_string()), None)),
+            ByteSource::Cached(cached) => Ok((SourceSpec::Url(cached.url().to_string()), None)),
             #[cfg(target_arch = "wasm32")]
             ByteSource::Blob { name, .. } => Ok((SourceSpec::File(name.clone()), Some(source.clone()))),
             other => Err(format!("{}: the page loads models from URLs and picked files only", other.name())),

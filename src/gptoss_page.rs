@@ -217,6 +217,9 @@ pub fn Gptoss() -> Element {
                         AttentionView { app: app.clone(), hud: (*hud).clone() }
                     }
                 }
+                Panel { title: "MODEL CACHE", id: "model-cache",
+                    crate::model_cache::CacheSection { app: app.clone(), view: hud.cache.clone() }
+                }
                 Panel { title: "GPU ⇄ CPU CHECK", id: "check",
                     ParityView { app: app.clone(), settings: s.clone(), parity: hud.parity.clone(), enabled: hud.ready.is_some() && !phase.busy() }
                 }

@@ -99,6 +99,8 @@ pub enum Update {
     /// A load was stopped part way; whatever it had allocated is released.
     LoadStopped,
     Log(Tone, String),
+    /// The model cache: where a load's bytes come from, the room it needs, the cached models.
+    Cache(crate::model_cache::CacheUpdate),
 }
 
 /// Bytes of the tensor stream (the overall progress bar).
@@ -126,6 +128,7 @@ pub struct Hud {
     pub stages: Vec<StageRow>,
     stage_started_ms: HashMap<Stage, f64>,
     pub transfer: Transfer,
+    pub cache: crate::model_cache::CacheView,
     pub tensors: Vec<TensorRow>,
     pub buffers: Vec<BufferRow>,
     /// GPU bytes held by the current model (or the load in progress).
@@ -166,13 +169,16 @@ impl Hud {
                 let adapter = self.adapter.take();
                 let log = std::mem::take(&mut self.log);
                 let gpu = (self.gpu_bytes, std::mem::take(&mut self.buffers), self.ready, self.kv.take());
+                let listing = self.cache.listing.take();
                 *self = Hud { adapter, log, ..Hud::default() };
+                self.cache.listing = listing;
                 // The loaded model (if any) stays on the GPU until a new load replaces it.
                 (self.gpu_bytes, self.buffers, self.ready, self.kv) = gpu;
                 self.log(at_ms, Tone::Data, format!("source: {name}"));
                 self.source = Some(name);
             }
             Update::Facts(facts) => self.facts = Some(facts),
+            Update::Cache(update) => self.cache.apply(update),
             Update::LoadStarted => {
                 self.stages.retain(|s| s.name == Stage::FetchHeader.as_str());
                 self.transfer = Transfer::default();

@@ -18,6 +18,7 @@ mod faults;
 mod frame;
 mod gptoss_page;
 mod hud;
+mod model_cache;
 mod session;
 mod sources;
 mod webgpu;

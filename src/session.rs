@@ -145,6 +145,9 @@ async fn pump(link: Rc<EngineLink>, mut hud: Signal<Hud>) {
         for (at_ms, update) in updates {
             match &update {
                 Update::GenerationStarted { .. } => frames.restart(at_ms),
+                Update::Cache(crate::model_cache::CacheUpdate::Storage(check)) => {
+                    crate::model_cache::ask_persistence(check, &link.inbox)
+                }
                 Update::Engine(Event::GenerationDone(stats)) => publish_run(&hud, stats, frames.per_s()),
                 _ => {}
             }
@@ -223,6 +226,16 @@ impl GptossSession {
     /// Stops whatever runs: a load is dropped with its buffers; generation ends after the current token.
     pub fn stop(&self) {
         self.link.send(Command::Stop, None);
+    }
+
+    /// Asks for the cache panel's list.
+    pub fn list_cache(&self) {
+        self.link.send(Command::CacheList, None);
+    }
+
+    /// Deletes a cached model by its first file's URL; `None` clears the cache.
+    pub fn delete_cached(&self, model: Option<String>) {
+        self.link.send(Command::CacheDelete(model), None);
     }
 
     /// Watches another layer and head; a running generation keeps its view until it ends.

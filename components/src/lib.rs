@@ -9,6 +9,7 @@
 //! browser, as SVG natively ([`Chart::to_svg`]), from the same drawing code.
 
 mod button;
+mod cache_panel;
 mod chart;
 mod event_log;
 mod fact_table;
@@ -32,6 +33,7 @@ mod waterfall;
 mod webgpu_status;
 
 pub use button::{Button, ButtonProps};
+pub use cache_panel::{CachePanel, CachePanelProps, CachedModelRow};
 pub use chart::{palette, Chart, ChartCanvas, ChartCanvasProps, DrawResult};
 pub use event_log::{EventLog, EventLogProps, LogLine};
 pub use fact_table::{Fact, FactTable, FactTableProps};

@@ -44,8 +44,26 @@ export function parseRange(header, size) {
   return start <= end && start < size ? { start, end } : null;
 }
 
-/** Serves `root` on 127.0.0.1 at a free port; resolves to { url, close }. */
-export async function startStaticServer(root) {
+/** Pipes `stream` to `res` until `ranges.budget` body bytes are spent, then drops the connection. */
+function pipeWithin(stream, res, ranges) {
+  stream.on("data", (chunk) => {
+    const take = Math.min(chunk.length, ranges.budget);
+    ranges.budget -= take;
+    if (take > 0) res.write(chunk.subarray(0, take));
+    if (take < chunk.length) {
+      stream.destroy();
+      res.destroy();
+    }
+  });
+  stream.on("end", () => res.end());
+}
+
+/**
+ * Serves `root` on 127.0.0.1 at a free port; resolves to { url, close }. With `ranges`, every ranged request is
+ * logged in `ranges.seen` ({ path, start, end }), and a numeric `ranges.budget` caps the range body bytes the
+ * server still sends: past it, connections are dropped (a network that goes away mid-load).
+ */
+export async function startStaticServer(root, { ranges } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -68,6 +86,8 @@ export async function startStaticServer(root) {
       "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
       "Accept-Ranges": "bytes",
       "Cache-Control": "no-cache",
+      ETag: `"${info.size}-${Math.round(info.mtimeMs)}"`,
+      "Last-Modified": info.mtime.toUTCString(),
     };
     const range = req.headers.range;
     if (range) {
@@ -82,7 +102,9 @@ export async function startStaticServer(root) {
         "Content-Length": r.end - r.start + 1,
       });
       if (req.method === "HEAD") return res.end();
-      createReadStream(file, r).pipe(res);
+      ranges?.seen.push({ path, start: r.start, end: r.end });
+      if (typeof ranges?.budget === "number") pipeWithin(createReadStream(file, r), res, ranges);
+      else createReadStream(file, r).pipe(res);
       return;
     }
     res.writeHead(200, { ...headers, "Content-Length": info.size });

@@ -12,6 +12,7 @@ use super::native as transport;
 #[cfg(target_arch = "wasm32")]
 use super::web as transport;
 
+use super::cache::Validator;
 use crate::{Error, Result};
 use std::sync::{Arc, OnceLock};
 
@@ -102,6 +103,41 @@ impl HttpSource {
         self.fetch_range(offset, len).await
     }
 
+    /// What the server says the file is now (a `HEAD` request: no body, so no range of the model's bytes).
+    pub(super) async fn validator(&self) -> Result<Validator> {
+        let fail = |what: String| Error::Source(format!("{} (HEAD): {what}", self.url));
+        let reply = self.head_reply().await.map_err(|e| fail(format!("network error: {e}")))?;
+        match reply.status() {
+            200 | 204 => {}
+            404 | 410 => return Err(fail(format!("HTTP {}: not found", reply.status()))),
+            status => return Err(fail(format!("unexpected HTTP status {status}"))),
+        }
+        let len = reply
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| fail("no readable Content-Length".into()))?;
+        Ok(Validator { len, etag: reply.header("etag"), last_modified: reply.header("last-modified") })
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn head_reply(&self) -> std::result::Result<transport::Reply, String> {
+        let url = self.url.clone();
+        let (tx, rx) = futures::channel::oneshot::channel();
+        std::thread::Builder::new()
+            .name("gguf-head".into())
+            .spawn(move || {
+                // The receiver may have been dropped (load cancelled); nothing to tell then.
+                let _ = tx.send(pollster::block_on(transport::request("HEAD", &url, None)));
+            })
+            .map_err(|e| format!("cannot start a fetch thread: {e}"))?;
+        rx.await.map_err(|_| "fetch thread ended without a result".to_string())?
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    async fn head_reply(&self) -> std::result::Result<transport::Reply, String> {
+        transport::request("HEAD", &self.url, None).await
+    }
+
     /// Natively the client blocks, so each range runs on its own thread; the caller's future just awaits the result,
     /// which lets several ranges be in flight at once.
     #[cfg(not(target_arch = "wasm32"))]
@@ -161,8 +197,9 @@ impl HttpSource {
     async fn attempt(&self, start: u64, last: u64, buf: &mut Vec<u8>) -> std::result::Result<(), Failure> {
         let range = format!("bytes={start}-{last}");
         let fatal = |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
-        let mut reply =
-            transport::get(&self.url, &range).await.map_err(|e| Failure::Transient(format!("network error: {e}")))?;
+        let mut reply = transport::request("GET", &self.url, Some(&range))
+            .await
+            .map_err(|e| Failure::Transient(format!("network error: {e}")))?;
         let status = reply.status();
         let is_html = reply.header("content-type").is_some_and(|t| t.trim_start().starts_with("text/html"));
         match status {

@@ -4,12 +4,14 @@
 //! Every read asks for an exact byte range and returns exactly that many bytes or an error naming the source and the
 //! range, so the loader never holds more than the ranges it asked for.
 
+pub mod cache;
 mod http;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
+pub use cache::{CachedSource, ModelCache};
 pub use http::{HttpSource, RetryPolicy};
 
 use crate::{Error, Result};
@@ -25,6 +27,8 @@ pub enum ByteSource {
     File { path: std::path::PathBuf },
     /// A URL read with `Range` requests.
     Http(HttpSource),
+    /// A URL read through the model cache: from disk where its bytes are cached, else from the network.
+    Cached(CachedSource),
     /// A browser `File` or `Blob`, read with `Blob.slice`.
     #[cfg(target_arch = "wasm32")]
     Blob { name: String, blob: web_sys::Blob },
@@ -72,6 +76,7 @@ impl ByteSource {
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => path.display().to_string(),
             ByteSource::Http(h) => h.url().to_string(),
+            ByteSource::Cached(c) => c.url().to_string(),
             #[cfg(target_arch = "wasm32")]
             ByteSource::Blob { name, .. } => name.clone(),
         }
@@ -82,8 +87,9 @@ impl ByteSource {
         match self {
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            ByteSource::Http(h) => {
-                let (base, _) = http::split_url(h.url());
+            ByteSource::Http(_) | ByteSource::Cached(_) => {
+                let url = self.name();
+                let (base, _) = http::split_url(&url);
                 base.rsplit('/').next().unwrap_or(base).to_string()
             }
             _ => self.name(),
@@ -97,6 +103,7 @@ impl ByteSource {
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => Some(ByteSource::File { path: path.with_file_name(file_name) }),
             ByteSource::Http(h) => Some(ByteSource::Http(h.sibling(file_name))),
+            ByteSource::Cached(c) => Some(ByteSource::Cached(c.sibling(file_name))),
             _ => None,
         }
     }
@@ -108,6 +115,7 @@ impl ByteSource {
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => native::file_len(path),
             ByteSource::Http(h) => h.len().await,
+            ByteSource::Cached(c) => c.len().await,
             #[cfg(target_arch = "wasm32")]
             ByteSource::Blob { blob, .. } => Ok(blob.size() as u64),
         }
@@ -131,6 +139,7 @@ impl ByteSource {
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => native::file_read(path, offset, len),
             ByteSource::Http(h) => h.read(offset, len).await,
+            ByteSource::Cached(c) => c.read(offset, len).await,
             #[cfg(target_arch = "wasm32")]
             ByteSource::Blob { name, blob } => web::blob_read(name, blob, offset, end).await,
         }

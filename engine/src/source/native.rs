@@ -46,8 +46,14 @@ pub(super) struct Reply {
 /// Largest body piece handed up at once; bodies are never read whole.
 const READ_PIECE: usize = 256 * 1024;
 
-pub(super) async fn get(url: &str, range: &str) -> std::result::Result<Reply, String> {
-    let resp = agent().get(url).header("Range", range).call().map_err(|e| e.to_string())?;
+/// `GET` (with a `Range`) or `HEAD`.
+pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std::result::Result<Reply, String> {
+    let resp = match range {
+        _ if method == "HEAD" => agent().head(url).call(),
+        Some(range) => agent().get(url).header("Range", range).call(),
+        None => agent().get(url).call(),
+    }
+    .map_err(|e| e.to_string())?;
     let (parts, body) = resp.into_parts();
     Ok(Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.into_reader() })
 }

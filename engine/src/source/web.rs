@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestInit, Response};
 
-fn js_text(v: &JsValue) -> String {
+pub(super) fn js_text(v: &JsValue) -> String {
     v.as_string()
         .or_else(|| v.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
         .unwrap_or_else(|| format!("{v:?}"))
@@ -31,11 +31,14 @@ pub(super) struct Reply {
     reader: Option<ReadableStreamDefaultReader>,
 }
 
-pub(super) async fn get(url: &str, range: &str) -> std::result::Result<Reply, String> {
+/// `GET` (with a `Range`) or `HEAD`.
+pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std::result::Result<Reply, String> {
     let headers = Headers::new().map_err(|e| js_text(&e))?;
-    headers.set("Range", range).map_err(|e| js_text(&e))?;
+    if let Some(range) = range {
+        headers.set("Range", range).map_err(|e| js_text(&e))?;
+    }
     let init = RequestInit::new();
-    init.set_method("GET");
+    init.set_method(method);
     init.set_headers(&headers);
     let request = Request::new_with_str_and_init(url, &init).map_err(|e| js_text(&e))?;
     let global = js_sys::global();

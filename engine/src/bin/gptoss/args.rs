@@ -1,14 +1,64 @@
 //! What several commands take, typed once: the model argument, the backend, the expert budget, and a value parser
 //! over the engine's own named enums (presets, reasoning efforts).
 
+use std::path::PathBuf;
+
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use gptoss_engine::gpu::ExpertBudget;
+use gptoss_engine::source::cache::Root;
+use gptoss_engine::source::{ByteSource, ModelCache};
 
 #[derive(Debug, clap::Args)]
 pub struct ModelArg {
     /// A GGUF file or an http(s) URL (a split model: its first file; the others are found beside it)
     #[arg(value_name = "MODEL")]
     pub model: String,
+}
+
+/// Where models fetched from URLs are kept.
+#[derive(Debug, clap::Args)]
+pub struct CacheArg {
+    /// Folder that keeps models fetched from a URL, so the next run reads them from disk (checked against the
+    /// server's size and ETag, each 4 MiB chunk against its checksum) [default: the user's cache folder + gptoss]
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
+impl CacheArg {
+    /// The model's bytes: a local file as it is, a URL through the cache (returned too, for its notes and traffic).
+    pub fn source(&self, model: &ModelArg) -> Result<(ByteSource, Option<ModelCache>), String> {
+        let source = ByteSource::from_path_or_url(&model.model);
+        if !matches!(source, ByteSource::Http(_)) {
+            return Ok((source, None));
+        }
+        let dir = match &self.cache {
+            Some(dir) => dir.clone(),
+            None => {
+                Root::default_dir().ok_or("no user cache folder can be named (HOME is not set): pass --cache DIR")?
+            }
+        };
+        let cache = ModelCache::new(Root::new(dir));
+        Ok((cache.wrap(source), Some(cache)))
+    }
+}
+
+/// What the cache found (stale copies, repaired chunks) and where the bytes came from, on stderr.
+pub fn report_cache(cache: Option<&ModelCache>, note: impl Fn(&str)) {
+    let Some(cache) = cache else { return };
+    for line in cache.take_notes() {
+        note(&format!("cache: {line}"));
+    }
+    let t = cache.traffic();
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    note(&format!(
+        "cache ({}): {:.1} MB from the network ({:.1} MB/s), {:.1} MB from disk ({:.1} MB/s), {} chunks repaired",
+        cache.describe(),
+        mb(t.network_bytes),
+        mb(t.network_rate() as u64),
+        mb(t.cache_bytes),
+        mb(t.cache_rate() as u64),
+        t.repaired_chunks
+    ));
 }
 
 /// Where the forward pass runs.

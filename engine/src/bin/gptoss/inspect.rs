@@ -2,11 +2,10 @@
 //! table and the totals per type. Split models are opened from their first file. `--events` prints the load
 //! telemetry as JSON lines on stderr; otherwise a terminal shows the header's fetch as a progress bar.
 
-use crate::args::ModelArg;
+use crate::args::{report_cache, CacheArg, ModelArg};
 use crate::progress::Progress;
 use gptoss_engine::events::{Event, EventSink};
 use gptoss_engine::gguf::{GgufModel, MetaArray, MetaType, MetaValue};
-use gptoss_engine::source::ByteSource;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -20,6 +19,8 @@ const SHOWN_CHARS: usize = 80;
 pub struct InspectArgs {
     #[command(flatten)]
     model: ModelArg,
+    #[command(flatten)]
+    cache: CacheArg,
     /// Print the load telemetry (the HUD's events) as JSON lines on stderr
     #[arg(long)]
     events: bool,
@@ -31,8 +32,10 @@ pub fn run(args: InspectArgs) -> Result<(), String> {
     };
     let mut progress = Progress::on_terminal();
     let sink: &mut dyn EventSink = if args.events { &mut json_lines } else { &mut progress };
-    let model = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), sink))
-        .map_err(|e| e.to_string())?;
+    let (source, cache) = args.cache.source(&args.model)?;
+    let model = pollster::block_on(GgufModel::open(source, sink));
+    report_cache(cache.as_ref(), |line| eprintln!("{line}"));
+    let model = model.map_err(|e| e.to_string())?;
     let report = render(&model).map_err(|e| e.to_string())?;
     // A closed pipe (`gptoss inspect m.gguf | head`) is not an error worth a message.
     let _ = std::io::stdout().lock().write_all(report.as_bytes());

@@ -16,11 +16,10 @@ use gptoss_engine::gpu::{load_model, GpuContext, GpuOptions};
 use gptoss_engine::harmony::{Channel, Conversation, Message, ReasoningEffort, TokenPart};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;
-use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
 use serde::Serialize;
 
-use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg, EFFORTS};
+use crate::args::{named, report_cache, BackendArg, CacheArg, ExpertBudgetArg, ModelArg, EFFORTS};
 use crate::progress::Progress;
 
 /// The label of content in no channel.
@@ -67,6 +66,8 @@ pub struct RunArgs {
     context: usize,
     #[command(flatten)]
     expert_budget: ExpertBudgetArg,
+    #[command(flatten)]
+    cache: CacheArg,
     /// Print one JSON object at the end (prompt and generated ids, text per channel, timings) instead of the
     /// streamed text
     #[arg(long)]
@@ -113,8 +114,10 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let sampler =
         SamplerConfig { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, seed: args.seed };
     let mut progress = Progress::on_stderr();
-    let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), &mut progress))
-        .map_err(|e| e.to_string())?;
+    let (source, cache) = args.cache.source(&args.model)?;
+    let loaded = pollster::block_on(GgufModel::open(source, &mut progress));
+    report_cache(cache.as_ref(), |line| progress.note(line));
+    let file = loaded.map_err(|e| e.to_string())?;
     let tokenizer = Tokenizer::from_gguf(file.header()).map_err(|e| e.to_string())?;
     let mut conversation = Conversation { messages: vec![Message::user(args.prompt)], ..Default::default() };
     conversation.system.reasoning_effort = args.reasoning;
@@ -149,6 +152,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             Backend::cpu(model)
         }
     };
+    report_cache(cache.as_ref(), |line| progress.note(line));
     let options = GenerateOptions { max_new_tokens: args.max_tokens, sampler };
     let stats = if args.json {
         let (mut generated, mut channels, mut raw) = (Vec::new(), BTreeMap::<String, String>::new(), String::new());

@@ -1,0 +1,214 @@
+// The model cache in the browser (OPFS, written by the engine's worker), on the real page with the bundled model:
+// a second load after a reload asks the server for no model byte and generates the same greedy ids; a corrupt
+// cached chunk is named and fetched again alone; deleting from the cache panel lowers the storage estimate; a load
+// cut off half way resumes with only the missing part; a quota smaller than the model is refused before any tensor
+// byte is fetched.
+//
+//   APP_DIR=<dx build output>/public node --test tests/browser/cache.test.mjs
+//
+// Loads are stopped by leaving the page once what a check needs has happened (a reload ends the worker, as a
+// closed tab does): SwiftShader's first token takes tens of seconds, so only the first two loads generate.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startStaticServer } from "./static-server.mjs";
+
+const APP_DIR = process.env.APP_DIR;
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const TIMEOUT_MS = 180_000;
+const MODEL_PATH = "/models/wordnet-gpt-oss.gguf";
+const CHUNK_BYTES = 4 << 20;
+// The prompt's first greedy tokens compared between the two loads (a few: SwiftShader is slow).
+const GREEDY_TOKENS = 3;
+
+let server, context, page, profileDir, modelBytes;
+// Every ranged request the server answered, and the ones Playwright saw (the worker's fetches included).
+const ranges = { seen: [], budget: null };
+const playwrightRanges = [];
+
+before(async () => {
+  assert.ok(APP_DIR, "APP_DIR must name the built app's public directory");
+  modelBytes = (await stat(join(APP_DIR, MODEL_PATH))).size;
+  server = await startStaticServer(APP_DIR, { ranges });
+  profileDir = await mkdtemp(join(tmpdir(), "gptoss-cache-chromium-"));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 720 },
+    args: [
+      "--enable-unsafe-webgpu",
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-quic",
+      "--no-first-run",
+    ],
+  });
+  context.on("request", (request) => {
+    if (request.url().endsWith(MODEL_PATH) && request.headers()["range"]) playwrightRanges.push(request.headers()["range"]);
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("console", (msg) => msg.type() === "error" && console.log(`[console.error] ${msg.text()}`));
+  page.on("pageerror", (error) => console.log(`[pageerror] ${error.stack ?? error}`));
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+});
+
+const rangeBytes = () => ranges.seen.reduce((n, r) => n + (r.end - r.start + 1), 0);
+const resetCounts = () => {
+  ranges.seen.length = 0;
+  playwrightRanges.length = 0;
+};
+
+/** The app at /gptoss with the bundled model chosen (its header read) and the cache panel listed. */
+async function openApp() {
+  await page.goto(`${server.url}/gptoss`);
+  await page.waitForSelector('#webgpu-status[data-state="ready"]', { timeout: TIMEOUT_MS });
+  await page.locator("#preload-summary").getByText(/GPU memory @ 4096 ctx/).waitFor({ timeout: TIMEOUT_MS });
+  await page.waitForSelector('#cache-panel[data-listed="true"]', { timeout: TIMEOUT_MS });
+}
+
+/** A same-origin page without the app (no worker holds the cache's files), for OPFS work from the test. */
+async function openBlank() {
+  await page.goto(`${server.url}/no-app-here.txt`);
+}
+
+async function clearOpfs() {
+  await openBlank();
+  await page.evaluate(async () => {
+    const root = await navigator.storage.getDirectory();
+    await root.removeEntry("gptoss-cache", { recursive: true }).catch((e) => {
+      if (e.name !== "NotFoundError") throw e;
+    });
+  });
+}
+
+async function loadGreedy() {
+  await page.fill("#temperature input", "0");
+  await page.fill("#max-new-tokens input", String(GREEDY_TOKENS));
+  const started = Date.now();
+  await page.click("#load-model");
+  await page.waitForSelector("#model-ready", { timeout: TIMEOUT_MS });
+  const loadMs = Date.now() - started;
+  await page.waitForSelector('#load-model[data-phase="idle"]', { timeout: TIMEOUT_MS });
+  const ids = await page.$$eval("#token-stream .hud-token", (els) => els.map((e) => Number(e.dataset.id)));
+  return { loadMs, ids };
+}
+
+const bytesFrom = async (name) => Number(await page.getAttribute("#bytes-from", `data-${name}`));
+const cachedRow = () => page.locator(`.hud-cache-model[data-model="${MODEL_PATH}"]`);
+
+let firstIds;
+
+test("the first load streams from the network into the cache; after a reload the second asks for no model byte", async () => {
+  await clearOpfs();
+  resetCounts();
+  await openApp();
+  const first = await loadGreedy();
+  firstIds = first.ids;
+  assert.equal(firstIds.length, GREEDY_TOKENS);
+  assert.equal(rangeBytes(), modelBytes, "each byte of the model fetched exactly once");
+  assert.ok(playwrightRanges.length > 0, "Playwright sees the worker's range requests");
+  assert.ok((await bytesFrom("network-bytes")) > 0.9 * modelBytes, await page.innerText("#bytes-from"));
+  assert.equal(await bytesFrom("cache-bytes"), 0);
+  await page.waitForSelector(`.hud-cache-model[data-model="${MODEL_PATH}"][data-complete="true"]`);
+  console.log(`load from the network: ${first.loadMs} ms (${ranges.seen.length} range requests); ids ${firstIds}`);
+
+  resetCounts();
+  await openApp();
+  const second = await loadGreedy();
+  assert.deepEqual(ranges.seen, [], "no range request for model bytes");
+  assert.deepEqual(playwrightRanges, [], "Playwright saw no range request either");
+  assert.deepEqual(second.ids, firstIds, "the same first greedy ids from the cached bytes");
+  assert.equal(await bytesFrom("network-bytes"), 0);
+  assert.ok((await bytesFrom("cache-bytes")) > 0.9 * modelBytes, await page.innerText("#bytes-from"));
+  console.log(`load from the cache: ${second.loadMs} ms; bytes from: ${await page.innerText("#bytes-from")}`);
+});
+
+test("a corrupt cached chunk is named in the log and fetched again, alone", async () => {
+  const chunk = 5;
+  await openBlank();
+  await page.evaluate(
+    async ([chunk, chunkBytes]) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("gptoss-cache");
+      for await (const [name, handle] of dir.entries()) {
+        if (!name.endsWith(".gguf")) continue;
+        const writable = await handle.createWritable({ keepExistingData: true });
+        await writable.write({ type: "write", position: chunk * chunkBytes + 1234, data: new Uint8Array([1, 2, 3, 4]) });
+        await writable.close();
+      }
+    },
+    [chunk, CHUNK_BYTES],
+  );
+  resetCounts();
+  await openApp();
+  await page.click("#load-model");
+  await page.waitForSelector('#bytes-from[data-repaired="1"]', { timeout: TIMEOUT_MS });
+  await page.waitForSelector('.hud-stage[data-stage="fetch_tensors"][data-state="done"]', { timeout: TIMEOUT_MS });
+  const log = await page.innerText("#event-log");
+  assert.match(log, new RegExp(`cached chunk ${chunk} \\(bytes ${chunk * CHUNK_BYTES}\\.\\.${(chunk + 1) * CHUNK_BYTES}\\) is corrupt`));
+  assert.deepEqual(ranges.seen.map((r) => [r.start, r.end]), [[chunk * CHUNK_BYTES, (chunk + 1) * CHUNK_BYTES - 1]]);
+});
+
+test("deleting the model in the cache panel lowers the storage estimate", async () => {
+  await openApp();
+  const usage = async () => Number(await page.getAttribute(".hud-cache-usage", "data-usage"));
+  const before = await usage();
+  assert.ok(before >= modelBytes, `usage ${before} with the model cached`);
+  await cachedRow().locator(".hud-cache-delete").click();
+  await cachedRow().waitFor({ state: "detached", timeout: TIMEOUT_MS });
+  await page.waitForFunction(
+    ([b, m]) => Number(document.querySelector(".hud-cache-usage")?.dataset.usage) < b - m / 2,
+    [before, modelBytes],
+    { timeout: TIMEOUT_MS },
+  );
+  console.log(`usage estimate: ${before} → ${await usage()} bytes after the delete`);
+});
+
+test("a load cut off half way resumes from what was cached, fetching only the missing part", async () => {
+  await clearOpfs();
+  resetCounts();
+  ranges.budget = Math.floor(modelBytes / 2);
+  await openApp();
+  await page.click("#load-model");
+  await page.waitForSelector('#load-model[data-phase="error"]', { timeout: TIMEOUT_MS });
+  ranges.budget = null;
+  assert.match(await page.innerText("#hud-error"), /wordnet-gpt-oss\.gguf/);
+  await openApp();
+  const cached = await cachedRow().getAttribute("data-cached-bytes").then(Number);
+  assert.ok(cached > 0 && cached < modelBytes, `cached ${cached} of ${modelBytes}`);
+  resetCounts();
+  await page.click("#load-model");
+  await page.waitForSelector('.hud-stage[data-stage="fetch_tensors"][data-state="done"]', { timeout: TIMEOUT_MS });
+  assert.equal(rangeBytes(), modelBytes - cached, "only the chunks not cached are fetched");
+  assert.ok(ranges.seen.every((r) => r.start % CHUNK_BYTES === 0));
+  console.log(`resumed: ${cached} bytes were cached, ${rangeBytes()} fetched`);
+});
+
+test("a quota smaller than the model is refused before the load fetches any tensor byte", async () => {
+  await clearOpfs();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.url, quotaSize: 16 << 20 });
+  try {
+    resetCounts();
+    await openApp();
+    await page.click("#load-model");
+    await page.waitForSelector('#load-model[data-phase="error"]', { timeout: TIMEOUT_MS });
+    const error = await page.innerText("#hud-error");
+    assert.match(error, /storage quota has .* free/);
+    assert.match(error, /no tensor byte was fetched/);
+    // Only the header's chunk, read when the page opened.
+    assert.ok(rangeBytes() <= CHUNK_BYTES, `${rangeBytes()} bytes fetched`);
+    console.log(`quota error: ${error}`);
+  } finally {
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.url });
+  }
+});
