@@ -29,6 +29,10 @@ run_stage() {
 
 run_stage "cargo test --workspace" cargo test --workspace || true
 
+# The Harmony conversations our renderer is held to (engine/tests/harmony_reference.rs), rendered again by
+# openai-harmony itself: expected.json must be what the reference writes.
+run_stage "openai-harmony reference renderings" "$ROOT/.venv/bin/python" scripts/harmony_reference.py || true
+
 # The benchmark harness at tiny size on lavapipe: proves it runs end to end; no timing is asserted.
 run_stage "gptoss bench smoke (tiny model, lavapipe)" cargo run -q -p gptoss-engine --bin gptoss -- \
     bench "$ROOT/../shared/fixtures/tiny.gguf" --prefill 16 --contexts 0,32 --decode-tokens 4 --max-batch 64 || true

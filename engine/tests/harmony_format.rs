@@ -96,6 +96,7 @@ fn system_options_developer_and_history_render_as_section_7() {
 fn tool_call() -> Message {
     Message {
         role: Role::Assistant,
+        name: None,
         recipient: Some("functions.get_weather".into()),
         channel: Some(Channel::Commentary),
         content_type: Some("<|constrain|>json".into()),
@@ -137,6 +138,7 @@ fn feed(parser: &mut HarmonyParser, ids: &[u32]) -> Vec<Step> {
 fn message(channel: Channel, content: &str) -> Parsed {
     Parsed::Message(Message {
         role: Role::Assistant,
+        name: None,
         recipient: None,
         channel: Some(channel),
         content_type: None,
