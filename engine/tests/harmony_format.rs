@@ -70,6 +70,7 @@ fn system_options_developer_and_history_render_as_section_7() {
         },
         developer_instructions: Some("Answer in French.".into()),
         messages: vec![Message::user("What is 2 + 2?"), Message::assistant_final("4"), Message::user("And 3 + 3?")],
+        ..Default::default()
     };
     let expected = concat!(
         "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n",
