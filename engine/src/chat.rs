@@ -24,6 +24,12 @@ pub enum TurnEnd {
 #[derive(Debug, Clone)]
 pub struct Turn {
     pub generation: Generation,
+    pub reply: Reply,
+}
+
+/// What a turn added to the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
     /// Messages added to the conversation, in order.
     pub messages: Vec<Message>,
     /// Output that was not a well-formed message (shown, but not kept in the history: Harmony has no place for it).
@@ -130,19 +136,21 @@ impl Chat {
         if generation.stats.stopped_by == "max_new_tokens" && limited.max_new_tokens == room {
             generation.stats.stopped_by = "context_full".into();
         }
-        Ok(self.record(generation))
+        let reply = self.record(&generation.parsed, &generation.stats.stopped_by);
+        Ok(Turn { generation, reply })
     }
 
-    fn record(&mut self, generation: Generation) -> Turn {
+    /// Add a generation's parsed output to the conversation; `stopped_by` is how it ended
+    /// ([`crate::events::GenerationStats::stopped_by`]).
+    pub fn record(&mut self, parsed: &[Parsed], stopped_by: &str) -> Reply {
         let mut messages = Vec::new();
         let mut raw = Vec::new();
-        for parsed in &generation.parsed {
+        for parsed in parsed {
             match parsed {
                 Parsed::Message(m) => messages.push(m.clone()),
                 Parsed::Raw(text) => raw.push(text.clone()),
             }
         }
-        let stopped_by = &generation.stats.stopped_by;
         let end = match messages.last() {
             Some(m) if stopped_by == "stop_token" => match m.called_function() {
                 Some(name) => TurnEnd::ToolCall {
@@ -152,9 +160,9 @@ impl Chat {
                 },
                 None => TurnEnd::Answered,
             },
-            _ => TurnEnd::Cut { stopped_by: stopped_by.clone() },
+            _ => TurnEnd::Cut { stopped_by: stopped_by.to_owned() },
         };
         self.conversation.messages.extend(messages.iter().cloned());
-        Turn { generation, messages, raw, end }
+        Reply { messages, raw, end }
     }
 }
