@@ -12,7 +12,7 @@ use std::str::FromStr;
 use gptoss_engine::events::{Event, GenerationStats};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
-use gptoss_engine::gpu::{load_model, GpuContext, GpuOptions};
+use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuOptions};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;
@@ -81,15 +81,15 @@ where
     config.validate().map(|()| value).map_err(|e| e.to_string())
 }
 
-fn temperature(text: &str) -> Result<f32, String> {
+pub(crate) fn temperature(text: &str) -> Result<f32, String> {
     sampler_value(text, |c, v| c.temperature = v)
 }
 
-fn top_k(text: &str) -> Result<u32, String> {
+pub(crate) fn top_k(text: &str) -> Result<u32, String> {
     sampler_value(text, |c, v| c.top_k = v)
 }
 
-fn top_p(text: &str) -> Result<f32, String> {
+pub(crate) fn top_p(text: &str) -> Result<f32, String> {
     sampler_value(text, |c, v| c.top_p = v)
 }
 
@@ -123,28 +123,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             args.context
         ));
     }
-    let mut engine = match args.backend {
-        BackendArg::Gpu => {
-            let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
-            progress.note(&format!("gpu: {} ({})", ctx.report.name, ctx.report.backend));
-            let options = GpuOptions {
-                context: args.context,
-                expert_budget: args.expert_budget.expert_budget,
-                ..Default::default()
-            };
-            let model =
-                pollster::block_on(load_model(ctx, &file, options, &mut progress)).map_err(|e| e.to_string())?;
-            Backend::Gpu(Box::new(model))
-        }
-        BackendArg::Cpu => {
-            let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
-            let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
-            let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
-            let model = CpuModel::load(&config, &plan, |info| pollster::block_on(file.read_tensor(&info.name)))
-                .map_err(|e| e.to_string())?;
-            Backend::cpu(model)
-        }
-    };
+    let mut engine = load_backend(&file, args.backend, args.context, args.expert_budget.expert_budget, &mut progress)?;
     let options = GenerateOptions { max_new_tokens: args.max_tokens, sampler };
     let stats = if args.json {
         let (mut generated, mut channels, mut raw) = (Vec::new(), BTreeMap::<String, String>::new(), String::new());
@@ -165,7 +144,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
         stats
     } else {
-        let mut stream = TextStream { channel: None, dim: std::io::stdout().is_terminal() };
+        let mut stream = TextStream::new();
         let stats =
             pollster::block_on(generate(&mut engine, &tokenizer, &ids, &options, &mut |e| stream.print(e), || true))
                 .map_err(|e| e.to_string())?;
@@ -185,19 +164,51 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The model on `backend`, its KV cache sized for `context` positions on the GPU.
+pub(crate) fn load_backend(
+    file: &GgufModel,
+    backend: BackendArg,
+    context: usize,
+    expert_budget: ExpertBudget,
+    progress: &mut Progress,
+) -> Result<Backend, String> {
+    Ok(match backend {
+        BackendArg::Gpu => {
+            let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
+            progress.note(&format!("gpu: {} ({})", ctx.report.name, ctx.report.backend));
+            let options = GpuOptions { context, expert_budget, ..Default::default() };
+            let model = pollster::block_on(load_model(ctx, file, options, progress)).map_err(|e| e.to_string())?;
+            Backend::Gpu(Box::new(model))
+        }
+        BackendArg::Cpu => {
+            let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
+            let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
+            let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
+            let model = CpuModel::load(&config, &plan, |info| pollster::block_on(file.read_tensor(&info.name)))
+                .map_err(|e| e.to_string())?;
+            Backend::cpu(model)
+        }
+    })
+}
+
 /// The generated text on stdout as it comes: `[channel] ` before each message's content, the analysis channel dimmed
 /// on a terminal.
-struct TextStream {
+pub(crate) struct TextStream {
     channel: Option<String>,
     dim: bool,
 }
 
 impl TextStream {
+    /// Dims the analysis channel when stdout is a terminal.
+    pub(crate) fn new() -> TextStream {
+        TextStream { channel: None, dim: std::io::stdout().is_terminal() }
+    }
+
     fn dimmed(&self) -> bool {
         self.dim && self.channel.as_deref() == Some("analysis")
     }
 
-    fn print(&mut self, event: Event) {
+    pub(crate) fn print(&mut self, event: Event) {
         let Event::Token(t) = event else { return };
         let mut out = std::io::stdout().lock();
         // A closed pipe (`gptoss run … | head`) is not an error worth a message.
@@ -217,8 +228,9 @@ impl TextStream {
         let _ = out.flush();
     }
 
-    fn end(&self) {
+    pub(crate) fn end(&mut self) {
         let reset = if self.dimmed() { RESET } else { "" };
         println!("{reset}");
+        self.channel = None;
     }
 }
