@@ -10,6 +10,8 @@
 
 mod button;
 mod chart;
+mod chat_message;
+mod context_bar;
 mod event_log;
 mod fact_table;
 mod format;
@@ -26,6 +28,7 @@ mod source_picker;
 mod sparkline;
 mod stage_list;
 mod tensor_ticker;
+mod tool_call_card;
 mod token_stream;
 mod top_probabilities;
 mod waterfall;
@@ -33,6 +36,8 @@ mod webgpu_status;
 
 pub use button::{Button, ButtonProps};
 pub use chart::{palette, Chart, ChartCanvas, ChartCanvasProps, DrawResult};
+pub use chat_message::{ChatMessage, ChatMessageProps};
+pub use context_bar::{ContextBar, ContextBarProps};
 pub use event_log::{EventLog, EventLogProps, LogLine};
 pub use fact_table::{Fact, FactTable, FactTableProps};
 pub use format::{format_bytes, format_duration, format_rate, whitespace_label};
@@ -49,6 +54,7 @@ pub use source_picker::{SourcePicker, SourcePickerProps, SourcePreset, SOURCE_FI
 pub use sparkline::{Sparkline, SparklineData, SparklineProps};
 pub use stage_list::{StageList, StageListProps, StageRow, StageState};
 pub use tensor_ticker::{TensorRow, TensorTicker, TensorTickerProps};
+pub use tool_call_card::{ToolCallCard, ToolCallCardProps};
 pub use token_stream::{StreamToken, TokenStream, TokenStreamProps};
 pub use top_probabilities::{Candidate, TopProbabilities, TopProbabilitiesProps};
 pub use waterfall::{Waterfall, WaterfallData, WaterfallProps};
