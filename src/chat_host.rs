@@ -8,7 +8,7 @@ use std::rc::Rc;
 use gptoss_engine::chat::{Chat, TurnEnd};
 use gptoss_engine::events::GenerationStats;
 use gptoss_engine::generate::{Backend, GenerateOptions};
-use gptoss_engine::harmony::{FunctionTool, JsonValue, Message, Role};
+use gptoss_engine::harmony::{Channel, FunctionTool, JsonValue, Message, Role};
 use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::tokenizer::Tokenizer;
 use gptoss_engine::{Error, Result};
@@ -41,6 +41,9 @@ pub enum ChatAction {
     Send(String),
     /// Take back the assistant's last reply and answer again.
     Regenerate,
+    /// Replace the history with messages written by hand (a JSON array, see [`parse_history`]), e.g. a tool call
+    /// to answer; nothing is generated.
+    SetHistory(String),
 }
 
 /// A message as the chat view shows it.
@@ -120,6 +123,49 @@ pub fn parse_tools(text: &str) -> Result<Vec<FunctionTool>> {
         .collect()
 }
 
+/// A history typed by hand: a JSON array of `{"role": "user" | "assistant" | "tool", "content", "channel"?,
+/// "recipient"?, "content_type"?, "name"?}` (a tool message's `name` is the tool, `functions.NAME`).
+pub fn parse_history(text: &str) -> Result<Vec<Message>> {
+    let value = JsonValue::parse(text, "the history")?;
+    let items = value.as_array().ok_or_else(|| Error::Usage("the history: a JSON array of messages".into()))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = |what: String| Error::Usage(format!("history message {}: {what}", i + 1));
+            let field = |key: &str| item.get(key).and_then(JsonValue::as_str).map(str::to_owned);
+            let role = match field("role").as_deref() {
+                Some("user") => Role::User,
+                Some("assistant") => Role::Assistant,
+                Some("tool") => Role::Tool,
+                other => return Err(at(format!("role {other:?} is not user, assistant or tool"))),
+            };
+            let channel = match field("channel") {
+                Some(name) => Some(
+                    Channel::ALL
+                        .into_iter()
+                        .find(|c| c.as_str() == name)
+                        .ok_or_else(|| at(format!("channel `{name}` is not analysis, commentary or final")))?,
+                ),
+                None => None,
+            };
+            let name = field("name");
+            if role == Role::Tool && name.is_none() {
+                return Err(at("a tool message names its tool (\"name\": \"functions.NAME\")".into()));
+            }
+            let content = field("content").ok_or_else(|| at("no \"content\" string".into()))?;
+            Ok(Message {
+                role,
+                name,
+                recipient: field("recipient"),
+                channel,
+                content_type: field("content_type"),
+                content,
+            })
+        })
+        .collect()
+}
+
 /// Applies `request` to `chat` and, unless it only changed the history, generates the next turn on `backend`,
 /// streaming its tokens and ending with the conversation's new snapshot.
 pub async fn chat_turn(
@@ -142,6 +188,16 @@ pub async fn chat_turn(
     let added = match &request.action {
         ChatAction::Send(text) if current.conversation.pending_call().is_some() => current.tool_result(text.clone()),
         ChatAction::Send(text) => current.user(text.clone()),
+        ChatAction::SetHistory(text) => {
+            let history = parse_history(text);
+            if let Ok(messages) = &history {
+                current.conversation.messages = messages.clone();
+            }
+            let snapshot = ChatSnapshot::of(&current, context, None, Vec::new());
+            *chat.borrow_mut() = current;
+            queue.push(Update::Chat(snapshot));
+            return history.map(drop);
+        }
         ChatAction::Regenerate => {
             current.undo_reply();
             match current.conversation.messages.last() {

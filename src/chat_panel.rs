@@ -5,13 +5,14 @@
 //! TOKEN as any generation's do.
 
 use dioxus::prelude::*;
-use gptoss_components::{Button, ChatMessage, ContextBar, Readout, ToolCallCard, Tone};
+use gptoss_components::{Button, ChatMessage, ContextBar, Readout, Tone, ToolCallCard};
 
 use crate::chat_host::{parse_tools, ChatAction, ChatLine, ChatRequest, ChatSnapshot, DeveloperSpec};
 use crate::session::{GptossSession, Settings};
 
-const TOOLS_PLACEHOLDER: &str =
-    r#"function tools, a JSON array: [{"name": "get_weather", "description": "…", "parameters": {"type": "object", …}}]"#;
+const TOOLS_PLACEHOLDER: &str = r#"function tools, a JSON array: [{"name": "get_weather", "description": "…", "parameters": {"type": "object", …}}]"#;
+
+const HISTORY_PLACEHOLDER: &str = r#"a history written by hand, e.g. a call to answer: [{"role": "user", "content": "…"}, {"role": "assistant", "channel": "commentary", "recipient": "functions.get_weather", "content_type": "<|constrain|>json", "content": "{…}"}]"#;
 
 /// A message as the view lays it out: a call is shown with its output (the next message, from that tool).
 enum Shown<'a> {
@@ -38,17 +39,21 @@ fn layout(messages: &[ChatLine]) -> Vec<Shown<'_>> {
 }
 
 #[component]
-pub fn ChatPanel(app: GptossSession, settings: Settings, chat: ChatSnapshot, busy: bool, device_ready: bool) -> Element {
+pub fn ChatPanel(
+    app: GptossSession,
+    settings: Settings,
+    chat: ChatSnapshot,
+    busy: bool,
+    device_ready: bool,
+) -> Element {
     let mut input = use_signal(String::new);
     let mut instructions = use_signal(String::new);
     let mut tools = use_signal(String::new);
+    let mut history = use_signal(String::new);
     let tools_error = parse_tools(&tools.read()).err().map(|e| e.to_string());
     let developer = DeveloperSpec { instructions: instructions(), tools: tools() };
-    let request = move |action: ChatAction| ChatRequest {
-        settings: settings.clone(),
-        developer: developer.clone(),
-        action,
-    };
+    let request =
+        move |action: ChatAction| ChatRequest { settings: settings.clone(), developer: developer.clone(), action };
     let blocked = busy || !device_ready || tools_error.is_some();
     let shown = layout(&chat.messages);
     let newest = shown.len().saturating_sub(1);
@@ -75,6 +80,11 @@ pub fn ChatPanel(app: GptossSession, settings: Settings, chat: ChatSnapshot, bus
                 if let Some(error) = tools_error {
                     Readout { id: "chat-tools-error", label: "TOOLS", tone: Tone::Error, {error} }
                 }
+                textarea { id: "chat-history", placeholder: HISTORY_PLACEHOLDER,
+                    value: history(), disabled: busy, oninput: move |e| history.set(e.value()) }
+                Button { id: "chat-set-history", disabled: blocked || history.read().trim().is_empty(),
+                    onclick: { let app = app.clone(); let request = request.clone(); move |_| app.chat(request(ChatAction::SetHistory(history()))) },
+                    "SET HISTORY" }
             }
             ContextBar { id: "chat-context", used: chat.cached_tokens, window: chat.context,
                 reused: chat.reused_tokens, prompt: chat.prompt_tokens }

@@ -24,8 +24,9 @@ fn expected(name: &str) -> (String, Vec<u32>) {
 #[test]
 fn a_call_is_recorded_its_result_given_and_the_prompt_is_harmonys() {
     let tok = Tokenizer::from_gguf(&support::tiny().0).unwrap();
-    let weather = FunctionTool::new("get_weather", "Gets the current weather in the provided location.", WEATHER_SCHEMA)
-        .expect("a valid tool");
+    let weather =
+        FunctionTool::new("get_weather", "Gets the current weather in the provided location.", WEATHER_SCHEMA)
+            .expect("a valid tool");
     let mut chat = Chat::new(Conversation { tools: vec![weather], ..Default::default() });
     chat.user("Weather in SF?").unwrap();
 

@@ -6,7 +6,6 @@ mod support;
 use gptoss_engine::gguf::{GgmlType, GgufHeader, MetaValue};
 use gptoss_engine::model::{GptOssConfig, TensorPlan};
 
-
 /// Every position of every golden case, with the tolerances (2e-3; swaps of ids whose reference logits
 /// differ by less than 1e-4), the greedy continuation, and the chosen experts of every (position, layer).
 #[test]

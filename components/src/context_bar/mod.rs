@@ -26,15 +26,17 @@ pub fn ContextBar(
     /// Of the last prompt's tokens, those taken from the cache.
     #[props(default)]
     reused: usize,
-    #[props(default)]
-    prompt: usize,
+    #[props(default)] prompt: usize,
     #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
 ) -> Element {
     let share = if window == 0 { 0.0 } else { (used as f64 / window as f64).min(1.0) };
     let label = if window == 0 {
         "no model loaded".to_string()
     } else if prompt > 0 {
-        format!("{used} / {window} positions · last prompt {prompt} tokens, {reused} reused, {} prefilled", prompt - reused)
+        format!(
+            "{used} / {window} positions · last prompt {prompt} tokens, {reused} reused, {} prefilled",
+            prompt - reused
+        )
     } else {
         format!("{used} / {window} positions")
     };

@@ -40,8 +40,7 @@ pub fn ToolCallCard(
     output: Option<String>,
     /// Receives the typed output while the call waits.
     onresult: Option<EventHandler<String>>,
-    #[props(default)]
-    disabled: bool,
+    #[props(default)] disabled: bool,
     #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
 ) -> Element {
     let mut typed = use_signal(String::new);

@@ -34,7 +34,9 @@ impl FunctionTool {
             let what = format!("tool `{name}`'s parameter schema");
             let value = JsonValue::parse(schema, &what)?;
             if value.as_object().is_none() {
-                return Err(Error::Usage(format!("{what}: a JSON schema is an object (`{{\"type\": \"object\", …}}`)")));
+                return Err(Error::Usage(format!(
+                    "{what}: a JSON schema is an object (`{{\"type\": \"object\", …}}`)"
+                )));
             }
             Some(value)
         };
@@ -151,8 +153,13 @@ fn object_type(schema: &JsonValue, indent: &str) -> String {
         out.push_str(&format!("{indent}// {description}\n"));
     }
     out.push_str("{\n");
-    let required: Vec<&str> =
-        schema.get("required").and_then(JsonValue::as_array).unwrap_or_default().iter().filter_map(|r| r.as_str()).collect();
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(JsonValue::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
     for (key, value) in schema.get("properties").and_then(JsonValue::as_object).unwrap_or_default() {
         let optional = if required.contains(&key.as_str()) { "" } else { "?" };
         let text = |k: &str| value.get(k).and_then(JsonValue::as_str);

@@ -127,8 +127,7 @@ pub fn run(args: ChatArgs) -> Result<(), String> {
             }
             ("/system", instructions) => {
                 let instructions = instructions.trim();
-                chat.conversation.developer_instructions =
-                    (!instructions.is_empty()).then(|| instructions.to_owned());
+                chat.conversation.developer_instructions = (!instructions.is_empty()).then(|| instructions.to_owned());
                 false
             }
             ("/clear", _) => {
@@ -149,7 +148,9 @@ pub fn run(args: ChatArgs) -> Result<(), String> {
         };
         if generate {
             let turn =
-                pollster::block_on(chat.generate(&mut backend, &tokenizer, &options, &mut |e| stream.print(e), || true));
+                pollster::block_on(
+                    chat.generate(&mut backend, &tokenizer, &options, &mut |e| stream.print(e), || true),
+                );
             stream.end();
             match turn {
                 Ok(turn) => {
