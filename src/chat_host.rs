@@ -233,3 +233,39 @@ pub async fn chat_turn(
     queue.push(Update::Chat(snapshot));
     result.map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tools_box_text_is_validated_with_the_tool_named() {
+        assert_eq!(parse_tools("  ").unwrap(), Vec::new());
+        let tools = parse_tools(r#"[{"name": "now"}, {"name": "f", "parameters": {"type": "object"}}]"#).unwrap();
+        assert_eq!(tools.len(), 2);
+        assert!(parse_tools("[{").unwrap_err().to_string().contains("not valid JSON"));
+        assert!(parse_tools(r#"{"name": "f"}"#).unwrap_err().to_string().contains("a JSON array"));
+        assert!(parse_tools(r#"[{"description": "x"}]"#).unwrap_err().to_string().contains("tool 1: no \"name\""));
+        let bad_schema = parse_tools(r#"[{"name": "f", "parameters": 3}]"#).unwrap_err().to_string();
+        assert!(bad_schema.contains("tool `f`'s parameter schema"), "{bad_schema}");
+    }
+
+    #[test]
+    fn a_hand_written_call_is_a_pending_call_in_the_snapshot() {
+        let history = parse_history(
+            r#"[{"role": "user", "content": "Look up car."},
+                {"role": "assistant", "channel": "commentary", "recipient": "functions.lookup",
+                 "content_type": "<|constrain|>json", "content": "{\"word\":\"car\"}"}]"#,
+        )
+        .unwrap();
+        let mut chat = Chat::default();
+        chat.conversation.messages = history;
+        let snapshot = ChatSnapshot::of(&chat, 4096, None, Vec::new());
+        assert!(snapshot.waiting_for_tool);
+        assert_eq!(snapshot.messages[1].recipient.as_deref(), Some("functions.lookup"));
+        let no_name = parse_history(r#"[{"role": "tool", "content": "x"}]"#).unwrap_err().to_string();
+        assert!(no_name.contains("history message 1") && no_name.contains("names its tool"), "{no_name}");
+        let channel = parse_history(r#"[{"role": "user", "channel": "loud", "content": "x"}]"#).unwrap_err();
+        assert!(channel.to_string().contains("channel `loud`"), "{channel}");
+    }
+}

@@ -497,7 +497,8 @@ impl Host {
             return;
         }
         let engine = self.engine.clone();
-        self.run(Phase::Generating, async move { engine.chat(&request).await });
+        let phase = if engine.backend.borrow().is_some() { Phase::Generating } else { Phase::Loading };
+        self.run(phase, async move { engine.chat(&request).await });
     }
 
     /// Forgets the chat's messages (its system and developer prefix stays cached).
