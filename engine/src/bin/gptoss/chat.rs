@@ -10,13 +10,12 @@ use gptoss_engine::chat::{Chat, TurnEnd};
 use gptoss_engine::generate::GenerateOptions;
 use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::harmony::{Conversation, FunctionTool, JsonValue, ReasoningEffort};
-use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
 
-use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg, EFFORTS};
+use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg, SamplerArgs, EFFORTS};
 use crate::progress::Progress;
-use crate::run::{load_backend, temperature, top_k, top_p, TextStream};
+use crate::run::{load_backend, TextStream};
 
 const HELP: &str = "a line is your message (after a tool call: the tool's output); /effort low|medium|high, \
                     /system TEXT (developer instructions), /clear, /regen (answer the last message again), /quit";
@@ -31,20 +30,8 @@ pub struct ChatArgs {
     /// Tokens generated at most per turn
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_tokens: usize,
-    /// Sampling temperature; 0 is greedy
-    #[arg(long, value_name = "T", default_value_t = SamplerConfig::default().temperature, value_parser = temperature,
-        allow_negative_numbers = true)]
-    temperature: f32,
-    /// Sample from the K most likely tokens only; 0 keeps them all
-    #[arg(long, value_name = "K", default_value_t = SamplerConfig::default().top_k, value_parser = top_k)]
-    top_k: u32,
-    /// Sample from the smallest set of tokens whose probability reaches P; 1 keeps them all
-    #[arg(long, value_name = "P", default_value_t = SamplerConfig::default().top_p, value_parser = top_p,
-        allow_negative_numbers = true)]
-    top_p: f32,
-    /// Seed of the sampler
-    #[arg(long, value_name = "S", default_value_t = SamplerConfig::default().seed)]
-    seed: u32,
+    #[command(flatten)]
+    sampler: SamplerArgs,
     /// The reasoning effort the system message asks for (`/effort` changes it)
     #[arg(long, default_value = "medium", value_parser = named(&EFFORTS, ReasoningEffort::as_str))]
     reasoning: ReasoningEffort,
@@ -84,9 +71,7 @@ fn read_tools(path: &std::path::Path) -> Result<Vec<FunctionTool>, String> {
 }
 
 pub fn run(args: ChatArgs) -> Result<(), String> {
-    let sampler =
-        SamplerConfig { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, seed: args.seed };
-    let options = GenerateOptions { max_new_tokens: args.max_tokens, sampler };
+    let options = GenerateOptions { max_new_tokens: args.max_tokens, sampler: args.sampler.config() };
     let tools = args.tools.as_deref().map(read_tools).transpose()?.unwrap_or_default();
     let mut progress = Progress::on_stderr();
     let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), &mut progress))

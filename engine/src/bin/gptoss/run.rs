@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::rc::Rc;
-use std::str::FromStr;
 
 use gptoss_engine::events::{Event, GenerationStats};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
@@ -15,12 +14,11 @@ use gptoss_engine::gguf::{GgufModel, TensorInfo};
 use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuOptions};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
-use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
 use serde::Serialize;
 
-use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg, EFFORTS};
+use crate::args::{named, BackendArg, ExpertBudgetArg, ModelArg, SamplerArgs, EFFORTS};
 use crate::progress::Progress;
 
 /// The label of content in no channel.
@@ -41,20 +39,8 @@ pub struct RunArgs {
     /// Tokens generated at most
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_tokens: usize,
-    /// Sampling temperature; 0 is greedy
-    #[arg(long, value_name = "T", default_value_t = SamplerConfig::default().temperature, value_parser = temperature,
-        allow_negative_numbers = true)]
-    temperature: f32,
-    /// Sample from the K most likely tokens only; 0 keeps them all
-    #[arg(long, value_name = "K", default_value_t = SamplerConfig::default().top_k, value_parser = top_k)]
-    top_k: u32,
-    /// Sample from the smallest set of tokens whose probability reaches P; 1 keeps them all
-    #[arg(long, value_name = "P", default_value_t = SamplerConfig::default().top_p, value_parser = top_p,
-        allow_negative_numbers = true)]
-    top_p: f32,
-    /// Seed of the sampler
-    #[arg(long, value_name = "S", default_value_t = SamplerConfig::default().seed)]
-    seed: u32,
+    #[command(flatten)]
+    sampler: SamplerArgs,
     /// The reasoning effort the system message asks for
     #[arg(long, default_value = "medium", value_parser = named(&EFFORTS, ReasoningEffort::as_str))]
     reasoning: ReasoningEffort,
@@ -67,30 +53,6 @@ pub struct RunArgs {
     /// streamed text
     #[arg(long)]
     json: bool,
-}
-
-/// Parses one sampler flag and checks it against the sampler's own limits, so a bad value is a usage error that
-/// names the flag.
-fn sampler_value<T: FromStr + Copy>(text: &str, set: impl Fn(&mut SamplerConfig, T)) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    let value: T = text.parse().map_err(|e: T::Err| e.to_string())?;
-    let mut config = SamplerConfig::default();
-    set(&mut config, value);
-    config.validate().map(|()| value).map_err(|e| e.to_string())
-}
-
-pub(crate) fn temperature(text: &str) -> Result<f32, String> {
-    sampler_value(text, |c, v| c.temperature = v)
-}
-
-pub(crate) fn top_k(text: &str) -> Result<u32, String> {
-    sampler_value(text, |c, v| c.top_k = v)
-}
-
-pub(crate) fn top_p(text: &str) -> Result<f32, String> {
-    sampler_value(text, |c, v| c.top_p = v)
 }
 
 /// What `--json` prints.
@@ -106,8 +68,7 @@ struct RunReport<'a> {
 }
 
 pub fn run(args: RunArgs) -> Result<(), String> {
-    let sampler =
-        SamplerConfig { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, seed: args.seed };
+    let sampler = args.sampler.config();
     let mut progress = Progress::on_stderr();
     let file = pollster::block_on(GgufModel::open(ByteSource::from_path_or_url(&args.model.model), &mut progress))
         .map_err(|e| e.to_string())?;
