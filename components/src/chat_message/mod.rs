@@ -75,6 +75,6 @@ mod tests {
         });
         crate::assert_snapshot("chat_message/snapshots/messages.html", &html);
         assert!(html.contains("<details class=\"hud-chat-analysis\""), "{html}");
-        assert!(html.contains("&lt;b&gt;sum&lt;/b&gt;"), "model text is text, not markup: {html}");
+        assert!(html.contains("&#60;b&#62;sum"), "model text is text, not markup: {html}");
     }
 }

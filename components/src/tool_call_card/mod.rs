@@ -16,7 +16,7 @@ use dioxus::prelude::*;
 ///     rsx! {
 ///         ToolCallCard {
 ///             tool: "functions.get_weather",
-///             arguments: r#"{"location":"SF"}"#,
+///             arguments: r#"{"location":"SF"}"#.to_string(),
 ///             constraint: Some("<|constrain|>json".to_string()),
 ///             onresult: move |output: String| println!("{output}"),
 ///         }
@@ -94,9 +94,9 @@ mod tests {
     fn waiting_and_answered_calls() {
         let html = crate::render_to_string(|| {
             rsx! {
-                ToolCallCard { tool: "functions.get_weather", arguments: r#"{"location":"SF"}"#,
+                ToolCallCard { tool: "functions.get_weather", arguments: r#"{"location":"SF"}"#.to_string(),
                     constraint: Some("<|constrain|>json".to_string()) }
-                ToolCallCard { tool: "functions.get_time", arguments: "{}", output: Some("12:00".to_string()) }
+                ToolCallCard { tool: "functions.get_time", arguments: "{}".to_string(), output: Some("12:00".to_string()) }
             }
         });
         crate::assert_snapshot("tool_call_card/snapshots/calls.html", &html);
