@@ -18,7 +18,7 @@ const APP_DIR = process.env.APP_DIR;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const LOAD_TIMEOUT_MS = 120_000;
 // SwiftShader runs the kernels on the CPU: the first token through the page takes tens of seconds.
-const TURN_TIMEOUT_MS = 150_000;
+const TURN_TIMEOUT_MS = 240_000;
 
 let server, context, page, profileDir;
 const pageErrors = [];
@@ -64,7 +64,8 @@ async function contextBar() {
 /** Sends `text` and waits for the turn to end (the engine idle again with a new prompt count). */
 async function turn(before, act) {
   await act();
-  await page.waitForFunction(
+  await page
+    .waitForFunction(
     (previous) => {
       const bar = document.querySelector("#chat-context");
       const idle = document.querySelector("#load-model")?.dataset.phase === "idle";
@@ -72,7 +73,15 @@ async function turn(before, act) {
     },
     before,
     { timeout: TURN_TIMEOUT_MS },
-  );
+    )
+    .catch(async (error) => {
+      // Say where the turn was: the engine's phase, the context bar, the log's last lines.
+      const phase = await page.getAttribute("#load-model", "data-phase");
+      const bar = await page.locator("#chat-context").evaluate((e) => JSON.stringify(e.dataset));
+      const log = await page.locator("#event-log").innerText();
+      console.log(`turn did not end: phase ${phase}, context bar ${bar}\n${log.split("\n").slice(-12).join("\n")}`);
+      throw error;
+    });
   const error = await page.locator("#hud-error").count();
   assert.equal(error, 0, error ? await page.locator("#hud-error").innerText() : "");
   return contextBar();
