@@ -8,6 +8,8 @@
 #   cargo:   dioxus-cli 0.7.10 (`dx`), wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version
 #   npm:     esbuild 0.27.3 (dx 0.7.10 runs it on web builds), binaryen 129 (wasm-opt for dx's release build),
 #            playwright-core (drives chromium)
+#   pip:     openai-harmony 0.0.8 in .venv (scripts/harmony_reference.py checks our Harmony rendering against it),
+#            with the o200k_base vocabulary from the tiktoken-rs crate so that it never downloads one
 #   model:   public/models/wordnet-gpt-oss.gguf, the bundled model: a copy of the committed models/wordnet-gpt-oss.gguf
 #            (a small gpt-oss trained on WordNet by training/; see training/README.md), and its PyTorch reference JSON
 
@@ -99,12 +101,35 @@ bundle_model() {
     done
 }
 
+# openai-harmony, the reference renderer, in a virtual environment; its vocabulary comes from the tiktoken-rs crate
+# (a dependency of the engine), named by TIKTOKEN_ENCODINGS_BASE.
+HARMONY_VERSION=0.0.8
+install_harmony_reference() {
+    local venv="$ROOT/.venv" vocab_dir="$ROOT/.venv/tiktoken"
+    [ -x "$venv/bin/python" ] || { say "python3 -m venv .venv"; python3 -m venv "$venv"; }
+    if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("openai-harmony"))' 2>/dev/null)" != "$HARMONY_VERSION" ]; then
+        say "pip install openai-harmony==$HARMONY_VERSION (in .venv)"
+        "$venv/bin/pip" install --quiet "openai-harmony==$HARMONY_VERSION"
+    fi
+    if [ ! -s "$vocab_dir/o200k_base.tiktoken" ]; then
+        local crate
+        crate="$(cd "$ROOT" && cargo metadata --format-version 1 | node -p '
+            const m = JSON.parse(require("fs").readFileSync(0));
+            require("path").dirname(m.packages.find((p) => p.name === "tiktoken-rs").manifest_path)')"
+        [ -s "$crate/assets/o200k_base.tiktoken" ] || { echo "no o200k_base.tiktoken in $crate/assets" >&2; exit 1; }
+        mkdir -p "$vocab_dir"
+        cp "$crate/assets/o200k_base.tiktoken" "$vocab_dir/"
+    fi
+    export TIKTOKEN_ENCODINGS_BASE="$vocab_dir"
+}
+
 install_debian_packages
 install_wasm_target
 install_dx
 install_wasm_bindgen
 install_npm "$ROOT"
 install_npm "$ROOT/tests/browser"
+install_harmony_reference
 bundle_model
 [ "$(esbuild --version)" = "$ESBUILD_VERSION" ] || { echo "esbuild on PATH is not $ESBUILD_VERSION" >&2; exit 1; }
 say "tools ready: $(dx --version), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), esbuild $ESBUILD_VERSION"

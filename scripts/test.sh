@@ -6,7 +6,8 @@
 #      Chromium opens /gptoss (tests/browser/smoke.test.mjs): the device, then LOAD MODEL on the bundled model
 #      through generation, Stop, a reload, the GPU-vs-CPU check and error display. It prints the paths of the
 #      screenshots it saves. Then the model cache (tests/browser/cache.test.mjs): a reload's load from OPFS, a
-#      corrupt chunk repaired, delete from the cache panel, a cut-off load resumed, a quota refusal.
+#      corrupt chunk repaired, delete from the cache panel, a cut-off load resumed, a quota refusal; and
+#      tests/browser/chat.test.mjs: two chat turns (the second prefilling only its new tokens) and a tool call card.
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
@@ -30,6 +31,10 @@ run_stage() {
 
 run_stage "cargo test --workspace" cargo test --workspace || true
 
+# The Harmony conversations our renderer is held to (engine/tests/harmony_reference.rs), rendered again by
+# openai-harmony itself: expected.json must be what the reference writes.
+run_stage "openai-harmony reference renderings" "$ROOT/.venv/bin/python" scripts/harmony_reference.py || true
+
 # The benchmark harness at tiny size on lavapipe: proves it runs end to end; no timing is asserted.
 run_stage "gptoss bench smoke (tiny model, lavapipe)" cargo run -q -p gptoss-engine --bin gptoss -- \
     bench "$ROOT/../shared/fixtures/tiny.gguf" --prefill 16 --contexts 0,32 --decode-tokens 4 --max-batch 64 || true
@@ -43,6 +48,8 @@ if run_stage "dx build --platform web" dx build --platform web; then
         node --test --test-reporter=spec tests/browser/smoke.test.mjs || true
     run_stage "browser model cache test" env APP_DIR="$APP_DIR" \
         node --test --test-reporter=spec tests/browser/cache.test.mjs || true
+    run_stage "browser chat test" env APP_DIR="$APP_DIR" \
+        node --test --test-reporter=spec tests/browser/chat.test.mjs || true
 fi
 
 echo

@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use futures::future::{AbortHandle, Abortable};
 use gptoss_components::Tone;
+use gptoss_engine::chat::Chat;
 use gptoss_engine::events::{Event, Stage, StageTimer};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, StreamOptions};
@@ -23,6 +24,7 @@ use gptoss_engine::tokenizer::Tokenizer;
 use gptoss_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::chat_host::{chat_turn, ChatRequest, ChatSnapshot};
 use crate::estimate::{load_options, ModelFacts};
 use crate::frame::now_ms;
 use crate::hud::{KvShape, Parity, Phase, Update};
@@ -108,7 +110,7 @@ impl Queue {
     }
 
     /// The engine's event sink.
-    fn sink(&self) -> impl FnMut(Event) + 'static {
+    pub(crate) fn sink(&self) -> impl FnMut(Event) + 'static {
         let queue = self.clone();
         move |event| queue.push(Update::Engine(event))
     }
@@ -134,6 +136,8 @@ struct Engine {
     /// The prompt and generated ids of the last greedy generation on the GPU: the check compares the CPU
     /// reference with them instead of running the GPU again.
     last_greedy: RefCell<Option<(Vec<u32>, Vec<u32>)>>,
+    /// The chat, and which of its ids the backend's KV cache holds.
+    chat: RefCell<Chat>,
 }
 
 impl Engine {
@@ -174,6 +178,7 @@ impl Engine {
 
     /// Drops the model on the GPU, if any, and says how many bytes that released.
     fn release(&self) {
+        self.chat.borrow_mut().forget_cache();
         let old = self.backend.borrow_mut().take();
         if let Some(backend) = old {
             let bytes = match &backend {
@@ -268,6 +273,7 @@ impl Engine {
 
     async fn generate_on(&self, backend: &mut Backend, tokenizer: &Tokenizer, settings: &Settings) -> Result<()> {
         backend.reset();
+        self.chat.borrow_mut().forget_cache();
         let context = match backend {
             Backend::Gpu(model) => {
                 model.set_attention_probe(self.probe.get())?;
@@ -312,6 +318,22 @@ impl Engine {
         result.map(drop)
     }
 
+    /// The chat's next turn on the loaded model (loading it first when none is).
+    async fn chat(&self, request: &ChatRequest) -> Result<()> {
+        if self.backend.borrow().is_none() {
+            self.load(&request.settings).await?;
+        }
+        let tokenizer = self.tokenizer.borrow().clone().ok_or_else(|| Error::Usage("no tokenizer loaded".into()))?;
+        let mut backend = self.backend.borrow_mut().take().ok_or_else(|| Error::Usage("no model loaded".into()))?;
+        if let Backend::Gpu(model) = &mut backend {
+            model.set_attention_probe(self.probe.get())?;
+        }
+        self.set_phase(Phase::Generating);
+        let result = chat_turn(&self.chat, &mut backend, &tokenizer, request, &self.queue, self.stop.clone()).await;
+        *self.backend.borrow_mut() = Some(backend);
+        result
+    }
+
     /// The first [`PARITY_TOKENS`] greedy ids of the same prompt on the GPU model and on the CPU reference. The
     /// GPU side is the last generation when it was greedy (a GPU step can take seconds on a software adapter).
     async fn parity(&self, settings: &Settings) -> Result<Parity> {
@@ -340,6 +362,7 @@ impl Engine {
                     .take()
                     .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
                 gpu.reset();
+                self.chat.borrow_mut().forget_cache();
                 let ids = generated_ids(&mut gpu, &tokenizer, &prompt, &options, &self.stop).await;
                 *self.backend.borrow_mut() = Some(gpu);
                 let ids = ids?;
@@ -513,6 +536,27 @@ impl Host {
         self.run(Phase::Generating, async move { engine.generate(&settings).await });
     }
 
+    /// The chat's next turn (loading the chosen model first when none is loaded).
+    fn chat(&self, request: ChatRequest) {
+        if self.refuse_if_busy("chatting") {
+            return;
+        }
+        let engine = self.engine.clone();
+        let phase = if engine.backend.borrow().is_some() { Phase::Generating } else { Phase::Loading };
+        self.run(phase, async move { engine.chat(&request).await });
+    }
+
+    /// Forgets the chat's messages (its system and developer prefix stays cached).
+    fn clear_chat(&self) {
+        if self.refuse_if_busy("clearing the chat") {
+            return;
+        }
+        let mut chat = self.engine.chat.borrow_mut();
+        chat.clear();
+        let context = self.engine.backend.borrow().as_ref().map_or(0, Backend::context);
+        self.engine.queue.push(Update::Chat(ChatSnapshot::of(&chat, context, None, Vec::new())));
+    }
+
     /// Runs the first greedy tokens of the prompt on the GPU model and on the CPU reference.
     fn check_parity(&self, settings: Settings) {
         if self.refuse_if_busy("the GPU/CPU check") {
@@ -599,6 +643,8 @@ impl Host {
             Command::Start(settings) => self.start(settings),
             Command::Generate(settings) => self.generate(settings),
             Command::CheckParity(settings) => self.check_parity(settings),
+            Command::Chat(request) => self.chat(request),
+            Command::ClearChat => self.clear_chat(),
             Command::Stop => self.stop(),
             Command::AttentionView { layer, head } => self.set_attention_view(layer, head),
             Command::CacheList => self.list_cache(),
@@ -615,6 +661,8 @@ pub enum Command {
     Start(Settings),
     Generate(Settings),
     CheckParity(Settings),
+    Chat(ChatRequest),
+    ClearChat,
     Stop,
     AttentionView {
         layer: usize,

@@ -15,6 +15,7 @@ use gptoss_engine::gpu::ExpertBudget;
 use gptoss_engine::harmony::{ReasoningEffort, TokenPart};
 use gptoss_engine::source::ByteSource;
 
+use crate::chat_panel::ChatPanel;
 use crate::estimate::{self, Limits};
 use crate::hud::{Hud, Parity, Phase};
 use crate::session::{use_gptoss, GptossSession, Settings, PARITY_TOKENS};
@@ -219,6 +220,9 @@ pub fn Gptoss() -> Element {
                 }
                 Panel { title: "MODEL CACHE", id: "model-cache",
                     crate::model_cache::CacheSection { app: app.clone(), view: hud.cache.clone() }
+                }
+                Panel { title: "CHAT", id: "chat-panel", "data-wide": "true",
+                    ChatPanel { app: app.clone(), settings: s.clone(), chat: hud.chat.clone(), busy: phase.busy(), device_ready }
                 }
                 Panel { title: "GPU ⇄ CPU CHECK", id: "check",
                     ParityView { app: app.clone(), settings: s.clone(), parity: hud.parity.clone(), enabled: hud.ready.is_some() && !phase.busy() }

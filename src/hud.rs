@@ -8,6 +8,7 @@ use gptoss_components::{BufferRow, LogLine, StageRow, StageState, TensorRow, Ton
 use gptoss_engine::events::{Event, GenerationStats, Stage, TokenEvent};
 use gptoss_engine::gpu::{AdapterReport, ExpertBudget, PagingStats};
 
+use crate::chat_host::ChatSnapshot;
 use crate::estimate::ModelFacts;
 
 /// Where the session stands; the LOAD MODEL button shows it.
@@ -94,6 +95,8 @@ pub enum Update {
         prompt_tokens: usize,
     },
     Parity(Parity),
+    /// The chat's conversation changed.
+    Chat(ChatSnapshot),
     /// The last action failed.
     Failed(String),
     /// A load was stopped part way; whatever it had allocated is released.
@@ -138,6 +141,7 @@ pub struct Hud {
     pub ready: Option<(u64, u32, u32)>,
     pub kv: Option<KvShape>,
     pub prompt_tokens: usize,
+    pub chat: ChatSnapshot,
     pub tokens: Vec<TokenEvent>,
     pub stats: Option<GenerationStats>,
     /// Layers × experts: how often each expert was routed to since the model loaded.
@@ -209,6 +213,7 @@ impl Hud {
                 self.paging = None;
                 self.log(at_ms, Tone::Data, format!("generating after a prompt of {prompt_tokens} tokens"));
             }
+            Update::Chat(chat) => self.chat = chat,
             Update::Parity(parity) => {
                 if let Parity::Done { gpu, cpu } = &parity {
                     let (tone, verdict) = if gpu == cpu { (Tone::Done, "equal") } else { (Tone::Error, "DIFFER") };

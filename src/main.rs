@@ -12,6 +12,8 @@
 use dioxus::prelude::*;
 
 mod bench_page;
+mod chat_host;
+mod chat_panel;
 mod engine_host;
 mod estimate;
 mod faults;

@@ -218,6 +218,16 @@ impl GptossSession {
         self.link.send(Command::Generate(settings), None);
     }
 
+    /// The chat's next turn (loading the chosen model first when none is loaded).
+    pub fn chat(&self, request: crate::chat_host::ChatRequest) {
+        self.link.send(Command::Chat(request), None);
+    }
+
+    /// Forgets the chat's messages.
+    pub fn clear_chat(&self) {
+        self.link.send(Command::ClearChat, None);
+    }
+
     /// Runs the first greedy tokens of the prompt on the GPU model and on the CPU reference.
     pub fn check_parity(&self, settings: Settings) {
         self.link.send(Command::CheckParity(settings), None);

@@ -198,6 +198,9 @@ pub struct AttentionRow {
 pub struct GenerationStats {
     pub backend: String,
     pub prompt_tokens: usize,
+    /// Of the prompt, the leading tokens whose keys and values were already cached (a chat's earlier turns); the
+    /// prefill ran the other `prompt_tokens - reused_tokens`.
+    pub reused_tokens: usize,
     pub generated: usize,
     pub prefill_ms: f64,
     pub time_to_first_token_ms: f64,
@@ -209,7 +212,7 @@ pub struct GenerationStats {
     pub decode_encode_ms: f64,
     pub decode_submit_ms: f64,
     pub decode_map_wait_ms: f64,
-    /// `stop_token`, `max_new_tokens` or `stopped`.
+    /// `stop_token`, `max_new_tokens`, `context_full` (a chat turn reached the context window) or `stopped`.
     pub stopped_by: String,
 }
 

@@ -5,7 +5,7 @@ use web_time::Instant;
 
 use crate::events::{Event, EventSink, GenerationStats, TokenEvent};
 use crate::gpu::{GpuModel, StepOutput, StepTiming};
-use crate::harmony::HarmonyParser;
+use crate::harmony::{HarmonyParser, Parsed};
 use crate::model::{CpuModel, CpuState};
 use crate::sampler::{self, SamplerConfig};
 use crate::tokenizer::Tokenizer;
@@ -44,6 +44,34 @@ impl Backend {
         }
     }
 
+    /// Keep the first `to` positions of the KV cache and forget the rest; returns the positions kept, which may be
+    /// fewer than asked (a GPU's sliding-window ring that has overwritten what position `to` needs keeps none).
+    pub fn rewind(&mut self, to: usize) -> usize {
+        match self {
+            Backend::Gpu(model) => model.rewind(to),
+            Backend::Cpu { state, .. } => {
+                state.rewind(to);
+                state.len()
+            }
+        }
+    }
+
+    /// Positions in the KV cache now.
+    pub fn position(&self) -> usize {
+        match self {
+            Backend::Gpu(model) => model.position(),
+            Backend::Cpu { state, .. } => state.len(),
+        }
+    }
+
+    /// Positions the KV cache holds at most: the GPU's allocated context, the CPU's trained context.
+    pub fn context(&self) -> usize {
+        match self {
+            Backend::Gpu(model) => model.options().context,
+            Backend::Cpu { model, .. } => model.config().context_length,
+        }
+    }
+
     /// Forget the context.
     pub fn reset(&mut self) {
         match self {
@@ -69,6 +97,16 @@ pub struct GenerateOptions {
     pub sampler: SamplerConfig,
 }
 
+/// What one generation produced.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub stats: GenerationStats,
+    /// Every sampled id, in order. All but the last were run through the model (the last was sampled, not run).
+    pub ids: Vec<u32>,
+    /// The output parsed into Harmony messages (an unfinished last message closed as it stands).
+    pub parsed: Vec<Parsed>,
+}
+
 /// Generate after `prompt` (ids ending with `<|start|>assistant`) until `<|return|>` / `<|call|>`, the token limit,
 /// or `keep_going` says stop. Emits one [`Event::Token`] per token and [`Event::GenerationDone`] at the end.
 pub async fn generate(
@@ -77,14 +115,32 @@ pub async fn generate(
     prompt: &[u32],
     options: &GenerateOptions,
     events: &mut dyn EventSink,
-    mut keep_going: impl FnMut() -> bool,
+    keep_going: impl FnMut() -> bool,
 ) -> Result<GenerationStats> {
-    if prompt.is_empty() {
-        return Err(Error::Usage("the prompt has no tokens".into()));
+    Ok(generate_after(backend, tokenizer, prompt, 0, options, events, keep_going).await?.stats)
+}
+
+/// [`generate`] with the first `reused` ids of `prompt` already in the backend's KV cache (at positions
+/// 0..reused, the backend's position): only the rest is prefilled.
+pub async fn generate_after(
+    backend: &mut Backend,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    reused: usize,
+    options: &GenerateOptions,
+    events: &mut dyn EventSink,
+    mut keep_going: impl FnMut() -> bool,
+) -> Result<Generation> {
+    if reused >= prompt.len() {
+        return Err(Error::Usage(format!(
+            "{reused} of the prompt's {} tokens are reused: at least its last must be run",
+            prompt.len()
+        )));
     }
     let mut parser = HarmonyParser::for_completion(tokenizer)?;
+    let mut ids = Vec::new();
     let started = Instant::now();
-    let mut out = backend.step(prompt, &options.sampler).await?;
+    let mut out = backend.step(&prompt[reused..], &options.sampler).await?;
     let prefill_ms = started.elapsed().as_secs_f64() * 1e3;
     let decode_started = Instant::now();
     let mut generated = 0usize;
@@ -92,6 +148,7 @@ pub async fn generate(
     let mut host = StepTiming::default();
     while generated < options.max_new_tokens {
         let id = out.choice.token;
+        ids.push(id);
         let step = parser.push(tokenizer, id)?;
         let top_text = out.choice.top.iter().map(|(t, _)| tokenizer.token_text(*t).unwrap_or_default()).collect();
         events.emit(Event::Token(TokenEvent {
@@ -140,10 +197,11 @@ pub async fn generate(
     let stats = GenerationStats {
         backend: backend.name().to_string(),
         prompt_tokens: prompt.len(),
+        reused_tokens: reused,
         generated,
         prefill_ms,
         time_to_first_token_ms: prefill_ms,
-        prefill_tokens_per_s: prompt.len() as f64 / (prefill_ms / 1e3),
+        prefill_tokens_per_s: (prompt.len() - reused) as f64 / (prefill_ms / 1e3),
         decode_ms,
         decode_tokens_per_s: if decoded > 0 { decoded as f64 / (decode_ms / 1e3) } else { 0.0 },
         decode_encode_ms: host.encode_ms / decoded.max(1) as f64,
@@ -152,5 +210,5 @@ pub async fn generate(
         stopped_by: stopped_by.to_string(),
     };
     events.emit(Event::GenerationDone(stats.clone()));
-    Ok(stats)
+    Ok(Generation { stats, ids, parsed: parser.finish(tokenizer)? })
 }

@@ -6,6 +6,8 @@
 
 /// Load, prefill and decode benchmarks: `gptoss bench` natively, the page's benchmark mode in the browser.
 pub mod bench;
+/// A Harmony chat turn by turn, reusing the KV cache of the turns before.
+pub mod chat;
 pub mod error;
 pub mod events;
 pub mod generate;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every command, in the order `gptoss --help` lists them.
-const COMMANDS: [&str; 9] =
-    ["inspect", "logits", "run", "tokenize", "detokenize", "synth", "pack", "bench", "completions"];
+const COMMANDS: [&str; 10] =
+    ["inspect", "logits", "run", "chat", "tokenize", "detokenize", "synth", "pack", "bench", "completions"];
 
 struct Outcome {
     code: i32,
@@ -350,4 +350,36 @@ fn readme_cli_table_matches_the_help_text() {
         table, expected,
         "README's CLI table differs from `gptoss --help`; the table it should hold:\n{expected}"
     );
+}
+
+#[test]
+fn chat_reads_turns_from_stdin_and_prefills_only_what_the_cache_lacks() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gptoss"))
+        .args(["chat", &tiny(), "--backend", "cpu", "--max-tokens", "3", "--temperature", "0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("gptoss chat runs");
+    let script = "What is 2 + 2?\nAnd 3 + 3?\n/effort low\n/system Answer in French.\nOnce more?\n/bogus\n/clear\nHi\n";
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    // One line per turn: `prompt P tokens (R reused, N prefilled …`.
+    let turns: Vec<(usize, usize)> = stderr
+        .lines()
+        .filter_map(|l| l.split_once("prompt ")?.1.split_once(" reused")?.0.split_once(" tokens ("))
+        .map(|(p, r)| (p.parse().unwrap(), r.parse().unwrap()))
+        .collect();
+    assert_eq!(turns.len(), 4, "{stderr}");
+    assert_eq!(turns[0].1, 0, "the first turn prefills everything");
+    // Turn 2 shares all of turn 1's prompt but its last token (`assistant` becomes `user`), whatever was generated.
+    assert_eq!(turns[1].1, turns[0].0 - 1, "{stderr}");
+    // A new effort changes the system message: only what comes before `Reasoning: ` is reused.
+    assert!(turns[2].1 > 0 && turns[2].1 < 40, "{stderr}");
+    assert!(stderr.contains("error: unknown command /bogus"), "{stderr}");
+    // After /clear the system and developer messages are still cached.
+    assert!(turns[3].1 > 40 && turns[3].0 < turns[2].0, "{stderr}");
 }

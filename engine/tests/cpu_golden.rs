@@ -4,25 +4,13 @@
 mod support;
 
 use gptoss_engine::gguf::{GgmlType, GgufHeader, MetaValue};
-use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
-
-/// Load the tiny model the way a streaming caller would: one tensor's bytes at a time.
-fn load_tiny() -> CpuModel {
-    let (header, bytes) = support::tiny();
-    let config = GptOssConfig::from_header(&header).expect("config");
-    let plan = TensorPlan::new(&config, &header.tensors).expect("tensor plan");
-    CpuModel::load(&config, &plan, |info| {
-        let start = (header.data_offset + info.offset) as usize;
-        Ok(bytes[start..start + info.n_bytes as usize].to_vec())
-    })
-    .expect("load")
-}
+use gptoss_engine::model::{GptOssConfig, TensorPlan};
 
 /// Every position of every golden case, with the tolerances (2e-3; swaps of ids whose reference logits
 /// differ by less than 1e-4), the greedy continuation, and the chosen experts of every (position, layer).
 #[test]
 fn tiny_forward_matches_golden_logits() {
-    let model = load_tiny();
+    let model = support::tiny_cpu();
     let goldens = support::goldens();
     let n_layer = model.config().n_layer;
     assert_eq!(goldens.cases.len(), 2, "golden cases");
@@ -63,7 +51,7 @@ fn tiny_forward_matches_golden_logits() {
 /// Prefill gives the last position's logits in one call, and forwarding at an earlier position rewinds the cache.
 #[test]
 fn tiny_prefill_and_rewind_match_golden() {
-    let model = load_tiny();
+    let model = support::tiny_cpu();
     let goldens = support::goldens();
     let case = &goldens.cases[0];
     let tokens = &case.tokens;

@@ -70,6 +70,7 @@ fn system_options_developer_and_history_render_as_section_7() {
         },
         developer_instructions: Some("Answer in French.".into()),
         messages: vec![Message::user("What is 2 + 2?"), Message::assistant_final("4"), Message::user("And 3 + 3?")],
+        ..Default::default()
     };
     let expected = concat!(
         "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n",
@@ -96,6 +97,7 @@ fn system_options_developer_and_history_render_as_section_7() {
 fn tool_call() -> Message {
     Message {
         role: Role::Assistant,
+        name: None,
         recipient: Some("functions.get_weather".into()),
         channel: Some(Channel::Commentary),
         content_type: Some("<|constrain|>json".into()),
@@ -137,6 +139,7 @@ fn feed(parser: &mut HarmonyParser, ids: &[u32]) -> Vec<Step> {
 fn message(channel: Channel, content: &str) -> Parsed {
     Parsed::Message(Message {
         role: Role::Assistant,
+        name: None,
         recipient: None,
         channel: Some(channel),
         content_type: None,

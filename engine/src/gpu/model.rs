@@ -204,6 +204,21 @@ impl GpuModel {
         self.pos = 0;
     }
 
+    /// Keep the first `to` positions and forget the rest; returns the positions kept. A sliding-window layer's ring
+    /// holds only its last `capacity` positions: when it has already overwritten keys a query at `to` would see,
+    /// nothing can be kept and the whole context is run again (0).
+    pub fn rewind(&mut self, to: usize) -> usize {
+        let to = to.min(self.pos);
+        let window = self.config.sliding_window;
+        let ring_intact = (0..self.config.n_layer).filter(|&il| self.config.is_sliding(il)).all(|il| {
+            let capacity = self.sizes.kv_capacity[il] as usize;
+            // The ring holds positions pos − capacity .. pos; a query at `to` sees to + 1 − window .. to.
+            self.pos <= capacity || to + 1 + capacity >= self.pos + window
+        });
+        self.pos = if ring_intact { to } else { 0 };
+        self.pos
+    }
+
     pub(super) fn check_room(&self, n: usize) -> Result<()> {
         if n == 0 {
             return Err(Error::Usage("no tokens to run".into()));

@@ -82,6 +82,19 @@ impl CpuState {
         self.len == 0
     }
 
+    /// Keep positions 0..`to` (all of them when `to` is past the end).
+    pub fn rewind(&mut self, to: usize) {
+        if to >= self.len {
+            return;
+        }
+        for cache in &mut self.kv {
+            let (k_width, v_width) = (cache.k.len() / self.len, cache.v.len() / self.len);
+            cache.k.truncate(to * k_width);
+            cache.v.truncate(to * v_width);
+        }
+        self.len = to;
+    }
+
     /// The experts the last forwarded token was routed to, per layer, in router order (highest logit first).
     pub fn routing(&self) -> &[Vec<ExpertChoice>] {
         &self.routing

@@ -29,6 +29,19 @@ pub fn tiny() -> (GgufHeader, Vec<u8>) {
     (whole_header(&bytes), bytes)
 }
 
+/// The tiny model on the CPU, loaded the way a streaming caller would: one tensor's bytes at a time.
+pub fn tiny_cpu() -> gptoss_engine::model::CpuModel {
+    use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
+    let (header, bytes) = tiny();
+    let config = GptOssConfig::from_header(&header).expect("config");
+    let plan = TensorPlan::new(&config, &header.tensors).expect("tensor plan");
+    CpuModel::load(&config, &plan, |info| {
+        let start = (header.data_offset + info.offset) as usize;
+        Ok(bytes[start..start + info.n_bytes as usize].to_vec())
+    })
+    .expect("load")
+}
+
 pub struct Case {
     pub name: String,
     pub tokens: Vec<u32>,

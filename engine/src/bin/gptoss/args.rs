@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
+use std::str::FromStr;
+
 use gptoss_engine::gpu::ExpertBudget;
+use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::source::cache::Root;
 use gptoss_engine::source::{ByteSource, ModelCache};
 
@@ -99,3 +102,52 @@ pub const EFFORTS: [gptoss_engine::harmony::ReasoningEffort; 3] = [
     gptoss_engine::harmony::ReasoningEffort::Medium,
     gptoss_engine::harmony::ReasoningEffort::High,
 ];
+
+/// The sampler's flags, checked against the sampler's own limits.
+#[derive(Debug, clap::Args)]
+pub struct SamplerArgs {
+    /// Sampling temperature; 0 is greedy
+    #[arg(long, value_name = "T", default_value_t = SamplerConfig::default().temperature, value_parser = temperature,
+        allow_negative_numbers = true)]
+    temperature: f32,
+    /// Sample from the K most likely tokens only; 0 keeps them all
+    #[arg(long, value_name = "K", default_value_t = SamplerConfig::default().top_k, value_parser = top_k)]
+    top_k: u32,
+    /// Sample from the smallest set of tokens whose probability reaches P; 1 keeps them all
+    #[arg(long, value_name = "P", default_value_t = SamplerConfig::default().top_p, value_parser = top_p,
+        allow_negative_numbers = true)]
+    top_p: f32,
+    /// Seed of the sampler
+    #[arg(long, value_name = "S", default_value_t = SamplerConfig::default().seed)]
+    seed: u32,
+}
+
+impl SamplerArgs {
+    pub fn config(&self) -> SamplerConfig {
+        SamplerConfig { temperature: self.temperature, top_k: self.top_k, top_p: self.top_p, seed: self.seed }
+    }
+}
+
+/// Parses one sampler flag and checks it against the sampler's own limits, so a bad value is a usage error that
+/// names the flag.
+fn sampler_value<T: FromStr + Copy>(text: &str, set: impl Fn(&mut SamplerConfig, T)) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let value: T = text.parse().map_err(|e: T::Err| e.to_string())?;
+    let mut config = SamplerConfig::default();
+    set(&mut config, value);
+    config.validate().map(|()| value).map_err(|e| e.to_string())
+}
+
+fn temperature(text: &str) -> Result<f32, String> {
+    sampler_value(text, |c, v| c.temperature = v)
+}
+
+fn top_k(text: &str) -> Result<u32, String> {
+    sampler_value(text, |c, v| c.top_k = v)
+}
+
+fn top_p(text: &str) -> Result<f32, String> {
+    sampler_value(text, |c, v| c.top_p = v)
+}

@@ -10,6 +10,8 @@ mod args;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
+mod chat;
+#[cfg(not(target_arch = "wasm32"))]
 mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
 mod logits;
@@ -45,6 +47,9 @@ enum Command {
     Logits(logits::LogitsArgs),
     /// Harmony-formatted generation, streamed (analysis and final channels labelled), with prefill/decode tokens/s
     Run(run::RunArgs),
+    /// A Harmony chat on stdin, turn by turn, each turn prefilling only what the KV cache lacks; /effort, /system,
+    /// /clear, /regen
+    Chat(chat::ChatArgs),
     /// Token ids of a text as a JSON array, with the model's own o200k_harmony tokenizer
     Tokenize(tokenize::TokenizeArgs),
     /// The text of token ids, with the model's own o200k_harmony tokenizer
@@ -69,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Logits(args) => logits::run(args),
         Command::Run(args) => run::run(args),
+        Command::Chat(args) => chat::run(args),
         Command::Tokenize(args) => tokenize::tokenize(args),
         Command::Detokenize(args) => tokenize::detokenize(args),
         Command::Synth(args) => synth::run(args),

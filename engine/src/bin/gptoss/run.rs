@@ -7,19 +7,17 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::rc::Rc;
-use std::str::FromStr;
 
 use gptoss_engine::events::{Event, GenerationStats};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
 use gptoss_engine::gguf::{GgufModel, TensorInfo};
-use gptoss_engine::gpu::{load_model, GpuContext, GpuOptions};
+use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuOptions};
 use gptoss_engine::harmony::{Channel, Conversation, Message, ReasoningEffort, TokenPart};
 use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
-use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::tokenizer::Tokenizer;
 use serde::Serialize;
 
-use crate::args::{named, report_cache, BackendArg, CacheArg, ExpertBudgetArg, ModelArg, EFFORTS};
+use crate::args::{named, report_cache, BackendArg, CacheArg, ExpertBudgetArg, ModelArg, SamplerArgs, EFFORTS};
 use crate::progress::Progress;
 
 /// The label of content in no channel.
@@ -44,20 +42,8 @@ pub struct RunArgs {
     /// Tokens generated at most
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_tokens: usize,
-    /// Sampling temperature; 0 is greedy
-    #[arg(long, value_name = "T", default_value_t = SamplerConfig::default().temperature, value_parser = temperature,
-        allow_negative_numbers = true)]
-    temperature: f32,
-    /// Sample from the K most likely tokens only; 0 keeps them all
-    #[arg(long, value_name = "K", default_value_t = SamplerConfig::default().top_k, value_parser = top_k)]
-    top_k: u32,
-    /// Sample from the smallest set of tokens whose probability reaches P; 1 keeps them all
-    #[arg(long, value_name = "P", default_value_t = SamplerConfig::default().top_p, value_parser = top_p,
-        allow_negative_numbers = true)]
-    top_p: f32,
-    /// Seed of the sampler
-    #[arg(long, value_name = "S", default_value_t = SamplerConfig::default().seed)]
-    seed: u32,
+    #[command(flatten)]
+    sampler: SamplerArgs,
     /// The reasoning effort the system message asks for
     #[arg(long, default_value = "medium", value_parser = named(&EFFORTS, ReasoningEffort::as_str))]
     reasoning: ReasoningEffort,
@@ -74,30 +60,6 @@ pub struct RunArgs {
     json: bool,
 }
 
-/// Parses one sampler flag and checks it against the sampler's own limits, so a bad value is a usage error that
-/// names the flag.
-fn sampler_value<T: FromStr + Copy>(text: &str, set: impl Fn(&mut SamplerConfig, T)) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    let value: T = text.parse().map_err(|e: T::Err| e.to_string())?;
-    let mut config = SamplerConfig::default();
-    set(&mut config, value);
-    config.validate().map(|()| value).map_err(|e| e.to_string())
-}
-
-fn temperature(text: &str) -> Result<f32, String> {
-    sampler_value(text, |c, v| c.temperature = v)
-}
-
-fn top_k(text: &str) -> Result<u32, String> {
-    sampler_value(text, |c, v| c.top_k = v)
-}
-
-fn top_p(text: &str) -> Result<f32, String> {
-    sampler_value(text, |c, v| c.top_p = v)
-}
-
 /// What `--json` prints.
 #[derive(Serialize)]
 struct RunReport<'a> {
@@ -111,8 +73,7 @@ struct RunReport<'a> {
 }
 
 pub fn run(args: RunArgs) -> Result<(), String> {
-    let sampler =
-        SamplerConfig { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, seed: args.seed };
+    let sampler = args.sampler.config();
     let mut progress = Progress::on_stderr();
     let (source, cache) = args.cache.source(&args.model)?;
     let loaded = pollster::block_on(GgufModel::open(source, &mut progress));
@@ -130,28 +91,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             args.context
         ));
     }
-    let mut engine = match args.backend {
-        BackendArg::Gpu => {
-            let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
-            progress.note(&format!("gpu: {} ({})", ctx.report.name, ctx.report.backend));
-            let options = GpuOptions {
-                context: args.context,
-                expert_budget: args.expert_budget.expert_budget,
-                ..Default::default()
-            };
-            let model =
-                pollster::block_on(load_model(ctx, &file, options, &mut progress)).map_err(|e| e.to_string())?;
-            Backend::Gpu(Box::new(model))
-        }
-        BackendArg::Cpu => {
-            let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
-            let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
-            let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
-            let model = CpuModel::load(&config, &plan, |info| pollster::block_on(file.read_tensor(&info.name)))
-                .map_err(|e| e.to_string())?;
-            Backend::cpu(model)
-        }
-    };
+    let mut engine = load_backend(&file, args.backend, args.context, args.expert_budget.expert_budget, &mut progress)?;
     report_cache(cache.as_ref(), |line| progress.note(line));
     let options = GenerateOptions { max_new_tokens: args.max_tokens, sampler };
     let stats = if args.json {
@@ -171,7 +111,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
         stats
     } else {
-        let mut stream = TextStream { channel: None, dim: std::io::stdout().is_terminal() };
+        let mut stream = TextStream::new();
         let stats =
             pollster::block_on(generate(&mut engine, &tokenizer, &ids, &options, &mut |e| stream.print(e), || true))
                 .map_err(|e| e.to_string())?;
@@ -191,19 +131,51 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The model on `backend`, its KV cache sized for `context` positions on the GPU.
+pub(crate) fn load_backend(
+    file: &GgufModel,
+    backend: BackendArg,
+    context: usize,
+    expert_budget: ExpertBudget,
+    progress: &mut Progress,
+) -> Result<Backend, String> {
+    Ok(match backend {
+        BackendArg::Gpu => {
+            let ctx = Rc::new(pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?);
+            progress.note(&format!("gpu: {} ({})", ctx.report.name, ctx.report.backend));
+            let options = GpuOptions { context, expert_budget, ..Default::default() };
+            let model = pollster::block_on(load_model(ctx, file, options, progress)).map_err(|e| e.to_string())?;
+            Backend::Gpu(Box::new(model))
+        }
+        BackendArg::Cpu => {
+            let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
+            let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
+            let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
+            let model = CpuModel::load(&config, &plan, |info| pollster::block_on(file.read_tensor(&info.name)))
+                .map_err(|e| e.to_string())?;
+            Backend::cpu(model)
+        }
+    })
+}
+
 /// The generated text on stdout as it comes: `[channel] ` before each message's content, the analysis channel dimmed
 /// on a terminal.
-struct TextStream {
+pub(crate) struct TextStream {
     channel: Option<Channel>,
     dim: bool,
 }
 
 impl TextStream {
+    /// Dims the analysis channel when stdout is a terminal.
+    pub(crate) fn new() -> TextStream {
+        TextStream { channel: None, dim: std::io::stdout().is_terminal() }
+    }
+
     fn dimmed(&self) -> bool {
         self.dim && self.channel == Some(Channel::Analysis)
     }
 
-    fn print(&mut self, event: Event) {
+    pub(crate) fn print(&mut self, event: Event) {
         let Event::Token(t) = event else { return };
         let mut out = std::io::stdout().lock();
         // A closed pipe (`gptoss run … | head`) is not an error worth a message.
@@ -223,8 +195,9 @@ impl TextStream {
         let _ = out.flush();
     }
 
-    fn end(&self) {
+    pub(crate) fn end(&mut self) {
         let reset = if self.dimmed() { RESET } else { "" };
         println!("{reset}");
+        self.channel = None;
     }
 }
