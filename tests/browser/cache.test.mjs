@@ -10,14 +10,12 @@
 // closed tab does): SwiftShader's first token takes tens of seconds, so only the first two loads generate.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 import { startStaticServer } from "./static-server.mjs";
 
 const APP_DIR = process.env.APP_DIR;
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const TIMEOUT_MS = 180_000;
 const MODEL_PATH = "/models/wordnet-gpt-oss.gguf";
 const CHUNK_BYTES = 4 << 20;
@@ -33,21 +31,7 @@ before(async () => {
   assert.ok(APP_DIR, "APP_DIR must name the built app's public directory");
   modelBytes = (await stat(join(APP_DIR, MODEL_PATH))).size;
   server = await startStaticServer(APP_DIR, { ranges });
-  profileDir = await mkdtemp(join(tmpdir(), "gptoss-cache-chromium-"));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 720 },
-    args: [
-      "--enable-unsafe-webgpu",
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-      "--no-first-run",
-    ],
-  });
+  ({ context, profileDir } = await launchChromium("gptoss-cache"));
   context.on("request", (request) => {
     if (request.url().endsWith(MODEL_PATH) && request.headers()["range"]) playwrightRanges.push(request.headers()["range"]);
   });

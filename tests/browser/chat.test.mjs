@@ -8,14 +8,11 @@
 // scripts/test.sh builds the app once and runs this after the smoke test.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { rm } from "node:fs/promises";
+import { launchChromium } from "./launch.mjs";
 import { startStaticServer } from "./static-server.mjs";
 
 const APP_DIR = process.env.APP_DIR;
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const LOAD_TIMEOUT_MS = 120_000;
 // SwiftShader runs the kernels on the CPU: the first token through the page takes tens of seconds.
 const TURN_TIMEOUT_MS = 300_000;
@@ -26,21 +23,7 @@ const pageErrors = [];
 before(async () => {
   assert.ok(APP_DIR, "APP_DIR must name the built app's public directory");
   server = await startStaticServer(APP_DIR);
-  profileDir = await mkdtemp(join(tmpdir(), "gptoss-chat-chromium-"));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 720 },
-    args: [
-      "--enable-unsafe-webgpu",
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-      "--no-first-run",
-    ],
-  });
+  ({ context, profileDir } = await launchChromium("gptoss-chat"));
   page = context.pages()[0] ?? (await context.newPage());
   page.on("console", (msg) => {
     if (msg.type() === "error") console.log(`[console.error] ${msg.text()}`);

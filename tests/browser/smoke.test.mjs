@@ -6,15 +6,13 @@
 // scripts/test.sh builds the app and runs this.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { launchChromium } from "./launch.mjs";
 import { startStaticServer } from "./static-server.mjs";
 
 const APP_DIR = process.env.APP_DIR;
 const SCREENSHOT = resolve(process.env.SCREENSHOT ?? "target/browser/gptoss.screenshot.png");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 // The app comes up in seconds, but a debug wasm build on a busy 2-core machine can take a while to compile.
 const LOAD_TIMEOUT_MS = 120_000;
 
@@ -26,22 +24,7 @@ const websockets = [];
 before(async () => {
   assert.ok(APP_DIR, "APP_DIR must name the built app's public directory");
   server = await startStaticServer(APP_DIR);
-  profileDir = await mkdtemp(join(tmpdir(), "gptoss-chromium-"));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 720 },
-    args: [
-      "--enable-unsafe-webgpu",
-      "--no-sandbox",
-      // This machine reaches no network but package registries: keep Chromium from trying.
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-      "--no-first-run",
-    ],
-  });
+  ({ context, profileDir } = await launchChromium("gptoss"));
   page = context.pages()[0] ?? (await context.newPage());
   page.on("console", (msg) => {
     const line = `[console.${msg.type()}] ${msg.text()}`;
