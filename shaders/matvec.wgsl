@@ -1,8 +1,9 @@
-// y = W·x (+ bias) for a quantised or plain weight matrix: `lanes` lanes per row (32 for real widths; fewer for
-// narrow rows, so a 64-wide LM head does not leave 28 of 32 lanes idle) striding over the row's 16-byte chunks
-// (contiguous loads across a warp), THREADS / lanes rows per workgroup, and up to TOKENS tokens per workgroup so a prefill
+// y = W·x (+ bias) for a quantised or plain weight matrix: LANES lanes per row (32 for real widths; one for a row
+// of at most 8 chunks, see kernels.rs `row_lanes`) striding over the row's 16-byte chunks (contiguous loads across
+// a warp), THREADS / LANES rows per workgroup, and up to TOKENS tokens per workgroup so a prefill
 // batch reads each weight chunk once for four tokens (decode runs one; the unused token slots are skipped, not
-// computed). Tree reduction in workgroup memory (WebGPU exposes no subgroups); f32 accumulation. `accumulate`
+// computed). Tree reduction in workgroup memory (WebGPU exposes no subgroups), skipped when one lane holds the
+// whole row (LANES is a pipeline constant, so that pipeline has no barrier); f32 accumulation. `accumulate`
 // adds into y (residual connections); `last_tokens` applies the matrix to the batch's trailing `logits_rows`
 // tokens only (the LM head). THREADS and TOKENS are composed in from gpu/kernels.rs. Composed after a format_*.wgsl
 // and step.wgsl.
@@ -15,8 +16,10 @@ struct Matvec {
     y_stride: u32,      // floats per token in Y
     y_offset: u32,      // first row's index in Y (row ranges of split tensors)
     flags: u32,         // bit 0: add bias, bit 1: accumulate into Y, bit 2: last tokens only
-    lanes: u32,         // lanes per row: a power of two ≤ 32
+    _pad0: u32,
 }
+
+override LANES: u32;    // lanes per row: a power of two ≤ 32
 
 @group(0) @binding(1) var<uniform> P: Matvec;
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
@@ -36,15 +39,14 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     }
     let n = min(TOKENS, n_out - t0);
     let x_token0 = select(t0, S.n_tokens - S.logits_rows + t0, last_only);
-    let lanes = P.lanes;
-    let lane = li % lanes;
-    let row = wg.x * (THREADS / lanes) + li / lanes;
+    let lane = li % LANES;
+    let row = wg.x * (THREADS / LANES) + li / LANES;
     var acc = vec4<f32>(0.0);
     if (row < P.rows) {
         let nblocks = P.rows * P.blocks;
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
         let first = row * chunks;
-        for (var c = lane; c < chunks; c += lanes) {
+        for (var c = lane; c < chunks; c += LANES) {
             let q = W[(P.mat >> 2u) + first + c];
             let xb = x_token0 * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
             acc.x += chunk_dot(q, P.mat, nblocks, first + c, xb);
@@ -59,16 +61,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
             }
         }
     }
-    partial[li] = acc;
-    workgroupBarrier();
-    for (var s = lanes / 2u; s > 0u; s >>= 1u) {
-        if (lane < s) {
-            partial[li] += partial[li + s];
-        }
+    if (LANES > 1u) {
+        partial[li] = acc;
         workgroupBarrier();
+        for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+            if (lane < s) {
+                partial[li] += partial[li + s];
+            }
+            workgroupBarrier();
+        }
+        acc = partial[li];
     }
     if (lane == 0u && row < P.rows) {
-        let sums = partial[li];
+        let sums = acc;
         for (var j = 0u; j < n; j++) {
             var y = sums[j];
             if ((P.flags & 1u) != 0u) {

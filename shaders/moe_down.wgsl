@@ -1,6 +1,6 @@
 // For each token and each of its k chosen experts: y = W_down[e]·act + b_down[e] (the bias is added before the
 // routing weight). Reads through the same (pool, slot) indirection as moe_gate_up, with the same composed
-// THREADS, LANES and ROWS_PER_GROUP. Composed after a format_*.wgsl, step.wgsl and moe_experts.wgsl.
+// THREADS and LANES. Composed after a format_*.wgsl, step.wgsl and moe_experts.wgsl.
 
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;      // [token][k][expert width]
@@ -26,15 +26,18 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
             acc += chunk_dot(W[(down >> 2u) + first + c], down, nblocks, first + c, xb);
         }
     }
-    partial[li] = acc;
-    workgroupBarrier();
-    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (job.lane < s) {
-            partial[li] += partial[li + s];
-        }
+    if (LANES > 1u) {
+        partial[li] = acc;
         workgroupBarrier();
+        for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+            if (job.lane < s) {
+                partial[li] += partial[li + s];
+            }
+            workgroupBarrier();
+        }
+        acc = partial[li];
     }
     if (job.in_pool && job.lane == 0u && job.row < P.rows) {
-        Y[(job.t * P.k + job.slot_k) * P.rows + job.row] = partial[li] + bias_down[job.id * P.rows + job.row];
+        Y[(job.t * P.k + job.slot_k) * P.rows + job.row] = acc + bias_down[job.id * P.rows + job.row];
     }
 }

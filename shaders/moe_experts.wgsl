@@ -17,6 +17,10 @@ struct Experts {
 }
 
 @group(0) @binding(1) var<uniform> P: Experts;
+// Lanes per row, a pipeline constant (kernels.rs `row_lanes`): one for a short row, whose pipeline then has no
+// reduction barriers.
+override LANES: u32;
+override ROWS_PER_GROUP: u32 = THREADS / LANES;
 @group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
 @group(0) @binding(6) var<storage, read> location: array<u32>;       // [layer][expert] = pool << 16 | slot
 

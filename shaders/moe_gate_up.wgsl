@@ -5,8 +5,8 @@
 // under the storage-binding limit); a workgroup whose expert lives in another pool does nothing.
 // Decode and prefill both run this per-(token, slot) form: grouping a batch's pairs by expert (to read each
 // expert once per several tokens) measured slower on an H200 for decode and no faster for prefill while each pair
-// still decodes the weights itself (BENCHMARKS.md). THREADS = LANES × ROWS_PER_GROUP are composed in from
-// gpu/kernels.rs. Composed after a format_*.wgsl, step.wgsl and moe_experts.wgsl.
+// still decodes the weights itself (BENCHMARKS.md). THREADS is composed in from gpu/kernels.rs; LANES is a
+// pipeline constant (moe_experts.wgsl). Composed after a format_*.wgsl, step.wgsl and moe_experts.wgsl.
 
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
@@ -39,19 +39,23 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
             u += chunk_dot(W[(up >> 2u) + first + c], up, nblocks, first + c, xb);
         }
     }
-    gate_partial[li] = g;
-    up_partial[li] = u;
-    workgroupBarrier();
-    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        if (job.lane < s) {
-            gate_partial[li] += gate_partial[li + s];
-            up_partial[li] += up_partial[li + s];
-        }
+    if (LANES > 1u) {
+        gate_partial[li] = g;
+        up_partial[li] = u;
         workgroupBarrier();
+        for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+            if (job.lane < s) {
+                gate_partial[li] += gate_partial[li + s];
+                up_partial[li] += up_partial[li + s];
+            }
+            workgroupBarrier();
+        }
+        g = gate_partial[li];
+        u = up_partial[li];
     }
     if (job.in_pool && job.lane == 0u && job.row < P.rows) {
-        let xg = min(gate_partial[li] + bias_gate[job.id * P.rows + job.row], SWIGLU_LIMIT);
-        let xu = clamp(up_partial[li] + bias_up[job.id * P.rows + job.row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
+        let xg = min(g + bias_gate[job.id * P.rows + job.row], SWIGLU_LIMIT);
+        let xu = clamp(u + bias_up[job.id * P.rows + job.row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
         A[(job.t * P.k + job.slot_k) * P.rows + job.row] = xg / (1.0 + exp(-SWIGLU_ALPHA * xg)) * (xu + 1.0);
     }
 }

@@ -38,6 +38,8 @@ pub struct BenchReport {
     /// Weight bytes one decoded token reads: the dense weights, one embedding row, k of n experts per layer.
     pub weight_bytes_per_token: u64,
     pub ceiling_gb_per_s: f64,
+    /// The buffer the ceiling read (1 GiB unless the device could not allocate that).
+    pub ceiling_bytes: u64,
     /// ceiling / weight bytes per token.
     pub roofline_tokens_per_s: f64,
     pub prefill: Vec<PrefillFigure>,
@@ -232,7 +234,7 @@ pub async fn measure(
     let load_s = header_s + start.elapsed().as_secs_f64();
     let tensor_bytes = file.tensor_bytes();
     let weight_bytes_per_token = bytes_per_token(&file, &config);
-    let roofline = ceiling * 1e9 / weight_bytes_per_token as f64;
+    let roofline = ceiling.gb_per_s * 1e9 / weight_bytes_per_token as f64;
 
     let stage = StageTimer::start(Stage::Prefill, events);
     let prefill = stage.end(events, prefill_figures(&mut model, &config, options).await, 0)?;
@@ -263,7 +265,8 @@ pub async fn measure(
         load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
         gpu_bytes: model.gpu_bytes(),
         weight_bytes_per_token,
-        ceiling_gb_per_s: ceiling,
+        ceiling_gb_per_s: ceiling.gb_per_s,
+        ceiling_bytes: ceiling.bytes,
         roofline_tokens_per_s: roofline,
         prefill,
         decode,
@@ -418,7 +421,7 @@ impl BenchReport {
     pub fn text(&self) -> String {
         let mut s = format!(
             "{} on {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s), GPU memory {:.2} GiB\n\
-             read ceiling {:.0} GB/s; {:.3} GB of weights per token → roofline {:.0} tokens/s\n",
+             read ceiling {:.0} GB/s (over {} MiB); {:.3} GB of weights per token → roofline {:.0} tokens/s\n",
             self.browser.as_deref().unwrap_or(&self.runtime),
             self.device,
             self.backend,
@@ -429,6 +432,7 @@ impl BenchReport {
             self.load_gb_per_s,
             self.gpu_bytes as f64 / (1u64 << 30) as f64,
             self.ceiling_gb_per_s,
+            self.ceiling_bytes >> 20,
             self.weight_bytes_per_token as f64 / 1e9,
             self.roofline_tokens_per_s
         );

@@ -10,7 +10,7 @@ use bytemuck::bytes_of;
 
 use super::buffers::{Activations, BufferSizes};
 use super::kernels::{
-    matvec_lanes, AttentionTiling, ATTENTION_SPLIT, ELEMENT_THREADS, EXPERT_ROWS_PER_GROUP, MATVEC_THREADS,
+    lanes_override, row_lanes, AttentionTiling, ATTENTION_SPLIT, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS,
     ROPE_THREADS, SAMPLE_THREADS,
 };
 use super::loader::{GpuLayer, GpuMatrix, GpuWeights};
@@ -186,14 +186,18 @@ impl Forward<'_, '_> {
             };
             let label = format!("blk.{il}.moe_gate_up[pool {p}]");
             let bufs = [pool, &act.xn, &act.act, &act.chosen, location, &layer.gate_bias, &layer.up_bias];
-            let grid = ((gate.rows as u32).div_ceil(EXPERT_ROWS_PER_GROUP), Dim::Fixed(k), Dim::Tokens);
-            self.b.push(&label, Kernel::MoeGateUp, Variant::Weights(gate.format), bytes_of(&gp), &bufs, grid)?;
+            let lanes = row_lanes(&gate);
+            let grid = ((gate.rows as u32).div_ceil(EXPERT_THREADS / lanes), Dim::Fixed(k), Dim::Tokens);
+            let (variant, specialise) = (Variant::Weights(gate.format), lanes_override(lanes));
+            self.b.push_specialised(&label, Kernel::MoeGateUp, variant, &specialise, bytes_of(&gp), &bufs, grid)?;
             let (second, x_stride) = (2 * gate.words() as u32, (c.n_ff_expert / 4) as u32);
             let dp = ExpertParams { rows: down.rows as u32, blocks: down.blocks as u32, second, x_stride, ..gp };
             let label = format!("blk.{il}.moe_down[pool {p}]");
             let bufs = [pool, &act.act, &act.down, &act.chosen, location, &layer.down_bias];
-            let grid = ((down.rows as u32).div_ceil(EXPERT_ROWS_PER_GROUP), Dim::Fixed(k), Dim::Tokens);
-            self.b.push(&label, Kernel::MoeDown, Variant::Weights(down.format), bytes_of(&dp), &bufs, grid)?;
+            let lanes = row_lanes(&down);
+            let grid = ((down.rows as u32).div_ceil(EXPERT_THREADS / lanes), Dim::Fixed(k), Dim::Tokens);
+            let (variant, specialise) = (Variant::Weights(down.format), lanes_override(lanes));
+            self.b.push_specialised(&label, Kernel::MoeDown, variant, &specialise, bytes_of(&dp), &bufs, grid)?;
         }
         // h = h1 + Σ_k w_k·y_{e_k}, summed over the slots in order
         let cp = MoeCombineParams { width: c.n_embd as u32, k, layer: layer_index, max_tokens };
@@ -224,6 +228,7 @@ impl Forward<'_, '_> {
             Kernel::Sample,
             Variant::Plain,
             "partials_main",
+            &[],
             params,
             &bindings,
             (groups, one, one),
@@ -234,6 +239,7 @@ impl Forward<'_, '_> {
             Kernel::Sample,
             Variant::Plain,
             "finalize_main",
+            &[],
             params,
             &bindings,
             (1, one, one),
@@ -258,7 +264,8 @@ impl Forward<'_, '_> {
         flags: u32,
     ) -> Result<()> {
         let cols = w.layout.blocks * 32;
-        let lanes = matvec_lanes(&w.layout);
+        let lanes = row_lanes(&w.layout);
+        let specialise = lanes_override(lanes);
         for (row0, rows, buffer) in &w.parts {
             let p = MatvecParams {
                 rows: *rows as u32,
@@ -268,14 +275,22 @@ impl Forward<'_, '_> {
                 y_stride: w.layout.rows as u32,
                 y_offset: *row0 as u32,
                 flags: flags | if bias.is_some() { ADD_BIAS } else { 0 },
-                lanes,
+                _pad0: 0,
             };
             // Without a bias, W stands in for B: the kernel never reads it (flag off), but the binding must exist.
             let b = bias.unwrap_or(buffer);
             let tokens = if flags & LAST_TOKENS != 0 { Dim::LogitRowTiles } else { Dim::TokenTiles };
             let grid = ((*rows as u32).div_ceil(MATVEC_THREADS / lanes), tokens, Dim::Fixed(1));
             let variant = Variant::Weights(w.layout.format);
-            self.b.push(&w.name, Kernel::Matvec, variant, bytes_of(&p), &[buffer, x, y, b], grid)?;
+            self.b.push_specialised(
+                &w.name,
+                Kernel::Matvec,
+                variant,
+                &specialise,
+                bytes_of(&p),
+                &[buffer, x, y, b],
+                grid,
+            )?;
         }
         Ok(())
     }

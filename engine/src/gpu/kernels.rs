@@ -12,9 +12,10 @@ use crate::{Error, Result};
 /// matvec.wgsl: threads per workgroup (lanes per row × rows) and tokens per workgroup.
 pub const MATVEC_THREADS: u32 = 256;
 pub const MATVEC_TOKENS: u32 = 4;
-/// moe_gate_up.wgsl, moe_down.wgsl: lanes per row and rows per workgroup.
-pub const EXPERT_LANES: u32 = 32;
-pub const EXPERT_ROWS_PER_GROUP: u32 = 8;
+/// moe_gate_up.wgsl, moe_down.wgsl: threads per workgroup (lanes per row × rows).
+pub const EXPERT_THREADS: u32 = 256;
+/// Rows of at most this many 16-byte chunks are read by one thread each ([`row_lanes`]).
+pub const SERIAL_ROW_CHUNKS: u64 = 8;
 /// embed.wgsl, moe_combine.wgsl: one thread per element of a row.
 pub const ELEMENT_THREADS: u32 = 256;
 /// rope_kv.wgsl: one thread per rotated (or copied) pair.
@@ -35,10 +36,23 @@ pub const SAMPLE_THREADS: u32 = 256;
 pub const SAMPLE_MAX_PER_THREAD: u32 = 8;
 pub const SAMPLE_PARTIAL_WORDS: u32 = 5 + 2 * CANDIDATES as u32;
 
-/// matvec.wgsl lanes per row: enough for the row's 16-byte chunks, at most 32 (so a narrow row does not leave
-/// lanes idle); the rest of the workgroup's threads take more rows.
-pub fn matvec_lanes(layout: &MatrixLayout) -> u32 {
-    (layout.gpu_row_bytes() / 16).next_power_of_two().clamp(1, 32) as u32
+/// Lanes that share one weight row in matvec.wgsl and moe_*.wgsl (their pipeline constant `LANES`); the rest of
+/// the workgroup's threads take more rows. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets one lane: read in
+/// sequence it costs a GPU no more than spread over lanes, and it needs no tree reduction, whose barriers CPU
+/// drivers run slowly (SwiftShader: ~0.5 ms per barrier of a 256-thread workgroup; the tiny model's 201,088-row
+/// LM head took 11 s a token with 8 lanes per row, 0.14 s with one). A longer row gets enough lanes for its
+/// chunks, at most 32.
+pub fn row_lanes(layout: &MatrixLayout) -> u32 {
+    let chunks = layout.gpu_row_bytes() / 16;
+    if chunks <= SERIAL_ROW_CHUNKS {
+        return 1;
+    }
+    chunks.next_power_of_two().min(32) as u32
+}
+
+/// The pipeline constant a row-reading kernel is specialised with.
+pub fn lanes_override(lanes: u32) -> [(&'static str, f64); 1] {
+    [("LANES", lanes as f64)]
 }
 
 impl Kernel {
@@ -57,11 +71,7 @@ impl Kernel {
             ],
             Kernel::AttentionCombine => vec![("SPLIT", ATTENTION_SPLIT)],
             Kernel::MoeRoute => vec![("MAX_EXPERTS", ROUTE_MAX_EXPERTS), ("MAX_K", ROUTE_MAX_K)],
-            Kernel::MoeGateUp | Kernel::MoeDown => vec![
-                ("THREADS", EXPERT_LANES * EXPERT_ROWS_PER_GROUP),
-                ("LANES", EXPERT_LANES),
-                ("ROWS_PER_GROUP", EXPERT_ROWS_PER_GROUP),
-            ],
+            Kernel::MoeGateUp | Kernel::MoeDown => vec![("THREADS", EXPERT_THREADS)],
             Kernel::Sample => vec![
                 ("THREADS", SAMPLE_THREADS),
                 ("MAX_PER_THREAD", SAMPLE_MAX_PER_THREAD),
@@ -162,6 +172,18 @@ impl AttentionTiling {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::BlockFormat;
+
+    #[test]
+    fn short_rows_get_one_lane_and_model_rows_keep_32() {
+        let lanes = |format, cols| row_lanes(&MatrixLayout::new(format, 8, cols, "t").unwrap());
+        // The bundled model's 128-wide rows: its LM head, projections and experts.
+        assert_eq!((lanes(BlockFormat::Q8_0, 128), lanes(BlockFormat::MXFP4, 128)), (1, 1));
+        assert_eq!(lanes(BlockFormat::Q8_0, 512), 32);
+        // gpt-oss-20b/120b's 2880-wide rows, as before this rule.
+        assert_eq!((lanes(BlockFormat::Q8_0, 2880), lanes(BlockFormat::MXFP4, 2880)), (32, 32));
+        assert_eq!(lanes(BlockFormat::F32, 64), 16);
+    }
 
     #[test]
     fn attention_tiles_any_gqa_group() {

@@ -28,7 +28,7 @@ pub use device::{AdapterReport, GpuContext};
 pub use loader::GpuLoader;
 pub use model::{GpuModel, StepOutput, StepTiming};
 pub use paging::{ExpertBudget, PagingStats};
-pub use probe::{compute_check, read_ceiling, ComputeCheck};
+pub use probe::{compute_check, read_ceiling, ComputeCheck, ReadCeiling};
 pub use shaders::KvStorage;
 
 use crate::events::{Event, EventSink, Stage, StageTimer};

@@ -73,7 +73,7 @@ uniform! {
         y_stride: u32,
         y_offset: u32,
         flags: u32,
-        lanes: u32,
+        _pad0: u32,
     }
 }
 

@@ -62,7 +62,8 @@ pub(super) struct PlanBuilder<'a> {
     /// Pipeline-overridable constants per kernel (the attention kernel's tiling of a GQA group).
     constants: HashMap<Kernel, Vec<(&'static str, f64)>>,
     pipelines: Vec<wgpu::ComputePipeline>,
-    index: HashMap<(Kernel, Variant, &'static str), usize>,
+    /// By kernel, variant, entry point and the dispatch's own pipeline constants (as bits).
+    index: HashMap<(Kernel, Variant, &'static str, Vec<(&'static str, u64)>), usize>,
     pub dispatches: Vec<Dispatch>,
     step: &'a wgpu::Buffer,
 }
@@ -80,15 +81,23 @@ impl<'a> PlanBuilder<'a> {
         self.pipelines
     }
 
-    fn pipeline(&mut self, kernel: Kernel, variant: Variant, entry: &'static str) -> Result<usize> {
-        if let Some(&i) = self.index.get(&(kernel, variant, entry)) {
+    fn pipeline(
+        &mut self,
+        kernel: Kernel,
+        variant: Variant,
+        entry: &'static str,
+        specialise: &[(&'static str, f64)],
+    ) -> Result<usize> {
+        let key = (kernel, variant, entry, specialise.iter().map(|&(n, v)| (n, v.to_bits())).collect::<Vec<_>>());
+        if let Some(&i) = self.index.get(&key) {
             return Ok(i);
         }
         let src = shaders::source(kernel, variant)?;
         let label = format!("{}+{variant:?}", kernel.name());
         let device = &self.ctx.device;
         let module = self.ctx.shader_module(&label, src);
-        let constants = self.constants.get(&kernel).cloned().unwrap_or_default();
+        let mut constants = self.constants.get(&kernel).cloned().unwrap_or_default();
+        constants.extend_from_slice(specialise);
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&label),
             layout: None,
@@ -102,7 +111,7 @@ impl<'a> PlanBuilder<'a> {
             cache: None,
         });
         self.pipelines.push(pipeline);
-        self.index.insert((kernel, variant, entry), self.pipelines.len() - 1);
+        self.index.insert(key, self.pipelines.len() - 1);
         Ok(self.pipelines.len() - 1)
     }
 
@@ -116,8 +125,23 @@ impl<'a> PlanBuilder<'a> {
         buffers: &[&wgpu::Buffer],
         grid: (u32, Dim, Dim),
     ) -> Result<()> {
+        self.push_specialised(label, kernel, variant, &[], params, buffers, grid)
+    }
+
+    /// [`push`](Self::push) with pipeline constants of this dispatch's own (a row kernel's `LANES`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_specialised(
+        &mut self,
+        label: &str,
+        kernel: Kernel,
+        variant: Variant,
+        specialise: &[(&'static str, f64)],
+        params: &[u8],
+        buffers: &[&wgpu::Buffer],
+        grid: (u32, Dim, Dim),
+    ) -> Result<()> {
         let bindings: Vec<(u32, &wgpu::Buffer)> = buffers.iter().enumerate().map(|(i, b)| (i as u32 + 2, *b)).collect();
-        self.push_entry(label, kernel, variant, "main", params, &bindings, grid)
+        self.push_entry(label, kernel, variant, "main", specialise, params, &bindings, grid)
     }
 
     /// A dispatch of `kernel`'s `entry` with explicit storage bindings.
@@ -128,6 +152,7 @@ impl<'a> PlanBuilder<'a> {
         kernel: Kernel,
         variant: Variant,
         entry: &'static str,
+        specialise: &[(&'static str, f64)],
         params: &[u8],
         bindings: &[(u32, &wgpu::Buffer)],
         grid: (u32, Dim, Dim),
@@ -138,7 +163,7 @@ impl<'a> PlanBuilder<'a> {
                 grid.0
             )));
         }
-        let pipeline = self.pipeline(kernel, variant, entry)?;
+        let pipeline = self.pipeline(kernel, variant, entry, specialise)?;
         let uniform = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: params,

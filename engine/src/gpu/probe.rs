@@ -80,11 +80,36 @@ pub async fn compute_check(ctx: &GpuContext) -> Result<ComputeCheck> {
     Ok(ComputeCheck { elements: N, checksum, ms: start.elapsed().as_secs_f64() * 1e3 })
 }
 
-/// Best of a few runs of the read-bandwidth kernel over a buffer of up to 1 GiB, in GB/s.
-pub async fn read_ceiling(ctx: &GpuContext) -> Result<f64> {
+/// The smallest read buffer worth timing: below this, launch latency rather than memory dominates.
+const MIN_CEILING_BYTES: u64 = 64 << 20;
+
+/// The read ceiling's source buffer: up to 1 GiB within the binding limits, halved while the device reports it
+/// out of memory (SwiftShader advertises 1 GiB buffers but cannot allocate one). The size used is reported.
+async fn ceiling_source(ctx: &GpuContext) -> Result<(wgpu::Buffer, u64)> {
     let limit = ctx.report.max_storage_buffer_binding_size.min(ctx.report.max_buffer_size);
-    let bytes = (1u64 << 30).min(limit) / 16 * 16;
-    let src = buffer(ctx, "ceiling.src", bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST);
+    let mut bytes = (1u64 << 30).min(limit) / 16 * 16;
+    loop {
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let src = buffer(ctx, "ceiling.src", bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST);
+        match scope.pop().await {
+            None => return Ok((src, bytes)),
+            Some(_) if bytes / 2 >= MIN_CEILING_BYTES => bytes /= 2,
+            Some(e) => return Err(Error::Gpu(format!("read ceiling: a {bytes}-byte buffer failed: {e}"))),
+        }
+    }
+}
+
+/// Result of [`read_ceiling`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ReadCeiling {
+    pub gb_per_s: f64,
+    /// Size of the buffer read: up to 1 GiB, less where the device could not allocate that.
+    pub bytes: u64,
+}
+
+/// Best of a few runs of the read-bandwidth kernel over a buffer of up to 1 GiB.
+pub async fn read_ceiling(ctx: &GpuContext) -> Result<ReadCeiling> {
+    let (src, bytes) = ceiling_source(ctx).await?;
     // Non-zero contents, so no driver can skip reading a cleared buffer.
     let fill: Vec<u8> = (0..(16u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     let mut at = 0;
@@ -116,5 +141,5 @@ pub async fn read_ceiling(ctx: &GpuContext) -> Result<f64> {
         ctx.wait_idle().await?;
         best = best.max((READS * bytes) as f64 / start.elapsed().as_secs_f64() / 1e9);
     }
-    Ok(best)
+    Ok(ReadCeiling { gb_per_s: best, bytes })
 }

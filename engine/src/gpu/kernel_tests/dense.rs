@@ -14,6 +14,7 @@ fn rmsnorm_matches_cpu() {
         kernel: Kernel::RmsNorm,
         variant: Variant::Plain,
         entry: "main",
+        specialise: vec![],
         params: bytes_of(&p),
         bindings: vec![(2, &xb), (3, &wb), (4, &y)],
         grid: (1, tokens as u32, 1),
@@ -29,42 +30,45 @@ fn matvec_matches_cpu_in_every_format() {
     let mut rng = Rng(2);
     let tokens = 3;
     for format in GPU_FORMATS {
-        // A wide matrix (32 lanes per row) and a narrow one (few lanes, many rows per workgroup).
+        // A wide matrix and a narrow one (one lane per row, many rows per workgroup).
         for (rows, cols) in [(37, 96), (300, 32)] {
             let gguf: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, cols)).collect();
             let (x, bias) = (rng.vec(tokens * cols, 1.0), rng.vec(rows, 0.5));
             let layout = MatrixLayout::new(format, rows as u64, cols as u64, "test").unwrap();
-            let lanes = matvec_lanes(&layout);
-            let (w, xb, bb) =
-                (h.matrix(format, rows, cols, &gguf), h.buffer(cast_slice(&x)), h.buffer(cast_slice(&bias)));
-            let y = h.zeros(tokens * rows * 4);
-            let p = MatvecParams {
-                rows: rows as u32,
-                blocks: (cols / 32) as u32,
-                mat: 0,
-                x_stride: (cols / 4) as u32,
-                y_stride: rows as u32,
-                y_offset: 0,
-                flags: ADD_BIAS,
-                lanes,
-            };
-            let run = Step {
-                kernel: Kernel::Matvec,
-                variant: Variant::Weights(format),
-                entry: "main",
-                params: bytes_of(&p),
-                bindings: vec![(2, &w), (3, &xb), (4, &y), (5, &bb)],
-                grid: ((rows as u32).div_ceil(MATVEC_THREADS / lanes), (tokens as u32).div_ceil(MATVEC_TOKENS), 1),
-            };
-            let got = floats(&h.run(step(tokens as u32, 0), vec![], &[run], &[&y])[0], tokens * rows);
-            let row_bytes = gguf.len() / rows;
-            let want: Vec<f32> = x
-                .chunks(cols)
-                .flat_map(|xt| {
-                    gguf.chunks(row_bytes).zip(&bias).map(|(r, b)| dot_row(format, r, xt) + b).collect::<Vec<_>>()
-                })
-                .collect();
-            assert_close(&format!("kernel matvec+{format:?} {rows}×{cols}"), &got, &want, 1e-4);
+            // The lanes the engine picks for this width, and one and 32 whatever the width.
+            for lanes in [row_lanes(&layout), 1, 32] {
+                let (w, xb, bb) =
+                    (h.matrix(format, rows, cols, &gguf), h.buffer(cast_slice(&x)), h.buffer(cast_slice(&bias)));
+                let y = h.zeros(tokens * rows * 4);
+                let p = MatvecParams {
+                    rows: rows as u32,
+                    blocks: (cols / 32) as u32,
+                    mat: 0,
+                    x_stride: (cols / 4) as u32,
+                    y_stride: rows as u32,
+                    y_offset: 0,
+                    flags: ADD_BIAS,
+                    _pad0: 0,
+                };
+                let run = Step {
+                    kernel: Kernel::Matvec,
+                    variant: Variant::Weights(format),
+                    entry: "main",
+                    specialise: lanes_override(lanes).to_vec(),
+                    params: bytes_of(&p),
+                    bindings: vec![(2, &w), (3, &xb), (4, &y), (5, &bb)],
+                    grid: ((rows as u32).div_ceil(MATVEC_THREADS / lanes), (tokens as u32).div_ceil(MATVEC_TOKENS), 1),
+                };
+                let got = floats(&h.run(step(tokens as u32, 0), vec![], &[run], &[&y])[0], tokens * rows);
+                let row_bytes = gguf.len() / rows;
+                let want: Vec<f32> = x
+                    .chunks(cols)
+                    .flat_map(|xt| {
+                        gguf.chunks(row_bytes).zip(&bias).map(|(r, b)| dot_row(format, r, xt) + b).collect::<Vec<_>>()
+                    })
+                    .collect();
+                assert_close(&format!("kernel matvec+{format:?} {rows}×{cols}, {lanes} lanes"), &got, &want, 1e-4);
+            }
         }
     }
 }
@@ -83,6 +87,7 @@ fn embed_matches_cpu() {
         kernel: Kernel::Embed,
         variant: Variant::Weights(format),
         entry: "main",
+        specialise: vec![],
         params: bytes_of(&p),
         bindings: vec![(2, &w), (3, &tokens), (4, &out)],
         grid: ((width as u32).div_ceil(ELEMENT_THREADS), ids.len() as u32, 1),
@@ -133,6 +138,7 @@ fn sample_matches_cpu() {
                 kernel: Kernel::Sample,
                 variant: Variant::Plain,
                 entry: "partials_main",
+                specialise: vec![],
                 params: bytes_of(&p),
                 bindings: vec![(2, &lb), (3, &partials)],
                 grid: (groups, 1, 1),
@@ -141,6 +147,7 @@ fn sample_matches_cpu() {
                 kernel: Kernel::Sample,
                 variant: Variant::Plain,
                 entry: "finalize_main",
+                specialise: vec![],
                 params: bytes_of(&p),
                 bindings: vec![(3, &partials), (4, &result)],
                 grid: (1, 1, 1),

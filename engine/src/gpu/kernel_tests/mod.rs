@@ -76,6 +76,8 @@ struct Step<'a> {
     kernel: Kernel,
     variant: Variant,
     entry: &'static str,
+    /// The dispatch's own pipeline constants (a row kernel's `LANES`).
+    specialise: Vec<(&'static str, f64)>,
     params: &'a [u8],
     bindings: Vec<(u32, &'a wgpu::Buffer)>,
     grid: (u32, u32, u32),
@@ -131,7 +133,8 @@ impl Harness {
         let mut b = PlanBuilder::new(self.ctx.clone(), &step_buffer, constants);
         for s in steps {
             let grid = (s.grid.0, Dim::Fixed(s.grid.1), Dim::Fixed(s.grid.2));
-            b.push_entry(s.kernel.name(), s.kernel, s.variant, s.entry, s.params, &s.bindings, grid).unwrap();
+            b.push_entry(s.kernel.name(), s.kernel, s.variant, s.entry, &s.specialise, s.params, &s.bindings, grid)
+                .unwrap();
         }
         let forward = std::mem::take(&mut b.dispatches);
         let plan = Plan { pipelines: b.into_pipelines(), forward, sample: Vec::new(), route_ends: Vec::new() };

@@ -15,6 +15,7 @@ fn moe_route_matches_cpu() {
         kernel: Kernel::MoeRoute,
         variant: Variant::Plain,
         entry: "main",
+        specialise: vec![],
         params: bytes_of(&p),
         bindings: vec![(2, &lb), (3, &chosen), (4, &weights)],
         grid: (1, tokens as u32, 1),
@@ -88,47 +89,53 @@ fn moe_experts_match_cpu() {
             ..gp
         };
         let pool = &pools.pools[0];
-        let steps = [
-            Step {
-                kernel: Kernel::MoeGateUp,
-                variant: Variant::Weights(format),
-                entry: "main",
-                params: bytes_of(&gp),
-                bindings: vec![(2, pool), (3, &xb), (4, &act), (5, &cb), (6, &lb), (7, &bg), (8, &bu)],
-                grid: ((n_ff as u32).div_ceil(EXPERT_ROWS_PER_GROUP), k as u32, tokens as u32),
-            },
-            Step {
-                kernel: Kernel::MoeDown,
-                variant: Variant::Weights(format),
-                entry: "main",
-                params: bytes_of(&dp),
-                bindings: vec![(2, pool), (3, &act), (4, &y), (5, &cb), (6, &lb), (7, &bd)],
-                grid: ((n_embd as u32).div_ceil(EXPERT_ROWS_PER_GROUP), k as u32, tokens as u32),
-            },
-        ];
-        let out = h.run(step(tokens as u32, 0), vec![], &steps, &[&act, &y]);
-        let (got_act, got_y) = (floats(&out[0], tokens * k * n_ff), floats(&out[1], tokens * k * n_embd));
-        for t in 0..tokens {
-            for j in 0..k {
-                let e = chosen[t * k + j] as usize;
-                let [g, u, d] = [0, 1, 2].map(|m| &matrices[e][m]);
-                let xt = &x[t * n_embd..][..n_embd];
-                let want_act: Vec<f32> = (0..n_ff)
-                    .map(|r| {
-                        let gv = dot_row(format, gguf_row(g, r, n_ff), xt) + bias_gate[e * n_ff + r];
-                        let uv = dot_row(format, gguf_row(u, r, n_ff), xt) + bias_up[e * n_ff + r];
-                        swiglu_oai(gv, uv)
-                    })
-                    .collect();
-                let what = format!("kernel moe_gate_up+{format:?}, token {t} slot {j} (expert {e})");
-                let got_row = &got_act[(t * k + j) * n_ff..][..n_ff];
-                assert_close(&what, got_row, &want_act, 1e-4);
-                // moe_down reads the GPU's activations, so its check does not inherit gate_up's rounding.
-                let want_y: Vec<f32> = (0..n_embd)
-                    .map(|r| dot_row(format, gguf_row(d, r, n_embd), got_row) + bias_down[e * n_embd + r])
-                    .collect();
-                let what = format!("kernel moe_down+{format:?}, token {t} slot {j} (expert {e})");
-                assert_close(&what, &got_y[(t * k + j) * n_embd..][..n_embd], &want_y, 1e-4);
+        // Every lane count a row can get (one: no reduction; several: the tree), whatever the row's width.
+        for lanes in [1, 4, 32] {
+            let steps = [
+                Step {
+                    kernel: Kernel::MoeGateUp,
+                    variant: Variant::Weights(format),
+                    entry: "main",
+                    specialise: lanes_override(lanes).to_vec(),
+                    params: bytes_of(&gp),
+                    bindings: vec![(2, pool), (3, &xb), (4, &act), (5, &cb), (6, &lb), (7, &bg), (8, &bu)],
+                    grid: ((n_ff as u32).div_ceil(EXPERT_THREADS / lanes), k as u32, tokens as u32),
+                },
+                Step {
+                    kernel: Kernel::MoeDown,
+                    variant: Variant::Weights(format),
+                    entry: "main",
+                    specialise: lanes_override(lanes).to_vec(),
+                    params: bytes_of(&dp),
+                    bindings: vec![(2, pool), (3, &act), (4, &y), (5, &cb), (6, &lb), (7, &bd)],
+                    grid: ((n_embd as u32).div_ceil(EXPERT_THREADS / lanes), k as u32, tokens as u32),
+                },
+            ];
+            let out = h.run(step(tokens as u32, 0), vec![], &steps, &[&act, &y]);
+            let (got_act, got_y) = (floats(&out[0], tokens * k * n_ff), floats(&out[1], tokens * k * n_embd));
+            for t in 0..tokens {
+                for j in 0..k {
+                    let e = chosen[t * k + j] as usize;
+                    let [g, u, d] = [0, 1, 2].map(|m| &matrices[e][m]);
+                    let xt = &x[t * n_embd..][..n_embd];
+                    let want_act: Vec<f32> = (0..n_ff)
+                        .map(|r| {
+                            let gv = dot_row(format, gguf_row(g, r, n_ff), xt) + bias_gate[e * n_ff + r];
+                            let uv = dot_row(format, gguf_row(u, r, n_ff), xt) + bias_up[e * n_ff + r];
+                            swiglu_oai(gv, uv)
+                        })
+                        .collect();
+                    let what =
+                        format!("kernel moe_gate_up+{format:?} ({lanes} lanes), token {t} slot {j} (expert {e})");
+                    let got_row = &got_act[(t * k + j) * n_ff..][..n_ff];
+                    assert_close(&what, got_row, &want_act, 1e-4);
+                    // moe_down reads the GPU's activations, so its check does not inherit gate_up's rounding.
+                    let want_y: Vec<f32> = (0..n_embd)
+                        .map(|r| dot_row(format, gguf_row(d, r, n_embd), got_row) + bias_down[e * n_embd + r])
+                        .collect();
+                    let what = format!("kernel moe_down+{format:?} ({lanes} lanes), token {t} slot {j} (expert {e})");
+                    assert_close(&what, &got_y[(t * k + j) * n_embd..][..n_embd], &want_y, 1e-4);
+                }
             }
         }
     }
