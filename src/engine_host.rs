@@ -131,6 +131,9 @@ struct Engine {
     backend: RefCell<Option<Backend>>,
     /// Where URLs' bytes are kept between loads (none where the engine runs on the page's thread).
     cache: Option<gptoss_engine::source::ModelCache>,
+    /// Whether the cache's traffic meter holds a finished load's bytes: the next load starts it again. Choosing a
+    /// model starts it too, so a first load's figures include the header read when the model was chosen.
+    traffic_spent: Cell<bool>,
     /// The attention view's (layer, head), applied when a generation starts.
     probe: Cell<Option<(usize, usize)>>,
     /// The prompt and generated ids of the last greedy generation on the GPU: the check compares the CPU
@@ -208,7 +211,9 @@ impl Engine {
         let loaded = match model_cache::of(&model) {
             Some(cache) => {
                 model_cache::check_room(cache, &model, &self.queue).await?;
-                cache.reset_traffic();
+                if self.traffic_spent.replace(true) {
+                    cache.reset_traffic();
+                }
                 let mut sink = model_cache::reporting_sink(self.queue.sink(), cache.clone(), self.queue.clone());
                 let loaded = gpu::load_model(ctx, &model, options, &mut sink).await;
                 model_cache::report(cache, &self.queue);
@@ -504,6 +509,10 @@ impl Host {
             return;
         }
         *self.engine.source.borrow_mut() = Some(source.clone());
+        if let Some(cache) = &self.engine.cache {
+            cache.reset_traffic();
+            self.engine.traffic_spent.set(false);
+        }
         *self.engine.model.borrow_mut() = None;
         *self.engine.tokenizer.borrow_mut() = None;
         self.engine.queue.push(Update::SourceChosen { name: source.name() });

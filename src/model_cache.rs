@@ -103,22 +103,9 @@ fn ago(ms: f64) -> String {
     }
 }
 
-/// Whether the page caches models in OPFS. Off until its browser test passes (tests/browser/cache.test.mjs:
-/// chunks fetched twice on a first load, a resume that over-fetches, a second tab's sync access handles refused,
-/// the quota refusal missing); the HUD's log says so at every load.
-const BROWSER_CACHE: bool = false;
-
 /// The cache in the origin private file system, where the engine runs in its worker (only workers have the
 /// synchronous file access it needs); elsewhere no cache, said in the HUD.
 pub fn open(queue: &Queue) -> Option<ModelCache> {
-    if !BROWSER_CACHE {
-        queue.push(Update::Log(
-            Tone::Warning,
-            "model cache off in this build (its browser side is not finished); every load streams from the network"
-                .into(),
-        ));
-        return None;
-    }
     #[cfg(target_arch = "wasm32")]
     if crate::worker::in_worker() {
         return Some(ModelCache::new(gptoss_engine::source::cache::Root::new()));
@@ -156,7 +143,8 @@ pub async fn check_room(cache: &ModelCache, model: &GgufModel, queue: &Queue) ->
     if missing_bytes > free {
         return Err(Error::Usage(format!(
             "{}: the model cache needs {} more for this model of {} but the browser's storage quota has {} free \
-             ({} of {} used); no tensor byte was fetched: delete cached models in the cache panel or free disk space",
+             ({} of {} used); the load was refused before fetching any tensor data: delete cached models in the cache \
+             panel or free disk space",
             model.shards()[0].source.name(),
             format_bytes(missing_bytes),
             format_bytes(model_bytes),

@@ -312,3 +312,36 @@ fn a_gguf_model_streams_through_the_cache_and_reloads_from_it() {
     assert!(server.take_requests().iter().all(|(m, _, _)| m == "HEAD"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn unaligned_reads_of_two_chunks_four_in_flight_fetch_each_chunk_once() {
+    // The tensor streamer's pattern: 8 MiB reads (two chunks) from the tensor data's unaligned start.
+    let len = 10 * CHUNK_BYTES as usize + 77_777;
+    let bytes = pattern(len);
+    let server = Server::start(&[("m.gguf", bytes.clone())]);
+    let dir = temp_dir("unaligned");
+    let cache = ModelCache::new(Root::new(&dir));
+    let source = cache.wrap(ByteSource::http(server.url("m.gguf")));
+    let start = 3 * CHUNK_BYTES + 400_000;
+    let got = pollster::block_on(async {
+        use futures::StreamExt;
+        let head = source.read(0, start).await?;
+        let piece = 2 * CHUNK_BYTES;
+        let n = (len as u64 - start).div_ceil(piece);
+        let reads = (0..n).map(|i| {
+            let at = start + i * piece;
+            source.read(at, piece.min(len as u64 - at))
+        });
+        let pieces: Vec<_> = futures::stream::iter(reads).buffered(4).collect().await;
+        let mut all = head;
+        for p in pieces {
+            all.extend(p?);
+        }
+        Ok::<_, gptoss_engine::Error>(all)
+    })
+    .unwrap();
+    assert_eq!(&got[..], &bytes[..]);
+    let ranges: Vec<_> = server.take_requests().into_iter().filter_map(|(_, _, r)| r).collect();
+    assert_eq!(server.take_body_bytes(), len as u64, "every byte fetched exactly once: {ranges:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

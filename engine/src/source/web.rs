@@ -6,7 +6,7 @@ use crate::{Error, Result};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestInit, Response};
+use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestCache, RequestInit, Response};
 
 pub(super) fn js_text(v: &JsValue) -> String {
     v.as_string()
@@ -40,6 +40,10 @@ pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std
     let init = RequestInit::new();
     init.set_method(method);
     init.set_headers(&headers);
+    // Model bytes stay out of the browser's HTTP cache: the model cache (OPFS) keeps them where it is on, and
+    // Chrome's sparse caching of concurrent ranges of one URL re-requested whole ranges (the same 8 MiB asked for
+    // up to three times in one load, tests/browser/cache.test.mjs).
+    init.set_cache(RequestCache::NoStore);
     let request = Request::new_with_str_and_init(url, &init).map_err(|e| js_text(&e))?;
     let global = js_sys::global();
     let promise = if let Some(window) = global.dyn_ref::<web_sys::Window>() {

@@ -31,6 +31,9 @@ struct State {
     /// Chunks a read is fetching now, and who waits for them.
     fetching: HashSet<u64>,
     waiters: HashMap<u64, Vec<oneshot::Sender<()>>>,
+    /// Set when the storage refused a write (its quota is full): the copy is emptied and every read from then on
+    /// goes to the network, so the cache never holds half a file it cannot finish.
+    refused: bool,
 }
 
 /// What one round of a read has to do.
@@ -108,6 +111,7 @@ impl Entry {
                 fetched: vec![false; n],
                 fetching: HashSet::new(),
                 waiters: HashMap::new(),
+                refused: false,
             }),
         };
         entry.lock().manifest.last_used_ms = now_unix_ms();
@@ -140,6 +144,12 @@ impl Entry {
     ) -> Result<Vec<u8>> {
         let chunks = self.lock().manifest.chunks_of(offset, len);
         for _ in 0..MAX_ROUNDS {
+            if self.lock().refused {
+                let _busy = meter.start(Side::Network);
+                let bytes = inner.read(offset, len).await?;
+                meter.add(Side::Network, len);
+                return Ok(bytes);
+            }
             let plan = self.plan(chunks.clone());
             if plan.fetch.is_empty() && plan.wait.is_empty() {
                 match self.assemble(offset, len, meter, notes) {
@@ -149,7 +159,7 @@ impl Entry {
                 }
             }
             for run in plan.fetch {
-                self.fetch(inner, meter, run).await?;
+                self.fetch(inner, meter, notes, run).await?;
             }
             for waiter in plan.wait {
                 // A cancelled sender only means the other read ended; the next round looks again.
@@ -186,8 +196,28 @@ impl Entry {
         plan
     }
 
+    /// The storage refused a write: empties the copy, notes why, and sends every later read to the network.
+    fn refuse(&self, why: &str, notes: &Mutex<Vec<String>>) -> Result<()> {
+        let key = {
+            let mut s = self.lock();
+            s.refused = true;
+            s.manifest.chunks.iter_mut().for_each(|c| *c = None);
+            s.manifest.key.clone()
+        };
+        let note = format!("{key}: not cached: the browser refused to store more ({why}); the copy is emptied and the model streams from the network");
+        notes.lock().unwrap_or_else(|p| p.into_inner()).push(note);
+        self.data.replace(&[]).map_err(|e| Error::Source(format!("model cache: {e}")))?;
+        self.save()
+    }
+
     /// Fetches the claimed chunks `run` from `inner` and writes them; the claim ends however this does.
-    async fn fetch(&self, inner: &HttpSource, meter: &TrafficMeter, run: RangeInclusive<u64>) -> Result<()> {
+    async fn fetch(
+        &self,
+        inner: &HttpSource,
+        meter: &TrafficMeter,
+        notes: &Mutex<Vec<String>>,
+        run: RangeInclusive<u64>,
+    ) -> Result<()> {
         let _claim = Claim { entry: self, run: run.clone() };
         let (start, end) = {
             let s = self.lock();
@@ -199,7 +229,12 @@ impl Entry {
         };
         meter.add(Side::Network, bytes.len() as u64);
         let fail = |e: String| Error::Source(format!("model cache: {e}"));
-        self.data.write_at(start, &bytes).map_err(fail)?;
+        if let Err(e) = self.data.write_at(start, &bytes) {
+            if !e.contains("QuotaExceededError") {
+                return Err(fail(e));
+            }
+            return self.refuse(&e, notes);
+        }
         // On disk before the manifest lists it: a crash in between leaves a chunk that is fetched again.
         self.data.flush().map_err(fail)?;
         {

@@ -31,6 +31,10 @@ use std::sync::{Arc, Mutex, Weak};
 
 use entry::Entry;
 
+/// What an error says when another tab (or the worker of a page just reloaded) holds a cache file open: the
+/// browser's files take one synchronous access handle at a time.
+const BUSY: &str = "open in another tab of this site";
+
 use super::{ByteSource, HttpSource};
 use crate::{Error, Result};
 
@@ -189,19 +193,48 @@ impl ModelCache {
         locked(&self.shared.open).get(key).and_then(Weak::upgrade)
     }
 
-    /// The entry of `inner`'s URL, opened (and checked against the server) if no load holds it yet.
-    async fn entry(&self, inner: &HttpSource, model: &str) -> Result<Arc<Entry>> {
+    /// The entry of `inner`'s URL, opened (and checked against the server) if no load holds it yet; `None` when
+    /// the file is read past the cache, which is noted: a file not cached yet that the storage quota cannot hold
+    /// (so the cache never fills the disk half way), or one whose cache files another tab of the site holds open.
+    async fn entry(&self, inner: &HttpSource, model: &str) -> Result<Option<Arc<Entry>>> {
         let key = inner.url();
         if let Some(entry) = self.open_entry(key) {
-            return Ok(entry);
+            return Ok(Some(entry));
         }
         let validator = inner.validator().await;
+        if let Ok(v) = &validator {
+            if let Some(why) = self.no_room_for(key, v.len).await? {
+                locked(&self.shared.notes).push(format!("{key}: not cached: {why}"));
+                return Ok(None);
+            }
+        }
         let mut notes = Vec::new();
         let opened = Entry::open(&self.shared.root, key, model, validator, &mut notes).await;
         locked(&self.shared.notes).extend(notes);
-        let entry = Arc::new(opened?);
+        let entry = match opened {
+            Ok(entry) => Arc::new(entry),
+            Err(Error::Source(why)) if why.contains(BUSY) => {
+                locked(&self.shared.notes)
+                    .push(format!("{key}: not cached in this load: {why}; its bytes come from the network"));
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         locked(&self.shared.open).insert(key.to_string(), Arc::downgrade(&entry));
-        Ok(entry)
+        Ok(Some(entry))
+    }
+
+    /// Why a file of `len` bytes with no copy in the cache yet cannot be cached, if the storage quota says so.
+    async fn no_room_for(&self, key: &str, len: u64) -> Result<Option<String>> {
+        let stem = manifest::stem(key);
+        let fail = |e: String| Error::Source(format!("model cache ({}): {e}", self.describe()));
+        if self.shared.root.names().await.map_err(fail)?.contains(&format!("{stem}.json")) {
+            return Ok(None);
+        }
+        let Some(e) = self.estimate().await? else { return Ok(None) };
+        let free = e.quota.saturating_sub(e.usage);
+        Ok((len > free)
+            .then(|| format!("its {len} bytes do not fit the {free} bytes the browser's storage quota has free")))
     }
 }
 
@@ -213,7 +246,8 @@ pub struct CachedSource {
     cache: ModelCache,
     /// The URL of the model's first file (the cache panel's entry).
     model: String,
-    entry: Arc<futures::lock::Mutex<Option<Arc<Entry>>>>,
+    /// The entry once opened: `Some(None)` when the file is read past the cache.
+    entry: Arc<futures::lock::Mutex<Option<Option<Arc<Entry>>>>>,
 }
 
 impl std::fmt::Debug for CachedSource {
@@ -245,7 +279,7 @@ impl CachedSource {
         CachedSource { inner: self.inner.sibling(file_name), entry: Arc::default(), ..self.clone() }
     }
 
-    async fn entry(&self) -> Result<Arc<Entry>> {
+    async fn entry(&self) -> Result<Option<Arc<Entry>>> {
         let mut slot = self.entry.lock().await;
         if let Some(entry) = &*slot {
             return Ok(entry.clone());
@@ -256,19 +290,36 @@ impl CachedSource {
     }
 
     pub async fn len(&self) -> Result<u64> {
-        Ok(self.entry().await?.manifest().validator.len)
+        match self.entry().await? {
+            Some(entry) => Ok(entry.manifest().validator.len),
+            None => self.inner.len().await,
+        }
     }
 
-    /// Bytes of the file not on disk yet.
+    /// Bytes of the file not on disk yet (all of it when it is read past the cache).
     pub async fn missing_bytes(&self) -> Result<u64> {
-        let manifest = self.entry().await?.manifest();
-        Ok(manifest.validator.len - manifest.cached_bytes())
+        match self.entry().await? {
+            Some(entry) => {
+                let manifest = entry.manifest();
+                Ok(manifest.validator.len - manifest.cached_bytes())
+            }
+            None => self.inner.len().await,
+        }
     }
 
     /// Exactly `[offset, offset + len)`, `len >= 1`, checked against the file size by the caller.
     pub(super) async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let entry = self.entry().await?;
         let shared = &self.cache.shared;
-        entry.read(&self.inner, &shared.meter, &shared.notes, offset, len).await
+        match self.entry().await? {
+            Some(entry) => entry.read(&self.inner, &shared.meter, &shared.notes, offset, len).await,
+            None => {
+                let bytes = {
+                    let _busy = shared.meter.start(traffic::Side::Network);
+                    self.inner.read(offset, len).await?
+                };
+                shared.meter.add(traffic::Side::Network, bytes.len() as u64);
+                Ok(bytes)
+            }
+        }
     }
 }

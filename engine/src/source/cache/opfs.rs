@@ -66,17 +66,28 @@ impl Root {
         Ok(wait(root.get_directory_handle_with_options(FOLDER, &options)).await?.unchecked_into())
     }
 
-    /// Opens (creating) `name` with a synchronous access handle.
+    /// Opens (creating) `name` with a synchronous access handle. A file another context holds open is tried again
+    /// for a few seconds — the worker of a page just reloaded lets go of its handles a moment after the new page
+    /// starts — and then refused with [`super::BUSY`] in the error.
     pub async fn open(&self, name: &str) -> Result<RandomFile, String> {
         let options = FileSystemGetFileOptions::new();
         options.set_create(true);
         let file: FileSystemFileHandle =
             wait(self.folder().await?.get_file_handle_with_options(name, &options)).await?.unchecked_into();
-        let handle = wait(file.create_sync_access_handle())
-            .await
-            .map_err(|e| format!("{name}: cannot open it for synchronous access ({e})"))?
-            .unchecked_into();
-        Ok(RandomFile { name: name.into(), handle })
+        let mut delay_ms = 100;
+        loop {
+            match wait(file.create_sync_access_handle()).await {
+                Ok(handle) => return Ok(RandomFile { name: name.into(), handle: handle.unchecked_into() }),
+                Err(e) if e.starts_with("NoModificationAllowedError") && delay_ms <= 1600 => {
+                    crate::source::web::sleep_ms(delay_ms).await;
+                    delay_ms *= 2;
+                }
+                Err(e) if e.starts_with("NoModificationAllowedError") => {
+                    return Err(format!("{name}: {} ({e})", super::BUSY));
+                }
+                Err(e) => return Err(format!("{name}: cannot open it for synchronous access ({e})")),
+            }
+        }
     }
 
     /// Removes `name`; one that is not there is no error.
