@@ -290,6 +290,7 @@ impl Hud {
                 row.duration_ms = Some(duration_ms);
                 row.detail = Some(error);
             }
+            Event::Notice { text } => self.log(at_ms, Tone::Warning, text),
             Event::GgufParse { file, version, tensor_count, metadata_count, data_offset } => self.log(
                 at_ms,
                 Tone::Data,

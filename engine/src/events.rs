@@ -116,6 +116,11 @@ pub enum Event {
         error: String,
         duration_ms: f64,
     },
+    /// Something about the load the user should know that is not an error (shown as a warning): e.g. a server
+    /// without range support, whose file is read in one pass.
+    Notice {
+        text: String,
+    },
     /// The GGUF header was parsed.
     GgufParse {
         file: String,

@@ -3,7 +3,7 @@
 
 mod support;
 
-use gptoss_engine::events::NoEvents;
+use gptoss_engine::events::{Event, NoEvents};
 use gptoss_engine::gguf::{split_file_name, GgufModel, GgufWriter, MetaValue, StreamOptions};
 use gptoss_engine::source::{ByteSource, HttpSource, RetryPolicy};
 use std::collections::{HashMap, VecDeque};
@@ -24,6 +24,8 @@ enum Fault {
     DropMidBody,
     /// Ignores Range: 200 with a 1 GiB body (the file, then zeros) written until the client hangs up.
     Whole200,
+    /// Ignores Range as Python's `http.server` does: 200 with the whole file and its Content-Length.
+    NoRanges,
     /// 206 with a Content-Range one byte off.
     WrongContentRange,
     Status503,
@@ -164,6 +166,10 @@ fn serve(
         }
         return Ok(());
     }
+    if fault == Fault::NoRanges {
+        out.write_all(head("200 OK", &[format!("Content-Length: {}", file.len())]).as_bytes())?;
+        return out.write_all(file);
+    }
     let (a, b) = range.expect("the loader always sends Range");
     let body = &file[a as usize..=b as usize];
     let shown = if fault == Fault::WrongContentRange { (a + 1, b + 1) } else { (a, b) };
@@ -262,21 +268,88 @@ fn server_errors_are_retried_with_backoff() {
 }
 
 #[test]
-fn a_200_with_the_whole_body_is_refused_without_downloading_it() {
-    let (server, _) = fixture_server();
+fn a_whole_file_200_is_read_only_as_far_as_the_load_needs() {
+    let (server, bytes) = fixture_server();
     server.set(&[], Fault::Whole200);
     let started = Instant::now();
-    let err = pollster::block_on(GgufModel::open(ByteSource::http(server.url("tiny.gguf")), &mut NoEvents))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains(&server.url("tiny.gguf")) && err.contains("bytes=0-0"), "{err}");
-    assert!(err.contains("ignored the Range header") && err.contains("1073741824 bytes"), "{err}");
-    assert_eq!(server.seen().len(), 1, "not retried");
-    // The client hung up after one chunk: the server could not push more than socket buffers' worth of the GiB.
+    let source = ByteSource::http(server.url("tiny.gguf"));
+    let model = pollster::block_on(GgufModel::open(source, &mut NoEvents)).unwrap();
+    assert_eq!(*model.header(), support::whole_header(&bytes));
+    assert_eq!(server.seen().len(), 1, "the size probe's body is the one read");
+    drop(model);
+    // The client hung up once the header was read: the server could not push the GiB.
     std::thread::sleep(Duration::from_millis(300));
     let written = server.whole_200_written.load(Ordering::SeqCst);
-    assert!(written < 64 << 20, "{written} bytes went out");
+    assert!(written < 128 << 20, "{written} bytes went out");
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn a_server_without_range_support_streams_the_model_in_one_request() {
+    let (server, bytes) = fixture_server();
+    server.set(&[], Fault::NoRanges);
+    let http = HttpSource::new(server.url("tiny.gguf"));
+    let mut notices = Vec::new();
+    let mut sink = |e: Event| {
+        if let Event::Notice { text } = e {
+            notices.push(text)
+        }
+    };
+    let model = pollster::block_on(GgufModel::open(ByteSource::Http(http.clone()), &mut sink)).unwrap();
+    let h = support::whole_header(&bytes);
+    assert_eq!(*model.header(), h);
+    assert!(http.whole_file_only());
+    assert_eq!(notices.len(), 1, "the load says it reads in one pass: {notices:?}");
+    assert!(notices[0].contains("no range support") && notices[0].contains("tiny.gguf"), "{}", notices[0]);
+    let mut matched = 0;
+    pollster::block_on(model.stream_tensors(
+        |_| true,
+        StreamOptions { concurrency: 4, chunk_bytes: 1 << 20 },
+        |chunk| {
+            let t = h.tensor(&chunk.tensor.name).unwrap();
+            let start = (h.data_offset + t.offset + chunk.offset) as usize;
+            assert!(chunk.data == &bytes[start..start + chunk.data.len()], "`{}`", t.name);
+            matched += chunk.is_last() as usize;
+            Ok(())
+        },
+        &mut NoEvents,
+    ))
+    .unwrap();
+    assert_eq!(matched, h.tensors.len());
+    assert_eq!(server.seen().len(), 1, "header and tensors from one body, in file order: {:?}", server.seen());
+    // A second pass: the 40 MB file lies within the 48 MiB kept behind the furthest read, so no new request.
+    let mut again = 0;
+    pollster::block_on(model.stream_tensors(
+        |_| true,
+        StreamOptions::default(),
+        |chunk| {
+            again += chunk.is_last() as usize;
+            Ok(())
+        },
+        &mut NoEvents,
+    ))
+    .unwrap();
+    assert_eq!(again, h.tensors.len());
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[test]
+fn without_range_support_a_read_behind_what_is_kept_asks_for_the_file_again() {
+    // Only a body that starts as a GGUF is read.
+    let big: Arc<[u8]> = b"GGUF"
+        .iter()
+        .copied()
+        .chain((4..(150u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8))
+        .collect();
+    let server = Server::start(HashMap::from([("big.bin".to_string(), big.clone())]));
+    server.set(&[], Fault::NoRanges);
+    let source = ByteSource::http(server.url("big.bin"));
+    let at = 140u64 << 20;
+    assert!(pollster::block_on(source.read(at, 4096)).unwrap() == big[at as usize..][..4096]);
+    assert_eq!(server.seen().len(), 1);
+    // Byte 0 is more than 48 MiB behind: one more body, read from its start.
+    assert!(pollster::block_on(source.read(10, 100)).unwrap() == big[10..110]);
+    assert_eq!(server.seen().len(), 2);
 }
 
 #[test]

@@ -21,6 +21,15 @@ pub async fn read_header(source: &ByteSource, events: &mut dyn EventSink) -> Res
     let mut fetched = 0u64;
     let result = fetch_header(source, &stage, events, &mut fetched).await;
     let header = stage.end(events, result, fetched)?;
+    if source.server_ignores_ranges() {
+        events.emit(Event::Notice {
+            text: format!(
+                "{}: the server answers range requests with the whole file (no range support): the model is read \
+                 in one pass, in file order; expert paging and resuming a cut-off load need a server with ranges",
+                source.name()
+            ),
+        });
+    }
     events.emit(Event::GgufParse {
         file: source.name(),
         version: header.version,

@@ -109,8 +109,17 @@ fn expert_files(model: &GgufModel, n_layer: usize) -> Result<Vec<[paging::Expert
                     .tensor(&tensor)
                     .ok_or_else(|| crate::Error::Model(format!("tensor `{tensor}` is missing")))?;
                 let n_expert = t.info.dims.get(2).copied().unwrap_or(1).max(1);
+                let source = &model.shards()[t.shard].source;
+                if source.reads_in_order_only() {
+                    return Err(crate::Error::Usage(format!(
+                        "{}: expert paging reads experts at any offset, which needs range requests, and this server \
+                         answers them with the whole file: load with every expert resident, or serve the model \
+                         from a server with range support",
+                        source.name()
+                    )));
+                }
                 Ok(paging::ExpertFileRange {
-                    source: model.shards()[t.shard].source.clone(),
+                    source: source.clone(),
                     offset: t.file_offset,
                     bytes_per_expert: t.info.n_bytes / n_expert,
                     tensor,

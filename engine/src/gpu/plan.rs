@@ -56,14 +56,16 @@ impl Plan {
     }
 }
 
+/// A pipeline by kernel, variant, entry point and the dispatch's own pipeline constants (as bits).
+type PipelineKey = (Kernel, Variant, &'static str, Vec<(&'static str, u64)>);
+
 /// Collects pipelines and dispatches with their bind groups.
 pub(super) struct PlanBuilder<'a> {
     ctx: Rc<GpuContext>,
     /// Pipeline-overridable constants per kernel (the attention kernel's tiling of a GQA group).
     constants: HashMap<Kernel, Vec<(&'static str, f64)>>,
     pipelines: Vec<wgpu::ComputePipeline>,
-    /// By kernel, variant, entry point and the dispatch's own pipeline constants (as bits).
-    index: HashMap<(Kernel, Variant, &'static str, Vec<(&'static str, u64)>), usize>,
+    index: HashMap<PipelineKey, usize>,
     pub dispatches: Vec<Dispatch>,
     step: &'a wgpu::Buffer,
 }

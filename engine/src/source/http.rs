@@ -2,10 +2,11 @@
 //! (one request, its status and headers, its body chunk by chunk, and a sleep).
 //!
 //! Transport rules: a ranged GET must come back as 206 with a `Content-Range` naming exactly the bytes asked for.
-//! A 200 means the server ignored `Range` and is sending the whole file; it is refused after looking at the first
-//! body chunk at most (enough to tell a GGUF from the HTML page a dev server returns for a missing file), so nothing
-//! like the whole file is ever read. Dropped connections, timeouts and 5xx/429 answers are retried with exponential
-//! backoff, resuming from the last byte received.
+//! A 200 means the server ignored `Range` and is sending the whole file (Python's `http.server` does): after its
+//! first chunk shows a GGUF (not the HTML page a dev server returns for a missing file) and its `Content-Length`
+//! gives the size, the source switches to reading that one body in file order ([`WholeBody`]), which is how the
+//! loader reads anyway: header, then tensors in file order. Dropped connections, timeouts and 5xx/429 answers are
+//! retried with exponential backoff, resuming from the last byte received.
 
 #[cfg(not(target_arch = "wasm32"))]
 use super::native as transport;
@@ -14,6 +15,7 @@ use super::web as transport;
 
 use super::cache::Validator;
 use crate::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// How often and how patiently transient failures are retried.
@@ -38,14 +40,40 @@ pub struct HttpSource {
     url: String,
     len: Arc<OnceLock<u64>>,
     retry: RetryPolicy,
+    /// Set when the server answered a range with the whole file: reads come from `whole` from then on.
+    whole_only: Arc<AtomicBool>,
+    whole: Arc<futures::lock::Mutex<Option<WholeBody>>>,
 }
+
+/// The body of a whole-file 200, read in file order. It keeps the last [`WHOLE_KEEP`] bytes it passed, so the
+/// reads in flight (up to four 8 MiB tensor reads) and a header window that the tensor data starts inside are
+/// served in any order; a read before what is kept asks for the body again from byte 0.
+struct WholeBody {
+    reply: Option<transport::Reply>,
+    /// File offset of `kept[0]`.
+    kept_start: u64,
+    kept: Vec<u8>,
+    /// Bodies requested so far (the first included).
+    requests: u32,
+}
+
+impl std::fmt::Debug for WholeBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WholeBody(bytes {}.., {} kept, {} requests)", self.kept_start, self.kept.len(), self.requests)
+    }
+}
+
+/// Bytes of a whole-file body kept behind the furthest read.
+const WHOLE_KEEP: usize = 48 << 20;
 
 /// How one attempt failed.
 enum Failure {
     /// Worth retrying (network, truncated body, 5xx/408/429).
     Transient(String),
-    /// Retrying cannot help (404, no range support, wrong Content-Range, not a GGUF file).
+    /// Retrying cannot help (404, wrong Content-Range, not a GGUF file).
     Fatal(Error),
+    /// The server answered with the whole file (`len` bytes), whose first chunk is `first`.
+    WholeFile { reply: Box<transport::Reply>, first: Vec<u8>, len: u64 },
 }
 
 /// `url` without its query and fragment, and the rest (`?…`/`#…`, possibly empty).
@@ -68,7 +96,18 @@ fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
 
 impl HttpSource {
     pub fn new(url: impl Into<String>) -> Self {
-        HttpSource { url: url.into(), len: Arc::new(OnceLock::new()), retry: RetryPolicy::default() }
+        HttpSource {
+            url: url.into(),
+            len: Arc::new(OnceLock::new()),
+            retry: RetryPolicy::default(),
+            whole_only: Arc::default(),
+            whole: Arc::default(),
+        }
+    }
+
+    /// Whether the server ignores `Range`, so the file can only be read in order (learnt from its first answer).
+    pub fn whole_file_only(&self) -> bool {
+        self.whole_only.load(Ordering::Relaxed)
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -84,7 +123,7 @@ impl HttpSource {
     pub(super) fn sibling(&self, file_name: &str) -> HttpSource {
         let (base, rest) = split_url(&self.url);
         let dir = base.rfind('/').map_or("", |i| &base[..=i]);
-        HttpSource { url: format!("{dir}{file_name}{rest}"), len: Arc::new(OnceLock::new()), retry: self.retry }
+        HttpSource { url: format!("{dir}{file_name}{rest}"), retry: self.retry, ..HttpSource::new("") }
     }
 
     /// File size, learnt from a one-byte range request the first time.
@@ -164,6 +203,9 @@ impl HttpSource {
         let last = offset
             .checked_add(len - 1)
             .ok_or_else(|| Error::Source(format!("{}: range at {offset} of {len} bytes overflows", self.url)))?;
+        if self.whole_file_only() {
+            return self.read_whole(offset, len).await;
+        }
         // The whole range up front: a growing buffer would copy an 8 MiB read several times over.
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         let mut failures = 0u32;
@@ -174,6 +216,17 @@ impl HttpSource {
             match self.attempt(start, last, &mut buf).await {
                 Ok(()) => return Ok(buf),
                 Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::WholeFile { reply, first, len: file_len }) => {
+                    let fatal = |what: String| Error::Source(format!("{}: {what}", self.url));
+                    let known = *self.len.get_or_init(|| file_len);
+                    if known != file_len {
+                        return Err(fatal(format!("the file size changed from {known} to {file_len} bytes")));
+                    }
+                    *self.whole.lock().await =
+                        Some(WholeBody { reply: Some(*reply), kept_start: 0, kept: first, requests: 1 });
+                    self.whole_only.store(true, Ordering::Relaxed);
+                    return self.read_whole(offset, len).await;
+                }
                 Err(Failure::Transient(why)) => {
                     if buf.len() > had {
                         failures = 0;
@@ -228,7 +281,7 @@ impl HttpSource {
                 let whole = reply.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
                 if !(start == 0 && whole == Some(last + 1)) {
                     let first = reply.chunk().await.ok().flatten().unwrap_or_default();
-                    if first.len() >= 4 && &first[..4] != b"GGUF" {
+                    if first.len() < 4 || &first[..4] != b"GGUF" {
                         return Err(Failure::Fatal(Error::Gguf {
                             file: self.url.clone(),
                             what: format!(
@@ -237,11 +290,14 @@ impl HttpSource {
                             ),
                         }));
                     }
-                    let size = whole.map_or("unknown size".to_string(), |n| format!("{n} bytes"));
-                    return Err(fatal(format!(
-                        "the server ignored the Range header and answered 200 with the whole file ({size}); \
-                         streaming needs a server that supports range requests (206)"
-                    )));
+                    let Some(len) = whole else {
+                        return Err(fatal(
+                            "the server ignored the Range header and answered 200 without a Content-Length: the \
+                             file's size is unknown"
+                                .into(),
+                        ));
+                    };
+                    return Err(Failure::WholeFile { reply: Box::new(reply), first, len });
                 }
                 self.check_total(whole, &fatal)?;
             }
@@ -266,6 +322,49 @@ impl HttpSource {
             }
         }
         Ok(())
+    }
+
+    /// Bytes `[offset, offset + len)` out of the whole-file body, asking for it again from byte 0 when the read is
+    /// before what is kept. A body that breaks off is an error naming the byte (no resuming without ranges).
+    async fn read_whole(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let fail = |what: String| Error::Source(format!("{} (no range support, read in order): {what}", self.url));
+        let end = offset + len;
+        let mut slot = self.whole.lock().await;
+        let body = slot.get_or_insert_with(|| WholeBody { reply: None, kept_start: 0, kept: Vec::new(), requests: 0 });
+        if offset < body.kept_start || body.reply.is_none() && end > body.kept_start + body.kept.len() as u64 {
+            let reply = transport::request("GET", &self.url, None)
+                .await
+                .map_err(|e| fail(format!("network error asking for the file again: {e}")))?;
+            if reply.status() != 200 {
+                return Err(fail(format!("HTTP {} asking for the file again", reply.status())));
+            }
+            *body = WholeBody { reply: Some(reply), kept_start: 0, kept: Vec::new(), requests: body.requests + 1 };
+        }
+        while body.kept_start + (body.kept.len() as u64) < end {
+            let at = body.kept_start + body.kept.len() as u64;
+            let reply = body.reply.as_mut().ok_or_else(|| fail(format!("the body ended at byte {at}")))?;
+            match reply.chunk().await {
+                Ok(Some(chunk)) => body.kept.extend_from_slice(&chunk),
+                Ok(None) => {
+                    body.reply = None;
+                    return Err(fail(format!("the body ended at byte {at}, before byte {end}")));
+                }
+                Err(e) => {
+                    body.reply = None;
+                    return Err(fail(format!("the connection broke at byte {at}: {e}")));
+                }
+            }
+            // Once twice WHOLE_KEEP is held, let go of all but the last WHOLE_KEEP (never of this read's own bytes):
+            // each byte is moved once, not once per chunk.
+            let keep = WHOLE_KEEP.max(len as usize);
+            if body.kept.len() > 2 * keep {
+                let drop = (body.kept.len() - keep).min((offset - body.kept_start) as usize);
+                body.kept.drain(..drop);
+                body.kept_start += drop as u64;
+            }
+        }
+        let from = (offset - body.kept_start) as usize;
+        Ok(body.kept[from..from + len as usize].to_vec())
     }
 
     /// Record the file size the first time; a different size later means the file changed under us.

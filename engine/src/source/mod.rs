@@ -108,6 +108,21 @@ impl ByteSource {
         }
     }
 
+    /// Whether the file can only be read from its start onwards: a server that ignores `Range` (learnt from its
+    /// first answer; the loader reads in file order anyway, random access such as expert paging cannot).
+    pub fn reads_in_order_only(&self) -> bool {
+        matches!(self, ByteSource::Http(h) if h.whole_file_only())
+    }
+
+    /// Whether the file's server ignores `Range`, read directly or through the model cache (which then fills in
+    /// file order, and serves random reads from disk once it holds the file).
+    pub fn server_ignores_ranges(&self) -> bool {
+        match self {
+            ByteSource::Cached(c) => c.server_ignores_ranges(),
+            other => other.reads_in_order_only(),
+        }
+    }
+
     /// Size of the file in bytes.
     pub async fn len(&self) -> Result<u64> {
         match self {

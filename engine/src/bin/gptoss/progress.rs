@@ -164,6 +164,7 @@ impl EventSink for Progress {
             // The command reports the error itself, once.
             Event::StageFailed { stage, .. } => self.ended(stage, None),
             Event::TensorFetched { .. } => self.tensors += 1,
+            Event::Notice { text } if !matches!(self.output, Output::Silent) => self.note(&format!("warning: {text}")),
             Event::GpuBufferAllocated { total_gpu_bytes, .. } => self.gpu_bytes = total_gpu_bytes,
             Event::GpuModelReady { gpu_bytes, dispatches_per_step, pipelines }
                 if !matches!(self.output, Output::Silent) =>

@@ -261,6 +261,11 @@ impl CachedSource {
         self.inner.url()
     }
 
+    /// Whether its server answers range requests with the whole file.
+    pub fn server_ignores_ranges(&self) -> bool {
+        self.inner.whole_file_only()
+    }
+
     /// The URL of the model's first file.
     pub fn model(&self) -> &str {
         &self.model
