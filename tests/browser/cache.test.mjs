@@ -24,7 +24,7 @@ const GREEDY_TOKENS = 3;
 
 let server, context, page, profileDir, modelBytes;
 // Every ranged request the server answered, and the ones Playwright saw (the worker's fetches included).
-const ranges = { seen: [], budget: null };
+const ranges = { seen: [], budget: null, ignore: false, whole: [] };
 const playwrightRanges = [];
 
 before(async () => {
@@ -209,5 +209,25 @@ test("a storage quota that refuses the cache's writes: the copy is emptied, the 
     console.log(`quota refusal: the model loaded from the network; cached data files ${JSON.stringify(sizes)} bytes`);
   } finally {
     await cdp.send("Storage.overrideQuotaForOrigin", { origin: server.url });
+  }
+});
+
+test("a server without range support: the model streams into the GPU and the cache in one request, and the HUD says so", async () => {
+  await clearOpfs();
+  resetCounts();
+  ranges.whole.length = 0;
+  ranges.ignore = true;
+  try {
+    await openApp();
+    await page.click("#load-model");
+    await page.waitForSelector("#model-ready", { timeout: TIMEOUT_MS });
+    assert.match(await page.innerText("#event-log"), /no range support\): the model is read in one pass/);
+    const model = ranges.whole.filter((r) => r.path.endsWith(MODEL_PATH));
+    assert.equal(model.length, 1, `whole-file GETs of the model: ${JSON.stringify(model)}`);
+    assert.deepEqual(ranges.seen, [], "no ranged answer was given");
+    await page.waitForSelector(`.hud-cache-model[data-model="${MODEL_PATH}"][data-complete="true"]`, { timeout: TIMEOUT_MS });
+    console.log(`no range support: one GET of the model, cached complete`);
+  } finally {
+    ranges.ignore = false;
   }
 });

@@ -61,7 +61,8 @@ function pipeWithin(stream, res, ranges) {
 /**
  * Serves `root` on 127.0.0.1 at a free port; resolves to { url, close }. With `ranges`, every ranged request is
  * logged in `ranges.seen` ({ path, start, end }), and a numeric `ranges.budget` caps the range body bytes the
- * server still sends: past it, connections are dropped (a network that goes away mid-load).
+ * server still sends: past it, connections are dropped (a network that goes away mid-load). With `ranges.ignore`
+ * set it answers every GET 200 with the whole file, as Python's http.server does, logging each in `ranges.whole`.
  */
 export async function startStaticServer(root, { ranges } = {}) {
   const base = resolve(root);
@@ -90,7 +91,9 @@ export async function startStaticServer(root, { ranges } = {}) {
       "Last-Modified": info.mtime.toUTCString(),
     };
     const range = req.headers.range;
-    if (range) {
+    // `ranges.ignore`: answer as Python's http.server does, 200 with the whole file whatever the Range header.
+    if (ranges?.ignore) delete headers["Accept-Ranges"];
+    if (range && !ranges?.ignore) {
       const r = parseRange(range, info.size);
       if (!r) {
         res.writeHead(416, { ...headers, "Content-Range": `bytes */${info.size}` }).end();
@@ -109,6 +112,7 @@ export async function startStaticServer(root, { ranges } = {}) {
     }
     res.writeHead(200, { ...headers, "Content-Length": info.size });
     if (req.method === "HEAD") return res.end();
+    if (ranges?.ignore) ranges.whole.push({ path, range });
     createReadStream(file).pipe(res);
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
