@@ -418,3 +418,15 @@ fn split_model_over_http_finds_its_other_shards() {
     assert!(got == bytes[start..start + t.n_bytes as usize]);
     assert_eq!(model.tensor(&t.name).unwrap().shard, 1);
 }
+
+#[test]
+fn expert_paging_is_refused_for_a_server_without_range_support() {
+    use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuOptions};
+    let (server, _) = fixture_server();
+    server.set(&[], Fault::NoRanges);
+    let model = pollster::block_on(GgufModel::open(ByteSource::http(server.url("tiny.gguf")), &mut NoEvents)).unwrap();
+    let ctx = std::rc::Rc::new(pollster::block_on(GpuContext::new()).expect("a Vulkan adapter (mesa-vulkan-drivers)"));
+    let options = GpuOptions { context: 64, max_batch: 16, expert_budget: ExpertBudget::Min, ..Default::default() };
+    let err = pollster::block_on(load_model(ctx, &model, options, &mut NoEvents)).err().expect("refused").to_string();
+    assert!(err.contains("expert paging reads experts at any offset") && err.contains("tiny.gguf"), "{err}");
+}

@@ -31,12 +31,12 @@ use std::sync::{Arc, Mutex, Weak};
 
 use entry::Entry;
 
+use super::{ByteSource, HttpSource};
+use crate::{Error, Result};
+
 /// What an error says when another tab (or the worker of a page just reloaded) holds a cache file open: the
 /// browser's files take one synchronous access handle at a time.
 const BUSY: &str = "open in another tab of this site";
-
-use super::{ByteSource, HttpSource};
-use crate::{Error, Result};
 
 /// The storage the browser grants this origin and how much of it is used (`navigator.storage.estimate()`).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
