@@ -296,6 +296,27 @@ test("a URL that serves HTML shows \"not a GGUF file\" in the HUD, and the page 
   await other.close();
 });
 
+test("a cross-origin URL without CORS headers is named as a CORS refusal in the HUD, not a network error", async () => {
+  // Another port is another origin; the static server sends no Access-Control-* headers.
+  const foreign = await startStaticServer(APP_DIR);
+  const other = await context.newPage();
+  try {
+    other.on("pageerror", (error) => pageErrors.push(`[cors] ${error}`));
+    const url = `${foreign.url}/models/wordnet-gpt-oss.gguf`;
+    await other.goto(`${server.url}/gptoss?gguf=${encodeURIComponent(url)}`);
+    const error = other.locator("#hud-error");
+    await error.waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const text = await error.innerText();
+    assert.match(text, /refused by CORS/);
+    assert.match(text, /Access-Control-Allow-Origin/);
+    assert.ok(text.includes(foreign.url), text);
+    console.log(`cross-origin error: ${text.slice(0, 300)}`);
+  } finally {
+    await other.close();
+    await foreign.close();
+  }
+});
+
 test("LOAD MODEL again releases the first model: the GPU-bytes gauge returns to the same level", async () => {
   const first = Number(await attr("#memory-gauge", "data-allocated"));
   await phase(page, "idle");

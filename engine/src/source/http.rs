@@ -18,6 +18,9 @@ use crate::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+/// How a browser transport error starts when CORS, not the network, refused the answer: retrying cannot help.
+pub(super) const CORS_REFUSED: &str = "refused by CORS";
+
 /// How often and how patiently transient failures are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -145,7 +148,10 @@ impl HttpSource {
     /// What the server says the file is now (a `HEAD` request: no body, so no range of the model's bytes).
     pub(super) async fn validator(&self) -> Result<Validator> {
         let fail = |what: String| Error::Source(format!("{} (HEAD): {what}", self.url));
-        let reply = self.head_reply().await.map_err(|e| fail(format!("network error: {e}")))?;
+        let reply = self.head_reply().await.map_err(|e| match e.starts_with(CORS_REFUSED) {
+            true => fail(e),
+            false => fail(format!("network error: {e}")),
+        })?;
         match reply.status() {
             200 | 204 => {}
             404 | 410 => return Err(fail(format!("HTTP {}: not found", reply.status()))),
@@ -250,9 +256,12 @@ impl HttpSource {
     async fn attempt(&self, start: u64, last: u64, buf: &mut Vec<u8>) -> std::result::Result<(), Failure> {
         let range = format!("bytes={start}-{last}");
         let fatal = |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
-        let mut reply = transport::request("GET", &self.url, Some(&range))
-            .await
-            .map_err(|e| Failure::Transient(format!("network error: {e}")))?;
+        let mut reply = transport::request("GET", &self.url, Some(&range)).await.map_err(|e| {
+            match e.starts_with(CORS_REFUSED) {
+                true => Failure::Fatal(Error::Source(format!("{} {range}: {e}", self.url))),
+                false => Failure::Transient(format!("network error: {e}")),
+            }
+        })?;
         let status = reply.status();
         let is_html = reply.header("content-type").is_some_and(|t| t.trim_start().starts_with("text/html"));
         match status {

@@ -6,7 +6,9 @@ use crate::{Error, Result};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestCache, RequestInit, Response};
+use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestCache, RequestInit, RequestMode, Response};
+
+use super::http::CORS_REFUSED;
 
 pub(super) fn js_text(v: &JsValue) -> String {
     v.as_string()
@@ -53,17 +55,57 @@ pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std
     } else {
         return Err("no fetch in this JavaScript context".into());
     };
-    // fetch rejects only for network and CORS failures, which the browser does not tell apart.
-    let response: Response = JsFuture::from(promise)
-        .await
-        .map_err(|e| format!("network or CORS failure ({})", js_text(&e)))?
-        .dyn_into()
-        .map_err(|e| js_text(&e))?;
+    // fetch rejects only for network and CORS failures, which the browser does not tell apart: `refused` asks.
+    let response: Response = match JsFuture::from(promise).await {
+        Ok(response) => response.dyn_into().map_err(|e| js_text(&e))?,
+        Err(e) => return Err(refused(url, &e).await),
+    };
     let reader = match response.body() {
         Some(stream) => Some(stream.get_reader().dyn_into::<ReadableStreamDefaultReader>().map_err(|e| js_text(&e))?),
         None => None,
     };
     Ok(Reply { response, reader })
+}
+
+/// Why `fetch(url)` was rejected. For a cross-origin URL it asks again in `no-cors` mode (a `HEAD`, no body): an
+/// answer, opaque as it is, means the server is there and CORS is what kept the page from reading it.
+async fn refused(url: &str, e: &JsValue) -> String {
+    let why = js_text(e);
+    let global = js_sys::global();
+    let page = Reflect::get(&global, &"origin".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let cross_origin = origin_of(url).is_some_and(|o| o != page);
+    if cross_origin && answers_without_cors(url, &global).await {
+        return format!(
+            "{CORS_REFUSED}: the server answered, but without an Access-Control-Allow-Origin header that lets {page} \
+             read it, so the browser kept its answer from the page; serve the model with CORS headers \
+             (Access-Control-Allow-Origin, and Access-Control-Expose-Headers: Content-Range, Content-Length, ETag) \
+             or from this site ({why})"
+        );
+    }
+    format!("network failure: the server could not be reached ({why})")
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL; `None` for a relative one (same origin).
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + host_end])
+}
+
+async fn answers_without_cors(url: &str, global: &js_sys::Object) -> bool {
+    let init = RequestInit::new();
+    init.set_method("HEAD");
+    init.set_mode(RequestMode::NoCors);
+    init.set_cache(RequestCache::NoStore);
+    let Ok(request) = Request::new_with_str_and_init(url, &init) else { return false };
+    let promise = if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        window.fetch_with_request(&request)
+    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        worker.fetch_with_request(&request)
+    } else {
+        return false;
+    };
+    JsFuture::from(promise).await.is_ok()
 }
 
 impl Reply {
