@@ -8,7 +8,8 @@
 #      screenshots it saves. Then tests/browser/chat.test.mjs: two chat turns (the second prefilling only its new
 #      tokens) and a tool call card; and tests/browser/reference.test.mjs: the trained model's log-probabilities on
 #      the browser's GPU against PyTorch's; and tests/browser/cache.test.mjs: the model cache in OPFS (a reload
-#      loads from it, a corrupt chunk is repaired, a cut-off load resumes, delete, a quota that refuses writes).
+#      loads from it, a corrupt chunk is repaired, a cut-off load resumes, delete, a quota that refuses writes, a
+#      server without range support); and tests/browser/transport.test.mjs: broken range answers named in the HUD.
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
@@ -53,6 +54,8 @@ if run_stage "dx build --platform web" dx build --platform web; then
         node --test --test-reporter=spec tests/browser/reference.test.mjs || true
     run_stage "browser model cache test" env APP_DIR="$APP_DIR" \
         node --test --test-reporter=spec tests/browser/cache.test.mjs || true
+    run_stage "browser transport faults test" env APP_DIR="$APP_DIR" \
+        node --test --test-reporter=spec tests/browser/transport.test.mjs || true
 fi
 
 echo

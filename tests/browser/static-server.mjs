@@ -44,6 +44,14 @@ export function parseRange(header, size) {
   return start <= end && start < size ? { start, end } : null;
 }
 
+/** A ranged answer broken as `fault` says: "wrong-content-range" (one byte off), "no-content-range" or "416". */
+function faulty(res, fault, headers, r, size) {
+  const length = { "Content-Length": 0 };
+  if (fault === "416") return res.writeHead(416, { ...headers, ...length, "Content-Range": `bytes */${size}` }).end();
+  const range = fault === "wrong-content-range" ? { "Content-Range": `bytes ${r.start + 1}-${r.end + 1}/${size}` } : {};
+  res.writeHead(206, { ...headers, ...range, ...length }).end();
+}
+
 /** Pipes `stream` to `res` until `ranges.budget` body bytes are spent, then drops the connection. */
 function pipeWithin(stream, res, ranges) {
   stream.on("data", (chunk) => {
@@ -62,7 +70,8 @@ function pipeWithin(stream, res, ranges) {
  * Serves `root` on 127.0.0.1 at a free port; resolves to { url, close }. With `ranges`, every ranged request is
  * logged in `ranges.seen` ({ path, start, end }), and a numeric `ranges.budget` caps the range body bytes the
  * server still sends: past it, connections are dropped (a network that goes away mid-load). With `ranges.ignore`
- * set it answers every GET 200 with the whole file, as Python's http.server does, logging each in `ranges.whole`.
+ * set it answers every GET 200 with the whole file, as Python's http.server does, logging each in `ranges.whole`;
+ * with `ranges.fault` it breaks every ranged answer for a .gguf file (see `faulty`).
  */
 export async function startStaticServer(root, { ranges } = {}) {
   const base = resolve(root);
@@ -98,6 +107,10 @@ export async function startStaticServer(root, { ranges } = {}) {
       if (!r) {
         res.writeHead(416, { ...headers, "Content-Range": `bytes */${info.size}` }).end();
         return;
+      }
+      if (ranges?.fault && req.method !== "HEAD" && extname(file) === ".gguf") {
+        ranges.seen.push({ path, start: r.start, end: r.end, fault: ranges.fault });
+        return faulty(res, ranges.fault, headers, r, info.size);
       }
       res.writeHead(206, {
         ...headers,

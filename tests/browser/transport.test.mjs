@@ -1,0 +1,58 @@
+// Broken range answers on the real page (headless Chromium, SwiftShader): a wrong Content-Range, a 206 without
+// one, and a 416 each give an error in the HUD that names the URL, the range and what was wrong; after them the
+// same page loads the bundled model without a reload. (The server without range support and the CORS refusal are
+// in cache.test.mjs and smoke.test.mjs.)
+//
+//   APP_DIR=<dx build output>/public node --test tests/browser/transport.test.mjs
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import { launchChromium } from "./launch.mjs";
+import { startStaticServer } from "./static-server.mjs";
+
+const APP_DIR = process.env.APP_DIR;
+const TIMEOUT_MS = 180_000;
+const MODEL = "/models/wordnet-gpt-oss.gguf";
+const ranges = { seen: [], budget: null, fault: null };
+let server, context, profileDir, page;
+
+before(async () => {
+  assert.ok(APP_DIR, "APP_DIR must name the built app's public directory");
+  server = await startStaticServer(APP_DIR, { ranges });
+  ({ context, profileDir } = await launchChromium("gptoss-transport"));
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("pageerror", (error) => console.log(`[pageerror] ${error.stack ?? error}`));
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+});
+
+const FAULTS = [
+  ["wrong-content-range", /wrong Content-Range `bytes \d+-\d+\/\d+` \(asked for bytes=\d+-\d+\)/],
+  ["no-content-range", /206 without a readable Content-Range/],
+  ["416", /HTTP 416: range not satisfiable/],
+];
+
+test("broken range answers are named in the HUD, and the page then loads the model without a reload", async () => {
+  for (const [fault, expected] of FAULTS) {
+    ranges.fault = fault;
+    // Each case starts from the network: the cache is cleared (the catch: nothing cached yet is fine).
+    await page.goto(`${server.url}/gptoss?gguf=${MODEL}`);
+    await page.evaluate(() => navigator.storage.getDirectory().then((d) => d.removeEntry("gptoss-cache", { recursive: true }).catch(() => {})));
+    await page.goto(`${server.url}/gptoss?gguf=${MODEL}`);
+    const error = page.locator("#hud-error");
+    await error.waitFor({ timeout: TIMEOUT_MS });
+    const text = await error.innerText();
+    assert.match(text, expected, `${fault}: ${text}`);
+    assert.ok(text.includes(MODEL), `${fault}: the error names the file: ${text}`);
+    console.log(`${fault}: ${text.replace(/\s+/g, " ").slice(0, 240)}`);
+  }
+  // The server mends; LOAD MODEL on the same page reads the header again and loads.
+  ranges.fault = null;
+  await page.waitForSelector('#load-model[data-state="idle"]', { timeout: TIMEOUT_MS });
+  await page.click("#load-model");
+  await page.waitForSelector("#model-ready", { timeout: TIMEOUT_MS });
+});
