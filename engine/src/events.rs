@@ -117,7 +117,7 @@ pub enum Event {
         duration_ms: f64,
     },
     /// Something about the load the user should know that is not an error (shown as a warning): e.g. a server
-    /// without range support, whose file is read in one pass.
+    /// without range support, whose file is read in one pass, or a range that failed and is being retried.
     Notice {
         text: String,
     },

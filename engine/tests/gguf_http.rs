@@ -265,6 +265,26 @@ fn server_errors_are_retried_with_backoff() {
     assert_eq!(pollster::block_on(source.read(8, 8)).unwrap(), &bytes[8..16]);
     // The size probe was the request that met the 503s.
     assert_eq!(server.seen().len(), 4);
+    // Each retry is a line for the user, taken once.
+    let retries = source.take_retries();
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    assert!(retries[0].contains("bytes=0-0: HTTP 503; retrying in 5 ms (attempt 2 of 5)"), "{}", retries[0]);
+    assert!(source.take_retries().is_empty());
+}
+
+#[test]
+fn a_load_reports_each_retry_as_a_notice() {
+    let (server, _) = fixture_server();
+    server.set(&[Fault::None, Fault::Status503], Fault::None);
+    let mut notices = Vec::new();
+    let mut sink = |e: Event| {
+        if let Event::Notice { text } = e {
+            notices.push(text)
+        }
+    };
+    pollster::block_on(GgufModel::open(quick_retries(server.url("tiny.gguf"), 5), &mut sink)).unwrap();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("tiny.gguf bytes=") && notices[0].contains("HTTP 503; retrying"), "{}", notices[0]);
 }
 
 #[test]

@@ -44,9 +44,17 @@ export function parseRange(header, size) {
   return start <= end && start < size ? { start, end } : null;
 }
 
-/** A ranged answer broken as `fault` says: "wrong-content-range" (one byte off), "no-content-range" or "416". */
-function faulty(res, fault, headers, r, size) {
+/**
+ * A ranged answer broken as `ranges.fault` says: "wrong-content-range" (one byte off), "no-content-range", "416",
+ * or "503-once" (a 503, after which the fault is cleared).
+ */
+function faulty(res, ranges, headers, r, size) {
+  const { fault } = ranges;
   const length = { "Content-Length": 0 };
+  if (fault === "503-once") {
+    ranges.fault = null;
+    return res.writeHead(503, { ...headers, ...length }).end();
+  }
   if (fault === "416") return res.writeHead(416, { ...headers, ...length, "Content-Range": `bytes */${size}` }).end();
   const range = fault === "wrong-content-range" ? { "Content-Range": `bytes ${r.start + 1}-${r.end + 1}/${size}` } : {};
   res.writeHead(206, { ...headers, ...range, ...length }).end();
@@ -110,7 +118,7 @@ export async function startStaticServer(root, { ranges } = {}) {
       }
       if (ranges?.fault && req.method !== "HEAD" && extname(file) === ".gguf") {
         ranges.seen.push({ path, start: r.start, end: r.end, fault: ranges.fault });
-        return faulty(res, ranges.fault, headers, r, info.size);
+        return faulty(res, ranges, headers, r, info.size);
       }
       res.writeHead(206, {
         ...headers,

@@ -1,6 +1,6 @@
 // Broken range answers on the real page (headless Chromium, SwiftShader): a wrong Content-Range, a 206 without
 // one, and a 416 each give an error in the HUD that names the URL, the range and what was wrong; after them the
-// same page loads the bundled model without a reload. (The server without range support and the CORS refusal are
+// same page loads the bundled model without a reload, through a 503 that is retried and shown in the log. (The server without range support and the CORS refusal are
 // in cache.test.mjs and smoke.test.mjs.)
 //
 //   APP_DIR=<dx build output>/public node --test tests/browser/transport.test.mjs
@@ -50,9 +50,13 @@ test("broken range answers are named in the HUD, and the page then loads the mod
     assert.ok(text.includes(MODEL), `${fault}: the error names the file: ${text}`);
     console.log(`${fault}: ${text.replace(/\s+/g, " ").slice(0, 240)}`);
   }
-  // The server mends; LOAD MODEL on the same page reads the header again and loads.
-  ranges.fault = null;
+  // The server mends after one more 503; LOAD MODEL on the same page reads the header again (the 503 retried, and
+  // said in the log) and loads.
+  ranges.fault = "503-once";
   await page.waitForSelector('#load-model[data-state="idle"]', { timeout: TIMEOUT_MS });
   await page.click("#load-model");
   await page.waitForSelector("#model-ready", { timeout: TIMEOUT_MS });
+  const log = await page.innerText("#event-log");
+  assert.match(log, /bytes=\d+-\d+: HTTP 503; retrying in \d+ ms \(attempt 2 of 5\)/);
+  assert.equal(ranges.fault, null, "the 503 was answered");
 });

@@ -20,6 +20,9 @@ pub async fn read_header(source: &ByteSource, events: &mut dyn EventSink) -> Res
     let stage = StageTimer::start(Stage::FetchHeader, events);
     let mut fetched = 0u64;
     let result = fetch_header(source, &stage, events, &mut fetched).await;
+    for text in source.take_retries() {
+        events.emit(Event::Notice { text });
+    }
     let header = stage.end(events, result, fetched)?;
     if source.server_ignores_ranges() {
         events.emit(Event::Notice {
@@ -301,6 +304,9 @@ impl GgufModel {
         // When each tensor's first read started, for its `tensor_fetched` duration.
         let mut first_started: Option<Instant> = None;
         while let Some((read, started, bytes)) = fetches.next().await {
+            for text in self.shards[read.shard].source.take_retries() {
+                events.emit(Event::Notice { text });
+            }
             let bytes = bytes?;
             for piece in &read.pieces {
                 let t = &selected[piece.tensor];

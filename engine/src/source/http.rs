@@ -46,6 +46,8 @@ pub struct HttpSource {
     /// Set when the server answered a range with the whole file: reads come from `whole` from then on.
     whole_only: Arc<AtomicBool>,
     whole: Arc<futures::lock::Mutex<Option<WholeBody>>>,
+    /// Retries since the loader last asked ([`HttpSource::take_retries`]), as lines for the user.
+    retries: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// The body of a whole-file 200, read in file order. It keeps the last [`WHOLE_KEEP`] bytes it passed, so the
@@ -105,7 +107,13 @@ impl HttpSource {
             retry: RetryPolicy::default(),
             whole_only: Arc::default(),
             whole: Arc::default(),
+            retries: Arc::default(),
         }
+    }
+
+    /// The retries made since the last call, each a line naming the range, what failed and the wait.
+    pub fn take_retries(&self) -> Vec<String> {
+        std::mem::take(&mut *self.retries.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Whether the server ignores `Range`, so the file can only be read in order (learnt from its first answer).
@@ -245,6 +253,13 @@ impl HttpSource {
                             self.url
                         )));
                     }
+                    let note = format!(
+                        "{} bytes={start}-{last}: {why}; retrying in {delay} ms (attempt {} of {}), from byte {start}",
+                        self.url,
+                        failures + 1,
+                        self.retry.attempts
+                    );
+                    self.retries.lock().unwrap_or_else(|p| p.into_inner()).push(note);
                     transport::sleep_ms(delay).await;
                     delay = (delay * 2).min(self.retry.max_delay_ms);
                 }

@@ -114,6 +114,15 @@ impl ByteSource {
         matches!(self, ByteSource::Http(h) if h.whole_file_only())
     }
 
+    /// The transport's retries since the last call, as lines for the user (HTTP only).
+    pub fn take_retries(&self) -> Vec<String> {
+        match self {
+            ByteSource::Http(h) => h.take_retries(),
+            ByteSource::Cached(c) => c.take_retries(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether the file's server ignores `Range`, read directly or through the model cache (which then fills in
     /// file order, and serves random reads from disk once it holds the file).
     pub fn server_ignores_ranges(&self) -> bool {

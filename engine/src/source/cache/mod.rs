@@ -261,6 +261,11 @@ impl CachedSource {
         self.inner.url()
     }
 
+    /// Its server's retries since the last call (see [`HttpSource::take_retries`]).
+    pub fn take_retries(&self) -> Vec<String> {
+        self.inner.take_retries()
+    }
+
     /// Whether its server answers range requests with the whole file.
     pub fn server_ignores_ranges(&self) -> bool {
         self.inner.whole_file_only()
