@@ -58,13 +58,11 @@ struct WholeBody {
     /// File offset of `kept[0]`.
     kept_start: u64,
     kept: Vec<u8>,
-    /// Bodies requested so far (the first included).
-    requests: u32,
 }
 
 impl std::fmt::Debug for WholeBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "WholeBody(bytes {}.., {} kept, {} requests)", self.kept_start, self.kept.len(), self.requests)
+        write!(f, "WholeBody(bytes {}.., {} kept)", self.kept_start, self.kept.len())
     }
 }
 
@@ -77,8 +75,8 @@ enum Failure {
     Transient(String),
     /// Retrying cannot help (404, wrong Content-Range, not a GGUF file).
     Fatal(Error),
-    /// The server answered with the whole file (`len` bytes), whose first chunk is `first`.
-    WholeFile { reply: Box<transport::Reply>, first: Vec<u8>, len: u64 },
+    /// The server answered with the whole file (its size checked), whose first chunk is `first`.
+    WholeFile { reply: Box<transport::Reply>, first: Vec<u8> },
 }
 
 /// `url` without its query and fragment, and the rest (`?…`/`#…`, possibly empty).
@@ -230,14 +228,8 @@ impl HttpSource {
             match self.attempt(start, last, &mut buf).await {
                 Ok(()) => return Ok(buf),
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::WholeFile { reply, first, len: file_len }) => {
-                    let fatal = |what: String| Error::Source(format!("{}: {what}", self.url));
-                    let known = *self.len.get_or_init(|| file_len);
-                    if known != file_len {
-                        return Err(fatal(format!("the file size changed from {known} to {file_len} bytes")));
-                    }
-                    *self.whole.lock().await =
-                        Some(WholeBody { reply: Some(*reply), kept_start: 0, kept: first, requests: 1 });
+                Err(Failure::WholeFile { reply, first }) => {
+                    *self.whole.lock().await = Some(WholeBody { reply: Some(*reply), kept_start: 0, kept: first });
                     self.whole_only.store(true, Ordering::Relaxed);
                     return self.read_whole(offset, len).await;
                 }
@@ -314,14 +306,15 @@ impl HttpSource {
                             ),
                         }));
                     }
-                    let Some(len) = whole else {
+                    if whole.is_none() {
                         return Err(fatal(
                             "the server ignored the Range header and answered 200 without a Content-Length: the \
                              file's size is unknown"
                                 .into(),
                         ));
-                    };
-                    return Err(Failure::WholeFile { reply: Box::new(reply), first, len });
+                    }
+                    self.check_total(whole, &fatal)?;
+                    return Err(Failure::WholeFile { reply: Box::new(reply), first });
                 }
                 self.check_total(whole, &fatal)?;
             }
@@ -354,7 +347,7 @@ impl HttpSource {
         let fail = |what: String| Error::Source(format!("{} (no range support, read in order): {what}", self.url));
         let end = offset + len;
         let mut slot = self.whole.lock().await;
-        let body = slot.get_or_insert_with(|| WholeBody { reply: None, kept_start: 0, kept: Vec::new(), requests: 0 });
+        let body = slot.get_or_insert_with(|| WholeBody { reply: None, kept_start: 0, kept: Vec::new() });
         if offset < body.kept_start || body.reply.is_none() && end > body.kept_start + body.kept.len() as u64 {
             let reply = transport::request("GET", &self.url, None)
                 .await
@@ -362,7 +355,7 @@ impl HttpSource {
             if reply.status() != 200 {
                 return Err(fail(format!("HTTP {} asking for the file again", reply.status())));
             }
-            *body = WholeBody { reply: Some(reply), kept_start: 0, kept: Vec::new(), requests: body.requests + 1 };
+            *body = WholeBody { reply: Some(reply), kept_start: 0, kept: Vec::new() };
         }
         while body.kept_start + (body.kept.len() as u64) < end {
             let at = body.kept_start + body.kept.len() as u64;

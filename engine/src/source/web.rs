@@ -47,14 +47,7 @@ pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std
     // up to three times in one load, tests/browser/cache.test.mjs).
     init.set_cache(RequestCache::NoStore);
     let request = Request::new_with_str_and_init(url, &init).map_err(|e| js_text(&e))?;
-    let global = js_sys::global();
-    let promise = if let Some(window) = global.dyn_ref::<web_sys::Window>() {
-        window.fetch_with_request(&request)
-    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
-        worker.fetch_with_request(&request)
-    } else {
-        return Err("no fetch in this JavaScript context".into());
-    };
+    let promise = fetch(&request).ok_or("no fetch in this JavaScript context")?;
     // fetch rejects only for network and CORS failures, which the browser does not tell apart: `refused` asks.
     let response: Response = match JsFuture::from(promise).await {
         Ok(response) => response.dyn_into().map_err(|e| js_text(&e))?,
@@ -67,14 +60,23 @@ pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std
     Ok(Reply { response, reader })
 }
 
+/// `fetch(request)` from the window or the worker this runs in; `None` in any other context.
+fn fetch(request: &Request) -> Option<js_sys::Promise> {
+    let global = js_sys::global();
+    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        Some(window.fetch_with_request(request))
+    } else {
+        global.dyn_ref::<web_sys::WorkerGlobalScope>().map(|worker| worker.fetch_with_request(request))
+    }
+}
+
 /// Why `fetch(url)` was rejected. For a cross-origin URL it asks again in `no-cors` mode (a `HEAD`, no body): an
 /// answer, opaque as it is, means the server is there and CORS is what kept the page from reading it.
 async fn refused(url: &str, e: &JsValue) -> String {
     let why = js_text(e);
-    let global = js_sys::global();
-    let page = Reflect::get(&global, &"origin".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let page = Reflect::get(&js_sys::global(), &"origin".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
     let cross_origin = origin_of(url).is_some_and(|o| o != page);
-    if cross_origin && answers_without_cors(url, &global).await {
+    if cross_origin && answers_without_cors(url).await {
         return format!(
             "{CORS_REFUSED}: the server answered, but without an Access-Control-Allow-Origin header that lets {page} \
              read it, so the browser kept its answer from the page; serve the model with CORS headers \
@@ -92,19 +94,12 @@ fn origin_of(url: &str) -> Option<&str> {
     Some(&url[..url.len() - rest.len() + host_end])
 }
 
-async fn answers_without_cors(url: &str, global: &js_sys::Object) -> bool {
+async fn answers_without_cors(url: &str) -> bool {
     let init = RequestInit::new();
     init.set_method("HEAD");
     init.set_mode(RequestMode::NoCors);
     init.set_cache(RequestCache::NoStore);
-    let Ok(request) = Request::new_with_str_and_init(url, &init) else { return false };
-    let promise = if let Some(window) = global.dyn_ref::<web_sys::Window>() {
-        window.fetch_with_request(&request)
-    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
-        worker.fetch_with_request(&request)
-    } else {
-        return false;
-    };
+    let Some(promise) = Request::new_with_str_and_init(url, &init).ok().and_then(|r| fetch(&r)) else { return false };
     JsFuture::from(promise).await.is_ok()
 }
 

@@ -145,10 +145,7 @@ impl Entry {
         let chunks = self.lock().manifest.chunks_of(offset, len);
         for _ in 0..MAX_ROUNDS {
             if self.lock().refused {
-                let _busy = meter.start(Side::Network);
-                let bytes = inner.read(offset, len).await?;
-                meter.add(Side::Network, len);
-                return Ok(bytes);
+                return meter.network_read(inner, offset, len).await;
             }
             let plan = self.plan(chunks.clone());
             if plan.fetch.is_empty() && plan.wait.is_empty() {
@@ -223,11 +220,7 @@ impl Entry {
             let s = self.lock();
             (s.manifest.chunk_range(*run.start()).0, s.manifest.chunk_range(*run.end()).1)
         };
-        let bytes = {
-            let _busy = meter.start(Side::Network);
-            inner.read(start, end - start).await?
-        };
-        meter.add(Side::Network, bytes.len() as u64);
+        let bytes = meter.network_read(inner, start, end - start).await?;
         let fail = |e: String| Error::Source(format!("model cache: {e}"));
         if let Err(e) = self.data.write_at(start, &bytes) {
             if !e.contains("QuotaExceededError") {

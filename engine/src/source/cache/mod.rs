@@ -322,14 +322,7 @@ impl CachedSource {
         let shared = &self.cache.shared;
         match self.entry().await? {
             Some(entry) => entry.read(&self.inner, &shared.meter, &shared.notes, offset, len).await,
-            None => {
-                let bytes = {
-                    let _busy = shared.meter.start(traffic::Side::Network);
-                    self.inner.read(offset, len).await?
-                };
-                shared.meter.add(traffic::Side::Network, bytes.len() as u64);
-                Ok(bytes)
-            }
+            None => shared.meter.network_read(&self.inner, offset, len).await,
         }
     }
 }

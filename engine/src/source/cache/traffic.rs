@@ -4,6 +4,9 @@
 use std::sync::Mutex;
 use web_time::Instant;
 
+use crate::source::HttpSource;
+use crate::Result;
+
 /// Bytes from each side and the time each was busy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Traffic {
@@ -80,6 +83,16 @@ impl TrafficMeter {
             Side::Network => traffic.network_bytes += bytes,
             Side::Cache => traffic.cache_bytes += bytes,
         }
+    }
+
+    /// `[offset, offset + len)` from the network, timed and counted on the network side.
+    pub async fn network_read(&self, inner: &HttpSource, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let bytes = {
+            let _busy = self.start(Side::Network);
+            inner.read(offset, len).await?
+        };
+        self.add(Side::Network, bytes.len() as u64);
+        Ok(bytes)
     }
 
     pub fn repaired(&self) {
