@@ -7,7 +7,7 @@ use serde::Serialize;
 use web_time::Instant;
 
 use crate::events::{EventSink, Stage, StageTimer};
-use crate::gguf::GgufModel;
+use crate::gguf::{GgufModel, StreamTimes};
 use crate::gpu::{
     load_model, read_ceiling, AdapterReport, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats, StepTiming,
 };
@@ -34,6 +34,9 @@ pub struct BenchReport {
     pub tensor_bytes: u64,
     pub load_s: f64,
     pub load_gb_per_s: f64,
+    /// Of the tensor stream inside `load_s`: time waiting for bytes, and time uploading them (where a gap between
+    /// the network's rate and the load's comes from).
+    pub load_stream: StreamTimes,
     pub gpu_bytes: u64,
     /// Weight bytes one decoded token reads: the dense weights, one embedding row, k of n experts per layer.
     pub weight_bytes_per_token: u64,
@@ -74,7 +77,9 @@ pub struct DecodeFigure {
     pub roofline_fraction: f64,
     /// Where a token's wall time goes (medians over the measured tokens, ms): the GPU's own time (the sum of the
     /// per-dispatch timestamps of one profiled step at this context; 0 without timestamp queries), recording the
-    /// pass, the submit call, submit → readback mapped, and whatever is left (the caller between steps).
+    /// pass, the submit call, submit → readback mapped, and whatever is left (the caller between steps). Steps are
+    /// submitted one ahead, so a step's submit → mapped overlaps the previous token's and the parts can add up to
+    /// more than the wall time (`other_ms` is then 0).
     pub gpu_ms: f64,
     pub encode_ms: f64,
     pub submit_ms: f64,
@@ -166,17 +171,32 @@ struct DecodeRun {
     paging: Option<PagingStats>,
 }
 
+/// Steps go as generation runs them: each submitted before the previous one is read back, unless paging.
 async fn decode_run(model: &mut GpuModel, n: usize, warmup: usize) -> Result<DecodeRun> {
     let greedy = SamplerConfig::greedy();
     let mut token = 0u32;
     let (mut times, mut encode, mut submit, mut map_wait) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut paging: Option<PagingStats> = None;
-    for i in 0..warmup + n {
-        let start = Instant::now();
-        let out = model.step(&[token], &greedy).await?;
+    let total = warmup + n;
+    let mut ahead = if model.pages_experts() { None } else { Some(model.submit_ahead(&greedy)?) };
+    let mut last = Instant::now();
+    for i in 0..total {
+        let out = match ahead.take() {
+            Some(this) => {
+                if i + 1 < total {
+                    ahead = Some(model.submit_ahead(&greedy)?);
+                }
+                model.receive(this).await?
+            }
+            None => model.step(&[token], &greedy).await?,
+        };
         token = out.choice.token;
+        // A token's time is the interval between results, as a reader of the stream sees it.
+        let now = Instant::now();
+        let seconds = (now - last).as_secs_f64();
+        last = now;
         if i >= warmup {
-            times.push(start.elapsed().as_secs_f64());
+            times.push(seconds);
             encode.push(out.timing.encode_ms);
             submit.push(out.timing.submit_ms);
             map_wait.push(out.timing.map_wait_ms);
@@ -263,6 +283,7 @@ pub async fn measure(
         tensor_bytes,
         load_s,
         load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
+        load_stream: model.load_times(),
         gpu_bytes: model.gpu_bytes(),
         weight_bytes_per_token,
         ceiling_gb_per_s: ceiling.gb_per_s,
@@ -420,7 +441,7 @@ impl BenchReport {
     /// The human-readable report.
     pub fn text(&self) -> String {
         let mut s = format!(
-            "{} on {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s), GPU memory {:.2} GiB\n\
+            "{} on {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s; streaming waited {:.2} s for bytes, uploaded for {:.2} s), GPU memory {:.2} GiB\n\
              read ceiling {:.0} GB/s (over {} MiB); {:.3} GB of weights per token → roofline {:.0} tokens/s\n",
             self.browser.as_deref().unwrap_or(&self.runtime),
             self.device,
@@ -430,6 +451,8 @@ impl BenchReport {
             self.tensor_bytes as f64 / (1u64 << 30) as f64,
             self.load_s,
             self.load_gb_per_s,
+            self.load_stream.wait_s,
+            self.load_stream.consume_s,
             self.gpu_bytes as f64 / (1u64 << 30) as f64,
             self.ceiling_gb_per_s,
             self.ceiling_bytes >> 20,

@@ -1,10 +1,12 @@
 //! Generation: prompt ids in, Harmony-parsed tokens out, one submission per token, on the GPU or on the CPU
-//! reference. Shared by the CLI's `run` and the web app, so both stream the same events.
+//! reference. Shared by the CLI's `run` and the web app, so both stream the same events. On the GPU each token's
+//! step is submitted before the previous token is read back (the sampled id stays on the GPU), so the host's
+//! readback wait and event handling overlap the next token's GPU work.
 
 use web_time::Instant;
 
 use crate::events::{Event, EventSink, GenerationStats, TokenEvent};
-use crate::gpu::{GpuModel, StepOutput, StepTiming};
+use crate::gpu::{Ahead, GpuModel, StepOutput, StepTiming};
 use crate::harmony::{HarmonyParser, Parsed};
 use crate::model::{CpuModel, CpuState};
 use crate::sampler::{self, SamplerConfig};
@@ -41,6 +43,33 @@ impl Backend {
                     state.routing().iter().map(|l| l.iter().map(|c| (c.expert as u32, c.weight)).collect()).collect();
                 Ok(StepOutput { choice, routes, attention: None, paging: None, timing: Default::default() })
             }
+        }
+    }
+
+    /// Submit the next token's step before the last one is read back, on a GPU with every expert resident
+    /// ([`GpuModel::submit_ahead`]); `None` where steps run one at a time (the CPU reference, expert paging).
+    pub fn submit_ahead(&mut self, sampling: &SamplerConfig) -> Result<Option<Ahead>> {
+        match self {
+            // At a full context the step run now reports it, after the last token is out.
+            Backend::Gpu(model) if !model.pages_experts() && model.position() < model.options().context => {
+                model.submit_ahead(sampling).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The next token after the last one: the step submitted ahead when there is one, else a step run now.
+    async fn next(&mut self, ahead: Option<Ahead>, token: u32, sampling: &SamplerConfig) -> Result<StepOutput> {
+        match (self, ahead) {
+            (Backend::Gpu(model), Some(ahead)) => model.receive(ahead).await,
+            (backend, _) => backend.step(&[token], sampling).await,
+        }
+    }
+
+    /// Forget a step submitted ahead that will not be used.
+    fn discard(&mut self, ahead: Option<Ahead>) {
+        if let (Backend::Gpu(model), Some(ahead)) = (self, ahead) {
+            model.discard(ahead);
         }
     }
 
@@ -146,10 +175,21 @@ pub async fn generate_after(
     let mut generated = 0usize;
     let mut stopped_by = "max_new_tokens";
     let mut host = StepTiming::default();
+    let mut ahead: Option<Ahead> = None;
     while generated < options.max_new_tokens {
         let id = out.choice.token;
         ids.push(id);
-        let step = parser.push(tokenizer, id)?;
+        // The step that runs `id`, submitted before `id` is looked at; dropped if `id` ends the generation.
+        if generated + 1 < options.max_new_tokens {
+            ahead = backend.submit_ahead(&options.sampler)?;
+        }
+        let step = match parser.push(tokenizer, id) {
+            Ok(step) => step,
+            Err(e) => {
+                backend.discard(ahead.take());
+                return Err(e);
+            }
+        };
         let top_text = out.choice.top.iter().map(|(t, _)| tokenizer.token_text(*t).unwrap_or_default()).collect();
         events.emit(Event::Token(TokenEvent {
             index: generated,
@@ -186,11 +226,12 @@ pub async fn generate_after(
             stopped_by = "stopped";
             break;
         }
-        out = backend.step(&[id], &options.sampler).await?;
+        out = backend.next(ahead.take(), id, &options.sampler).await?;
         host.encode_ms += out.timing.encode_ms;
         host.submit_ms += out.timing.submit_ms;
         host.map_wait_ms += out.timing.map_wait_ms;
     }
+    backend.discard(ahead.take());
     // The first token came out of the prefill; the rest are decode steps.
     let decode_ms = decode_started.elapsed().as_secs_f64() * 1e3;
     let decoded = generated.saturating_sub(1);

@@ -7,7 +7,7 @@ mod support;
 use std::rc::Rc;
 
 use gptoss_engine::events::{Event, EventSink};
-use gptoss_engine::gpu::{GpuContext, GpuLoader, GpuModel, GpuOptions, KvStorage};
+use gptoss_engine::gpu::{GpuContext, GpuLoader, GpuModel, GpuOptions, KvStorage, StepOutput};
 use gptoss_engine::model::{GptOssConfig, TensorPlan};
 use gptoss_engine::sampler::SamplerConfig;
 
@@ -235,4 +235,47 @@ fn split_weights_give_identical_logits() {
     for (a, b) in want.iter().zip(&got) {
         assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
+}
+
+/// Decoding ahead (each step submitted before the previous one is read back, fed the sampled id on the GPU) gives
+/// exactly the tokens, probabilities and routes of steps run one at a time, sampled at temperature 1 so each draw's
+/// step index matters; a step submitted ahead and discarded leaves the position and the next draw as if it had
+/// never run.
+#[test]
+fn steps_submitted_ahead_match_steps_run_one_by_one() {
+    let ctx = context();
+    let goldens = support::goldens();
+    let case = goldens.cases.iter().find(|c| c.name == "harmony").expect("harmony case");
+    let options = GpuOptions { context: 128, max_batch: 64, kv_storage: Some(KvStorage::F32), ..Default::default() };
+    let sampler = SamplerConfig { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 9 };
+    let n = 12;
+    type Seen = (u32, Vec<(u32, f32)>, Vec<Vec<(u32, f32)>>);
+    let seen = |o: &StepOutput| -> Seen { (o.choice.token, o.choice.top.clone(), o.routes.clone()) };
+    let run = |ahead: bool| -> (Vec<Seen>, usize) {
+        let mut model = load(&ctx, options.clone(), &mut gptoss_engine::events::NoEvents);
+        let mut out = pollster::block_on(model.step(&case.tokens, &sampler)).unwrap();
+        let mut got = vec![seen(&out)];
+        let mut pending = None;
+        for i in 0..n {
+            out = if ahead {
+                let this = pending.take().unwrap_or_else(|| model.submit_ahead(&sampler).unwrap());
+                if i + 1 < n {
+                    pending = Some(model.submit_ahead(&sampler).unwrap());
+                }
+                pollster::block_on(model.receive(this)).unwrap()
+            } else {
+                pollster::block_on(model.step(&[out.choice.token], &sampler)).unwrap()
+            };
+            got.push(seen(&out));
+        }
+        if ahead {
+            let dropped = model.submit_ahead(&sampler).unwrap();
+            model.discard(dropped);
+        }
+        got.push(seen(&pollster::block_on(model.step(&[out.choice.token], &sampler)).unwrap()));
+        (got, model.position())
+    };
+    let (one_by_one, ahead) = (run(false), run(true));
+    assert_eq!(ahead.1, case.tokens.len() + n + 1, "position after decoding ahead and a discard");
+    assert_eq!(ahead, one_by_one);
 }

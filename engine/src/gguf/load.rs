@@ -267,19 +267,21 @@ impl GgufModel {
     /// Streams the data of every tensor `select` accepts to `consume`, in file order, in chunks of at most
     /// `options.chunk_bytes`. Adjacent selected tensors share reads (their padding is skipped); up to
     /// `options.concurrency` reads are in flight, so memory stays near `(concurrency + 1) × chunk_bytes`.
-    /// Emits `fetch_tensors` stage events and one `tensor_fetched` per tensor.
+    /// Emits `fetch_tensors` stage events and one `tensor_fetched` per tensor; returns where the time went.
     pub async fn stream_tensors(
         &self,
         select: impl Fn(&TensorInfo) -> bool,
         options: StreamOptions,
         mut consume: impl FnMut(TensorChunk<'_>) -> Result<()>,
         events: &mut dyn EventSink,
-    ) -> Result<()> {
+    ) -> Result<StreamTimes> {
         let selected: Vec<TensorRef> = self.tensors().filter(|t| select(t.info)).collect();
         let stage = StageTimer::start(Stage::FetchTensors, events);
         let mut done = 0u64;
-        let result = self.stream_selected(&selected, options, &mut consume, &stage, events, &mut done).await;
-        stage.end(events, result, done)
+        let mut times = StreamTimes::default();
+        let result =
+            self.stream_selected(&selected, options, &mut consume, &stage, events, &mut done, &mut times).await;
+        stage.end(events, result.map(|()| times), done)
     }
 
     async fn stream_selected(
@@ -290,6 +292,7 @@ impl GgufModel {
         stage: &StageTimer,
         events: &mut dyn EventSink,
         done: &mut u64,
+        times: &mut StreamTimes,
     ) -> Result<()> {
         let chunk_bytes = options.chunk_bytes.max(1);
         let reads = plan_reads(selected, chunk_bytes, |s| self.shards[s].header.alignment);
@@ -303,7 +306,11 @@ impl GgufModel {
             .buffered(options.concurrency.max(1));
         // When each tensor's first read started, for its `tensor_fetched` duration.
         let mut first_started: Option<Instant> = None;
-        while let Some((read, started, bytes)) = fetches.next().await {
+        loop {
+            let waited = Instant::now();
+            let Some((read, started, bytes)) = fetches.next().await else { break };
+            times.wait_s += waited.elapsed().as_secs_f64();
+            let consumed = Instant::now();
             for text in self.shards[read.shard].source.take_retries() {
                 events.emit(Event::Notice { text });
             }
@@ -326,10 +333,19 @@ impl GgufModel {
                     });
                 }
             }
+            times.consume_s += consumed.elapsed().as_secs_f64();
             stage.progress(events, *done, Some(total));
         }
         Ok(())
     }
+}
+
+/// Where a stream's time went, on the thread that drives it: waiting for reads to complete (nothing else to do),
+/// and in the consumer (the GPU upload) and the events it emits. Reads in flight overlap both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct StreamTimes {
+    pub wait_s: f64,
+    pub consume_s: f64,
 }
 
 /// How tensor data is fetched.

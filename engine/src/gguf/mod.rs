@@ -10,8 +10,8 @@ mod reader;
 mod writer;
 
 pub use load::{
-    parse_split_name, read_header, split_file_name, GgufModel, Shard, StreamOptions, TensorChunk, TensorRef,
-    FIRST_HEADER_CHUNK, MAX_HEADER_BYTES,
+    parse_split_name, read_header, split_file_name, GgufModel, Shard, StreamOptions, StreamTimes, TensorChunk,
+    TensorRef, FIRST_HEADER_CHUNK, MAX_HEADER_BYTES,
 };
 pub use reader::{parse_header, ParseOutcome};
 pub use writer::GgufWriter;

@@ -8,9 +8,9 @@ use std::rc::Rc;
 use super::device::AdapterReport;
 use super::kernels::{ATTENTION_SPLIT, SAMPLE_MAX_PER_THREAD, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS};
 use super::paging::ExpertPart;
-use super::params::{SampleResult, StepUniform};
+use super::params::{RepackParams, SampleResult, StepUniform};
 use super::shaders::KvStorage;
-use super::weights::MatrixLayout;
+use super::weights::{upload_raw_bytes, MatrixLayout};
 use super::{GpuContext, GpuOptions};
 use crate::events::{Event, EventSink};
 use crate::model::config::{layer_tensor, GptOssConfig, TensorPlan};
@@ -74,8 +74,9 @@ pub struct Activations<B> {
     pub partials: B,
     /// [`SampleResult`]
     pub result: B,
-    /// [`SampleResult`], [L][k] ids, [L][k] weights, then an attention row (mappable).
-    pub readback: B,
+    /// [`SampleResult`], [L][k] ids, [L][k] weights, then an attention row (mappable), twice: a step submitted
+    /// ahead copies into one while the previous step's is read from the other.
+    pub readback: [B; 2],
     /// [R][n_vocab] (mappable).
     pub logits_readback: B,
 }
@@ -106,7 +107,7 @@ impl Activations<u64> {
             logits,
             partials: sample_groups * SAMPLE_PARTIAL_WORDS as u64 * 4,
             result,
-            readback: result + (2 * l * k + 1 + max_keys) * 4,
+            readback: [result + (2 * l * k + 1 + max_keys) * 4; 2],
             logits_readback: logits,
         }
     }
@@ -131,7 +132,7 @@ impl Activations<u64> {
             logits: a.activation("logits", self.logits)?,
             partials: a.activation("sample_partials", self.partials)?,
             result: a.activation("sample_result", self.result)?,
-            readback: a.readback("readback", self.readback)?,
+            readback: [a.readback("readback.0", self.readback[0])?, a.readback("readback.1", self.readback[1])?],
             logits_readback: a.readback("logits_readback", self.logits_readback)?,
         })
     }
@@ -157,7 +158,8 @@ impl Activations<u64> {
             self.logits,
             self.partials,
             self.result,
-            self.readback,
+            self.readback[0],
+            self.readback[1],
             self.logits_readback,
         ]
         .into_iter()
@@ -195,6 +197,15 @@ impl TensorBuffers {
                 .sum(),
             TensorBuffers::Experts { .. } => 0,
             TensorBuffers::Vector { values } => allocated_bytes(values * 4),
+        }
+    }
+
+    /// The most GGUF bytes one upload of this tensor carries (vectors are converted on the CPU, not uploaded raw).
+    fn upload_piece_bytes(&self) -> u64 {
+        match self {
+            TensorBuffers::Matrix { layout, piece_rows, .. } => piece_rows * layout.source_row_bytes() as u64,
+            TensorBuffers::Experts { layout, .. } => layout.rows * layout.source_row_bytes() as u64,
+            TensorBuffers::Vector { .. } => 0,
         }
     }
 }
@@ -254,6 +265,9 @@ pub struct BufferSizes {
     pub rope_table: u64,
     /// The paging step's routing readback, when the expert budget pages.
     pub paging_readback: Option<u64>,
+    /// The largest piece of GGUF rows uploaded at once (a dense matrix's piece, or one expert's part), which the
+    /// weight upload's staging buffer holds.
+    pub upload_piece: u64,
 }
 
 impl BufferSizes {
@@ -283,6 +297,7 @@ impl BufferSizes {
         let pools =
             (0..c.n_layer).map(|il| pool_sizes(c, plan, options, il, weight_limit)).collect::<Result<Vec<_>>>()?;
         let pages = pools.iter().any(|p| p.slots < c.n_expert as u64);
+        let upload_piece = tensors.iter().map(|(_, t)| t.upload_piece_bytes()).max().unwrap_or(0);
         Ok(BufferSizes {
             kv,
             kv_capacity,
@@ -296,6 +311,7 @@ impl BufferSizes {
             location_table: (c.n_layer * c.n_expert * 4) as u64,
             rope_table: (c.rope.n_dims / 2 * 4) as u64,
             paging_readback: pages.then_some(c.n_expert_used as u64 * 4),
+            upload_piece,
         })
     }
 
@@ -314,6 +330,8 @@ impl BufferSizes {
             + allocated_bytes(self.location_table)
             + 2 * allocated_bytes(self.rope_table)
             + self.paging_readback.map_or(0, allocated_bytes)
+            + allocated_bytes(upload_raw_bytes(self.upload_piece))
+            + allocated_bytes(std::mem::size_of::<RepackParams>() as u64)
     }
 
     /// Every byte the model allocates.

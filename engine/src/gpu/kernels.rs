@@ -18,6 +18,8 @@ pub const EXPERT_THREADS: u32 = 256;
 pub const SERIAL_ROW_CHUNKS: u64 = 8;
 /// embed.wgsl, moe_combine.wgsl: one thread per element of a row.
 pub const ELEMENT_THREADS: u32 = 256;
+/// repack.wgsl: one thread per scale word of an uploaded piece.
+pub const REPACK_THREADS: u32 = 256;
 /// rope_kv.wgsl: one thread per rotated (or copied) pair.
 pub const ROPE_THREADS: u32 = 64;
 /// attention.wgsl: threads per workgroup, keys per split, and the workgroup arrays: q heads per workgroup
@@ -79,6 +81,7 @@ impl Kernel {
                 ("PARTIAL_WORDS", SAMPLE_PARTIAL_WORDS),
                 ("NONE", NO_ID),
             ],
+            Kernel::Repack => vec![("THREADS", REPACK_THREADS)],
             Kernel::RmsNorm | Kernel::AttentionProbe => vec![],
         }
     }

@@ -10,7 +10,7 @@ use super::kernels::AttentionTiling;
 use super::model::GpuModel;
 use super::paging::{ExpertFileRange, ExpertPart, ExpertPools};
 use super::shaders::{Kernel, KvStorage};
-use super::weights::{write_rows, MatrixLayout, RowStream};
+use super::weights::{MatrixLayout, RowStream, WeightUpload};
 use super::{GpuContext, GpuOptions};
 use crate::events::EventSink;
 use crate::model::config::{layer_tensor, GptOssConfig, TensorPlan};
@@ -75,6 +75,8 @@ pub struct GpuLoader {
     alloc: Allocator,
     intake: HashMap<String, Intake>,
     pools: Vec<ExpertPools>,
+    /// Taken by the model at `finish` (paging uploads through it).
+    upload: Option<WeightUpload>,
     /// Where each layer's experts are in the file, for paging.
     expert_files: Option<Vec<[ExpertFileRange; 3]>>,
     error_scope: Option<wgpu::ErrorScopeGuard>,
@@ -95,8 +97,12 @@ impl GpuLoader {
         let sizes =
             BufferSizes::new(&config, &plan, &options, kv, weight_limit(adapter_binding_limit(&ctx.report), &options))?;
         let error_scope = Some(ctx.device.push_error_scope(wgpu::ErrorFilter::Validation));
+        let mut alloc = Allocator::new(ctx.clone());
+        let upload = WeightUpload::new(ctx.clone(), &mut alloc, sizes.upload_piece);
+        alloc.flush(events);
         let mut loader = GpuLoader {
-            alloc: Allocator::new(ctx.clone()),
+            upload: Some(upload?),
+            alloc,
             ctx,
             config,
             options,
@@ -174,7 +180,8 @@ impl GpuLoader {
 
     /// Stream the next bytes of tensor `name` (consecutive chunks in file order).
     pub fn push(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        let queue = &self.ctx.queue;
+        let upload =
+            self.upload.as_ref().ok_or_else(|| Error::Gpu("tensor bytes pushed after the load finished".into()))?;
         let intake = self
             .intake
             .get_mut(name)
@@ -183,7 +190,7 @@ impl GpuLoader {
             Intake::Matrix { stream, matrix } => stream.push(bytes, |row0, piece| {
                 let (part_row0, rows, buffer) = &matrix.parts[(row0 / matrix.rows_per_part) as usize];
                 let layout = MatrixLayout { rows: *rows, ..matrix.layout };
-                write_rows(queue, buffer, 0, &layout, row0 - part_row0, piece)
+                upload.write_rows(buffer, 0, &layout, row0 - part_row0, piece)
             }),
             Intake::Experts { stream, layer, part } => {
                 let (pools, part) = (&self.pools[*layer], *part);
@@ -194,7 +201,7 @@ impl GpuLoader {
                         // Not resident at the start: paged in from the file when a token needs it.
                         return Ok(());
                     }
-                    pools.write_rows(queue, expert, part, row0 % rows_per_expert, piece)
+                    pools.write_rows(upload, expert, part, row0 % rows_per_expert, piece)
                 })
             }
             Intake::Vector { bytes: pending, .. } => {
@@ -263,6 +270,7 @@ impl GpuLoader {
             tiling,
             weights,
             paging_files,
+            self.upload.take().ok_or_else(|| Error::Gpu("the load was finished twice".into()))?,
             &mut self.alloc,
         )?;
         if let Some(scope) = self.error_scope.take() {

@@ -26,7 +26,7 @@ use std::rc::Rc;
 pub use buffers::BufferSizes;
 pub use device::{AdapterReport, GpuContext};
 pub use loader::GpuLoader;
-pub use model::{GpuModel, StepOutput, StepTiming};
+pub use model::{Ahead, GpuModel, StepOutput, StepTiming};
 pub use paging::{ExpertBudget, PagingStats};
 pub use probe::{compute_check, read_ceiling, ComputeCheck, ReadCeiling};
 pub use shaders::KvStorage;
@@ -84,7 +84,7 @@ pub async fn load_model(
     if loader.pages_experts() {
         loader.set_expert_files(expert_files(model, loader.n_layer())?);
     }
-    model
+    let streamed = model
         .stream_tensors(
             |t| needed.contains(&t.name),
             StreamOptions::default(),
@@ -94,7 +94,10 @@ pub async fn load_model(
         .await?;
     // Activations, KV caches, pipelines and bind groups: seconds on a software adapter, so a stage of its own.
     let stage = StageTimer::start(Stage::GpuBuild, events);
-    let built = loader.finish(events).await;
+    let built = loader.finish(events).await.map(|mut m| {
+        m.load_times = streamed;
+        m
+    });
     let gpu_bytes = built.as_ref().map_or(0, |m| m.gpu_bytes());
     stage.end(events, built, gpu_bytes)
 }

@@ -13,8 +13,10 @@ use super::paging::{ExpertCache, ExpertFileRange, Paging, PagingStats, NOT_RESID
 use super::params::{SampleResult, StepUniform};
 use super::plan::Plan;
 use super::shaders::KvStorage;
+use super::weights::WeightUpload;
 use super::{GpuContext, GpuOptions};
 use crate::events::{AttentionRow, Event};
+use crate::gguf::StreamTimes;
 use crate::model::{rope_frequencies, GptOssConfig};
 use crate::sampler::{SamplerConfig, TokenChoice, NO_ID};
 use crate::{Error, Result};
@@ -31,6 +33,19 @@ pub struct StepOutput {
     pub paging: Option<PagingStats>,
     /// Where the host's time of the step's last submission went (zero on the CPU reference).
     pub timing: StepTiming,
+}
+
+/// A step submitted and not yet read back ([`GpuModel::submit_ahead`]).
+#[must_use = "a submitted step is received or discarded"]
+pub struct Ahead {
+    /// Which readback buffer it copies into.
+    slot: usize,
+    n_tokens: usize,
+    probe_keys: Option<(usize, usize)>,
+    encode_ms: f64,
+    submit_ms: f64,
+    submitted: Instant,
+    paging: Option<PagingStats>,
 }
 
 /// The host side of one step's last submission, in milliseconds: recording the pass, handing it to the queue, and
@@ -56,6 +71,10 @@ pub struct GpuModel {
     probe: Option<(usize, usize)>,
     pub(super) location: wgpu::Buffer,
     paging: Option<Paging>,
+    /// Writes paged-in experts into their slots.
+    pub(super) upload: WeightUpload,
+    /// Where the load's time went (set by `load_model`; zero for a model pushed by hand).
+    pub(super) load_times: StreamTimes,
     /// KV positions filled.
     pub(super) pos: usize,
     pub(super) steps: u32,
@@ -77,6 +96,7 @@ impl GpuModel {
         tiling: AttentionTiling,
         weights: GpuWeights,
         paging_files: Option<Vec<[ExpertFileRange; 3]>>,
+        upload: WeightUpload,
         alloc: &mut Allocator,
     ) -> Result<GpuModel> {
         let c = &config;
@@ -138,6 +158,8 @@ impl GpuModel {
             probe: None,
             location,
             paging,
+            upload,
+            load_times: StreamTimes::default(),
             pos: 0,
             steps: 0,
             gpu_bytes: alloc.bytes(),
@@ -148,6 +170,11 @@ impl GpuModel {
 
     pub fn config(&self) -> &GptOssConfig {
         &self.config
+    }
+
+    /// Where the load's time went: waiting for bytes, and uploading them.
+    pub fn load_times(&self) -> StreamTimes {
+        self.load_times
     }
 
     pub fn options(&self) -> &GpuOptions {
@@ -275,7 +302,7 @@ impl GpuModel {
         logits_rows: usize,
         sampling: Option<&SamplerConfig>,
     ) -> Result<(wgpu::CommandEncoder, Option<PagingStats>)> {
-        self.write_step(tokens, logits_rows, sampling);
+        self.write_step(tokens.len(), Some(tokens), logits_rows, sampling);
         let end = self.plan.forward.len();
         let Some(mut paging) = self.paging.take() else {
             return Ok((self.encode_range(0..end, tokens.len(), logits_rows, sampling.is_some()), None));
@@ -300,15 +327,28 @@ impl GpuModel {
         self.paging.as_ref().map(|p| p.cache.uses().to_vec())
     }
 
+    /// Whether experts are paged (some are not in GPU memory).
+    pub fn pages_experts(&self) -> bool {
+        self.paging.is_some()
+    }
+
     /// Expert slots per layer.
     pub fn expert_slots(&self) -> usize {
         self.sizes.pools.first().map_or(0, |p| p.slots as usize)
     }
 
-    pub(super) fn write_step(&self, tokens: &[u32], logits_rows: usize, sampling: Option<&SamplerConfig>) {
+    /// Write the step uniform for `n_tokens` at the next positions, and their ids unless `tokens` is `None` (a step
+    /// submitted ahead: the previous step copied its sample in on the GPU).
+    pub(super) fn write_step(
+        &self,
+        n_tokens: usize,
+        tokens: Option<&[u32]>,
+        logits_rows: usize,
+        sampling: Option<&SamplerConfig>,
+    ) {
         let s = sampling.copied().unwrap_or_else(SamplerConfig::greedy);
         let step = StepUniform {
-            n_tokens: tokens.len() as u32,
+            n_tokens: n_tokens as u32,
             pos0: self.pos as u32,
             logits_rows: logits_rows as u32,
             seed: s.seed,
@@ -320,78 +360,133 @@ impl GpuModel {
             ..Default::default()
         };
         self.ctx.queue.write_buffer(&self.act.step, 0, bytemuck::bytes_of(&step));
-        self.ctx.queue.write_buffer(&self.act.tokens, 0, bytemuck::cast_slice(tokens));
+        if let Some(tokens) = tokens {
+            self.ctx.queue.write_buffer(&self.act.tokens, 0, bytemuck::cast_slice(tokens));
+        }
     }
 
     /// Run `tokens` (a prompt chunk, or the one new token) at the next positions and sample the token after them.
     /// One submission and one small readback.
     pub async fn step(&mut self, tokens: &[u32], sampling: &SamplerConfig) -> Result<StepOutput> {
         sampling.validate()?;
-        let mut out = None;
         let mut paging: Option<PagingStats> = None;
         let batch = self.batch_limit();
         for chunk in tokens.chunks(batch) {
             self.check_room(chunk.len())?;
             let last = std::ptr::eq(chunk.as_ptr_range().end, tokens.as_ptr_range().end);
             let encode_started = Instant::now();
-            let (mut encoder, stats) = self.encode_step(chunk, 1, last.then_some(sampling)).await?;
+            let (encoder, stats) = self.encode_step(chunk, 1, last.then_some(sampling)).await?;
             if let Some(s) = stats {
                 *paging.get_or_insert_with(PagingStats::default) += s;
             }
-            if !last {
-                self.ctx.queue.submit([encoder.finish()]);
-                self.pos += chunk.len();
-                continue;
+            if last {
+                let ahead = self.submit_sampled(encoder, chunk.len(), encode_started, paging);
+                return self.receive(ahead).await;
             }
-            let probe_keys = self.probe.map(|(layer, _)| self.probe_span(layer, self.pos + chunk.len() - 1));
-            self.copy_readback(&mut encoder, chunk.len(), probe_keys.map(|(_, n)| n));
-            let commands = encoder.finish();
-            let submit_started = Instant::now();
-            self.ctx.queue.submit([commands]);
-            let submitted = Instant::now();
+            self.ctx.queue.submit([encoder.finish()]);
             self.pos += chunk.len();
-            self.steps = self.steps.wrapping_add(1);
-            let bytes = self.ctx.read_buffer(&self.act.readback).await?;
-            let mut step = self.decode_readback(&bytes);
-            let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
-            step.timing = StepTiming {
-                encode_ms: ms(encode_started, submit_started),
-                submit_ms: ms(submit_started, submitted),
-                map_wait_ms: ms(submitted, Instant::now()),
-            };
-            if let (Some((layer, head)), Some((first, n))) = (self.probe, probe_keys) {
-                let w: &[f32] = bytemuck::cast_slice(&bytes[self.probe_offset()..]);
-                step.attention = Some(AttentionRow {
-                    layer,
-                    head,
-                    first_position: first,
-                    sink: w[0],
-                    weights: w[1..1 + n].to_vec(),
-                });
-            }
-            step.paging = paging.clone();
-            out = Some(step);
         }
-        out.ok_or_else(|| Error::Usage("no tokens to run".into()))
+        Err(Error::Usage("no tokens to run".into()))
+    }
+
+    /// Submit the step after the last one, whose input is the token that step sampled — still on the GPU, so this
+    /// needs no readback first: the host's wait for one token's result overlaps the GPU's work on the next (in the
+    /// browser, the 1–2 ms a readback's map takes to resolve). [`receive`](Self::receive) it, or
+    /// [`discard`](Self::discard) it when the token it runs turns out to end the generation. Not while paging: a
+    /// paged step reads its routing back in the middle of the pass.
+    pub fn submit_ahead(&mut self, sampling: &SamplerConfig) -> Result<Ahead> {
+        if self.paging.is_some() {
+            return Err(Error::Usage("a step cannot be submitted ahead while experts are paged".into()));
+        }
+        sampling.validate()?;
+        self.check_room(1)?;
+        let encode_started = Instant::now();
+        self.write_step(1, None, 1, Some(sampling));
+        let encoder = self.encode_range(0..self.plan.forward.len(), 1, 1, true);
+        Ok(self.submit_sampled(encoder, 1, encode_started, None))
+    }
+
+    /// Take back a step submitted ahead that will not be read: its position and sampling step are forgotten (the
+    /// KV it wrote past the position is overwritten by the next step).
+    pub fn discard(&mut self, ahead: Ahead) {
+        self.pos -= ahead.n_tokens;
+        self.steps = self.steps.wrapping_sub(1);
+    }
+
+    /// Finish `encoder` (the pass of the last `n_tokens` of a step, sampler included) with the copies into the next
+    /// readback buffer and of the sampled id into the next step's input, and submit it.
+    fn submit_sampled(
+        &mut self,
+        mut encoder: wgpu::CommandEncoder,
+        n_tokens: usize,
+        encode_started: Instant,
+        paging: Option<PagingStats>,
+    ) -> Ahead {
+        let probe_keys = self.probe.map(|(layer, _)| self.probe_span(layer, self.pos + n_tokens - 1));
+        let slot = self.steps as usize % 2;
+        self.copy_readback(&mut encoder, slot, n_tokens, probe_keys.map(|(_, n)| n));
+        // SampleResult's first word is the sampled id.
+        encoder.copy_buffer_to_buffer(&self.act.result, 0, &self.act.tokens, 0, 4);
+        let commands = encoder.finish();
+        let submit_started = Instant::now();
+        self.ctx.queue.submit([commands]);
+        let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+        let submitted = Instant::now();
+        self.pos += n_tokens;
+        self.steps = self.steps.wrapping_add(1);
+        Ahead {
+            slot,
+            n_tokens,
+            probe_keys,
+            encode_ms: ms(encode_started, submit_started),
+            submit_ms: ms(submit_started, submitted),
+            submitted,
+            paging,
+        }
+    }
+
+    /// Wait for a submitted step's readback and decode it.
+    pub async fn receive(&mut self, ahead: Ahead) -> Result<StepOutput> {
+        let bytes = self.ctx.read_buffer(&self.act.readback[ahead.slot]).await?;
+        let mut step = self.decode_readback(&bytes);
+        step.timing = StepTiming {
+            encode_ms: ahead.encode_ms,
+            submit_ms: ahead.submit_ms,
+            map_wait_ms: ahead.submitted.elapsed().as_secs_f64() * 1e3,
+        };
+        if let (Some((layer, head)), Some((first, n))) = (self.probe, ahead.probe_keys) {
+            let w: &[f32] = bytemuck::cast_slice(&bytes[self.probe_offset()..]);
+            step.attention =
+                Some(AttentionRow { layer, head, first_position: first, sink: w[0], weights: w[1..1 + n].to_vec() });
+        }
+        step.paging = ahead.paging;
+        Ok(step)
     }
 
     /// Copy into the readback buffer: the sampler's result, the last token's routing in every layer (k ids per
     /// layer, then k weights per layer), and the attention row of `probe_keys` keys when watched.
-    fn copy_readback(&self, encoder: &mut wgpu::CommandEncoder, n_tokens: usize, probe_keys: Option<usize>) {
+    fn copy_readback(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        slot: usize,
+        n_tokens: usize,
+        probe_keys: Option<usize>,
+    ) {
+        let readback = &self.act.readback[slot];
         let (l, k, t_max) =
             (self.config.n_layer as u64, self.config.n_expert_used as u64, self.options.max_batch as u64);
         let result = std::mem::size_of::<SampleResult>() as u64;
-        encoder.copy_buffer_to_buffer(&self.act.result, 0, &self.act.readback, 0, result);
+        encoder.copy_buffer_to_buffer(&self.act.result, 0, readback, 0, result);
         let t = n_tokens as u64 - 1;
         for il in 0..l {
             let src = ((il * t_max + t) * k) * 4;
-            encoder.copy_buffer_to_buffer(&self.act.chosen, src, &self.act.readback, result + il * k * 4, k * 4);
+            encoder.copy_buffer_to_buffer(&self.act.chosen, src, readback, result + il * k * 4, k * 4);
             let dst_w = result + (l + il) * k * 4;
-            encoder.copy_buffer_to_buffer(&self.act.route_weights, src, &self.act.readback, dst_w, k * 4);
+            encoder.copy_buffer_to_buffer(&self.act.route_weights, src, readback, dst_w, k * 4);
         }
         if let Some(n) = probe_keys {
             let dst = self.probe_offset() as u64;
-            encoder.copy_buffer_to_buffer(&self.act.attn_probe, 0, &self.act.readback, dst, (1 + n as u64) * 4);
+            encoder.copy_buffer_to_buffer(&self.act.attn_probe, 0, readback, dst, (1 + n as u64) * 4);
         }
     }
 

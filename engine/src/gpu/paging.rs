@@ -5,7 +5,7 @@
 
 use super::buffers::{Allocator, PoolSizes};
 use super::model::GpuModel;
-use super::weights::{write_rows, MatrixLayout};
+use super::weights::{MatrixLayout, WeightUpload};
 pub use crate::events::PagingStats;
 use crate::source::ByteSource;
 use crate::{Error, Result};
@@ -69,11 +69,18 @@ impl ExpertPools {
     }
 
     /// Upload GGUF rows `row0..` of `part` of the expert in `slot`.
-    pub fn write_rows(&self, queue: &wgpu::Queue, slot: u64, part: ExpertPart, row0: u64, bytes: &[u8]) -> Result<()> {
+    pub fn write_rows(
+        &self,
+        upload: &WeightUpload,
+        slot: u64,
+        part: ExpertPart,
+        row0: u64,
+        bytes: &[u8],
+    ) -> Result<()> {
         let per_pool = self.sizes.slots_per_pool;
         let (offset, layout) = self.part_offset(part);
         let base = (slot % per_pool) * self.slot_words() + offset;
-        write_rows(queue, &self.pools[(slot / per_pool) as usize], base, &layout, row0, bytes)
+        upload.write_rows(&self.pools[(slot / per_pool) as usize], base, &layout, row0, bytes)
     }
 }
 
@@ -123,7 +130,7 @@ impl GpuModel {
                             at + file.bytes_per_expert
                         ))
                     })?;
-                    pools.write_rows(&self.ctx.queue, load.slot as u64, part, 0, &data)?;
+                    pools.write_rows(&self.upload, load.slot as u64, part, 0, &data)?;
                     stats.bytes_uploaded += data.len() as u64;
                 }
                 let entry = |e: u32| (layer * c.n_expert + e as usize) as u64 * 4;

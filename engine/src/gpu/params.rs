@@ -219,6 +219,20 @@ uniform! {
     }
 }
 
+uniform! {
+    /// repack.wgsl `Repack`: one uploaded piece of a block-format matrix.
+    RepackParams = Repack in [Repack] {
+        blocks: u32,
+        block_bytes: u32,
+        scale_bytes: u32,
+        values_at: u32,
+        scales_at: u32,
+        groups_x: u32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
 /// Every parameter struct, for the reflection test.
 pub fn all_layouts() -> Vec<StructLayout> {
     vec![
@@ -235,5 +249,6 @@ pub fn all_layouts() -> Vec<StructLayout> {
         ExpertParams::layout(),
         SampleParams::layout(),
         SampleResult::layout(),
+        RepackParams::layout(),
     ]
 }

@@ -6,7 +6,7 @@
 use crate::quant::BlockFormat;
 use crate::{Error, Result};
 
-/// The forward pass's kernels, one WGSL file each.
+/// The engine's kernels, one WGSL file each: the forward pass's, and the weight upload's repacking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
     Embed,
@@ -21,10 +21,11 @@ pub enum Kernel {
     MoeDown,
     MoeCombine,
     Sample,
+    Repack,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 12] = [
+    pub const ALL: [Kernel; 13] = [
         Kernel::Embed,
         Kernel::RmsNorm,
         Kernel::Matvec,
@@ -37,6 +38,7 @@ impl Kernel {
         Kernel::MoeDown,
         Kernel::MoeCombine,
         Kernel::Sample,
+        Kernel::Repack,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +55,7 @@ impl Kernel {
             Kernel::MoeDown => "moe_down",
             Kernel::MoeCombine => "moe_combine",
             Kernel::Sample => "sample",
+            Kernel::Repack => "repack",
         }
     }
 
@@ -83,6 +86,7 @@ impl Kernel {
             Kernel::MoeDown => include_str!("../../../shaders/moe_down.wgsl"),
             Kernel::MoeCombine => include_str!("../../../shaders/moe_combine.wgsl"),
             Kernel::Sample => include_str!("../../../shaders/sample.wgsl"),
+            Kernel::Repack => include_str!("../../../shaders/repack.wgsl"),
         }
     }
 }

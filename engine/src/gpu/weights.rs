@@ -1,10 +1,18 @@
 //! Weight tensors on the GPU. GGUF blocks of Q8_0 (34 bytes) and MXFP4 (17 bytes) are not 4-byte aligned, and
-//! WGSL reads storage as `array<u32>`, so at upload each matrix is repacked into two regions: the blocks' values
-//! (word-aligned) and then their scales. The numbers are unchanged; `format_*.wgsl` decodes this layout.
+//! WGSL reads storage as `array<u32>`, so at upload each matrix is repacked (on the GPU, `repack.wgsl`) into two
+//! regions: the blocks' values (word-aligned) and then their scales. The numbers are unchanged; `format_*.wgsl`
+//! decodes this layout.
 //!
 //! Tensors arrive as a stream of byte chunks of any size; [`RowStream`] cuts them into whole-row pieces that never
 //! straddle a destination (a row range of a split matrix, or one expert's slot), so nothing holds a whole tensor.
 
+use std::rc::Rc;
+
+use super::buffers::Allocator;
+use super::kernels::REPACK_THREADS;
+use super::params::RepackParams;
+use super::shaders::{self, Kernel, Variant};
+use super::GpuContext;
 use crate::quant::BlockFormat;
 use crate::{Error, Result};
 
@@ -80,43 +88,117 @@ fn scale_bytes_per_block(format: BlockFormat) -> Option<u64> {
     }
 }
 
-/// Repack whole GGUF rows `row0..` of a matrix into its GPU layout and write them into `buffer`, where the
-/// matrix starts at word `base`. `row0 · blocks` must keep scale writes word-aligned (a multiple of 4 rows does).
-pub fn write_rows(
-    queue: &wgpu::Queue,
-    buffer: &wgpu::Buffer,
-    base: u64,
-    layout: &MatrixLayout,
-    row0: u64,
-    rows_bytes: &[u8],
-) -> Result<()> {
-    let first_block = row0 * layout.blocks;
-    let values_at = (base + first_block * block_words(layout.format).unwrap_or(0) as u64) * 4;
-    match layout.format {
-        BlockFormat::Q8_0 | BlockFormat::MXFP4 => {
-            // Q8_0: f16 d, then 32 int8. MXFP4: E8M0 exponent, then 16 bytes of nibbles.
-            let block_bytes = layout.format.block_bytes();
-            let n_blocks = rows_bytes.len() / block_bytes;
-            let scale_len = scale_bytes_per_block(layout.format).unwrap_or(0) as usize;
-            let mut values = Vec::with_capacity(n_blocks * (block_bytes - scale_len));
-            let mut scales = Vec::with_capacity(n_blocks * scale_len + 3);
-            for block in rows_bytes.chunks_exact(block_bytes) {
-                scales.extend_from_slice(&block[..scale_len]);
-                values.extend_from_slice(&block[scale_len..]);
-            }
-            while scales.len() % 4 != 0 {
-                scales.push(0);
-            }
-            let scales_at = (base + layout.value_words()) * 4 + first_block * scale_len as u64;
-            if !scales_at.is_multiple_of(4) {
-                return Err(Error::Gpu(format!("scale write at byte {scales_at} is not word-aligned (row {row0})")));
-            }
-            queue.write_buffer(buffer, values_at, &values);
-            queue.write_buffer(buffer, scales_at, &scales);
-        }
-        _ => queue.write_buffer(buffer, values_at, rows_bytes),
+/// Writes weight rows into their GPU layout: plain formats as they are, block formats through `repack.wgsl`, which
+/// splits a piece's blocks into values and scales on the GPU, so the host only copies bytes (in the browser the
+/// worker also drains the downloads: work per block there held the load to a tenth of the network's rate).
+pub(super) struct WeightUpload {
+    ctx: Rc<GpuContext>,
+    pipeline: wgpu::ComputePipeline,
+    /// One piece's GGUF bytes, as the file has them.
+    raw: wgpu::Buffer,
+    params: wgpu::Buffer,
+}
+
+impl WeightUpload {
+    /// Room for pieces of up to `piece_bytes` bytes ([`BufferSizes::upload_piece`](super::BufferSizes)).
+    pub fn new(ctx: Rc<GpuContext>, alloc: &mut Allocator, piece_bytes: u64) -> Result<Self> {
+        let raw = alloc.activation("weight_upload.raw", upload_raw_bytes(piece_bytes))?;
+        let params = alloc.uniform("weight_upload.params", std::mem::size_of::<RepackParams>() as u64)?;
+        let label = "repack";
+        let module = ctx.shader_module(label, shaders::source(Kernel::Repack, Variant::Plain)?);
+        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        Ok(WeightUpload { ctx, pipeline, raw, params })
     }
-    Ok(())
+
+    /// Write whole GGUF rows `row0..` of a matrix into `buffer`, where the matrix starts at word `base`.
+    /// `row0 · blocks` must keep scale writes word-aligned (a multiple of 4 rows does).
+    pub fn write_rows(
+        &self,
+        buffer: &wgpu::Buffer,
+        base: u64,
+        layout: &MatrixLayout,
+        row0: u64,
+        rows_bytes: &[u8],
+    ) -> Result<()> {
+        let queue = &self.ctx.queue;
+        let first_block = row0 * layout.blocks;
+        let values_at = base + first_block * block_words(layout.format).unwrap_or(0) as u64;
+        let Some(scale_len) = scale_bytes_per_block(layout.format) else {
+            queue.write_buffer(buffer, values_at * 4, rows_bytes);
+            return Ok(());
+        };
+        let block_bytes = layout.format.block_bytes();
+        let n_blocks = (rows_bytes.len() / block_bytes) as u64;
+        let scales_byte = (base + layout.value_words()) * 4 + first_block * scale_len;
+        if !scales_byte.is_multiple_of(4) {
+            return Err(Error::Gpu(format!("scale write at byte {scales_byte} is not word-aligned (row {row0})")));
+        }
+        if upload_raw_bytes(rows_bytes.len() as u64) > self.raw.size() {
+            return Err(Error::Gpu(format!(
+                "an upload piece of {} bytes is larger than the {}-byte upload buffer",
+                rows_bytes.len(),
+                self.raw.size()
+            )));
+        }
+        // Buffer writes go in whole words; the last piece of a tensor may end mid-word.
+        if rows_bytes.len() % 4 == 0 {
+            queue.write_buffer(&self.raw, 0, rows_bytes);
+        } else {
+            let mut padded = rows_bytes.to_vec();
+            padded.resize(rows_bytes.len().next_multiple_of(4), 0);
+            queue.write_buffer(&self.raw, 0, &padded);
+        }
+        let threads = n_blocks.div_ceil(4 / scale_len) as u32;
+        let groups = threads.div_ceil(REPACK_THREADS);
+        let groups_x = groups.clamp(1, MAX_GROUPS);
+        let params = RepackParams {
+            blocks: n_blocks as u32,
+            block_bytes: block_bytes as u32,
+            scale_bytes: scale_len as u32,
+            values_at: values_at as u32,
+            scales_at: (scales_byte / 4) as u32,
+            groups_x,
+            ..Default::default()
+        };
+        queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+        let entries = [
+            wgpu::BindGroupEntry { binding: 1, resource: self.params.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 2, resource: self.raw.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 3, resource: buffer.as_entire_binding() },
+        ];
+        let bind = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("repack"),
+            layout: &self.pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(groups_x, groups.div_ceil(groups_x), 1);
+        }
+        // One submission per piece: the next piece's bytes overwrite `raw` only after this one's repack (a queue's
+        // writes and submissions run in the order they were issued).
+        queue.submit([encoder.finish()]);
+        Ok(())
+    }
+}
+
+/// Workgroups per grid dimension that every adapter allows.
+const MAX_GROUPS: u32 = 65535;
+
+/// The upload buffer for pieces of `piece_bytes`: whole words, and one more, which the shader's unaligned reads
+/// may touch past the last block.
+pub fn upload_raw_bytes(piece_bytes: u64) -> u64 {
+    piece_bytes.next_multiple_of(4) + 4
 }
 
 /// Cuts a tensor's byte stream into pieces of whole rows, each at most `piece_rows` rows and never crossing a

@@ -296,7 +296,8 @@ impl HttpSource {
                 // the whole file; otherwise refuse, having looked at one chunk at most.
                 let whole = reply.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
                 if !(start == 0 && whole == Some(last + 1)) {
-                    let first = reply.chunk().await.ok().flatten().unwrap_or_default();
+                    let mut first = Vec::new();
+                    let _ = reply.chunk_into(&mut first, usize::MAX).await;
                     if first.len() < 4 || &first[..4] != b"GGUF" {
                         return Err(Failure::Fatal(Error::Gguf {
                             file: self.url.clone(),
@@ -326,13 +327,12 @@ impl HttpSource {
         let want = last - start + 1;
         let mut got = 0u64;
         while got < want {
-            match reply.chunk().await {
-                Ok(Some(chunk)) => {
-                    if got + chunk.len() as u64 > want {
+            match reply.chunk_into(buf, (want - got) as usize).await {
+                Ok(Some(n)) => {
+                    got += n as u64;
+                    if got > want {
                         return Err(fatal(format!("the server sent more than the {want} bytes asked for")));
                     }
-                    got += chunk.len() as u64;
-                    buf.extend_from_slice(&chunk);
                 }
                 Ok(None) => return Err(Failure::Transient(format!("connection closed after {got} of {want} bytes"))),
                 Err(e) => return Err(Failure::Transient(format!("body read failed after {got} of {want} bytes: {e}"))),
@@ -360,8 +360,8 @@ impl HttpSource {
         while body.kept_start + (body.kept.len() as u64) < end {
             let at = body.kept_start + body.kept.len() as u64;
             let reply = body.reply.as_mut().ok_or_else(|| fail(format!("the body ended at byte {at}")))?;
-            match reply.chunk().await {
-                Ok(Some(chunk)) => body.kept.extend_from_slice(&chunk),
+            match reply.chunk_into(&mut body.kept, usize::MAX).await {
+                Ok(Some(_)) => {}
                 Ok(None) => {
                     body.reply = None;
                     return Err(fail(format!("the body ended at byte {at}, before byte {end}")));

@@ -67,18 +67,29 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
-    /// The next piece of the body, `None` at its end.
-    pub(super) async fn chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
-        let mut piece = vec![0u8; READ_PIECE];
+    /// Append the next piece of the body (at most `max` bytes) to `buf`; its length, `None` at the end.
+    pub(super) async fn chunk_into(
+        &mut self,
+        buf: &mut Vec<u8>,
+        max: usize,
+    ) -> std::result::Result<Option<usize>, String> {
+        let at = buf.len();
+        buf.resize(at + READ_PIECE.min(max.max(1)), 0);
         loop {
-            match self.body.read(&mut piece) {
-                Ok(0) => return Ok(None),
+            match self.body.read(&mut buf[at..]) {
+                Ok(0) => {
+                    buf.truncate(at);
+                    return Ok(None);
+                }
                 Ok(n) => {
-                    piece.truncate(n);
-                    return Ok(Some(piece));
+                    buf.truncate(at + n);
+                    return Ok(Some(n));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => {
+                    buf.truncate(at);
+                    return Err(e.to_string());
+                }
             }
         }
     }

@@ -112,8 +112,13 @@ impl Reply {
         self.response.headers().get(name).ok().flatten()
     }
 
-    /// The next piece of the body, `None` at its end.
-    pub(super) async fn chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+    /// Append the next piece of the body to `buf` (the browser picks its size; `max` is for the native twin); its
+    /// length, `None` at the end. Copied from the stream's chunk straight into place: one copy into wasm memory.
+    pub(super) async fn chunk_into(
+        &mut self,
+        buf: &mut Vec<u8>,
+        _max: usize,
+    ) -> std::result::Result<Option<usize>, String> {
         let Some(reader) = &self.reader else {
             return Ok(None);
         };
@@ -122,8 +127,11 @@ impl Reply {
         if done.as_bool() == Some(true) {
             return Ok(None);
         }
-        let value = Reflect::get(&result, &"value".into()).map_err(|e| js_text(&e))?;
-        Ok(Some(Uint8Array::new(&value).to_vec()))
+        let value = Uint8Array::new(&Reflect::get(&result, &"value".into()).map_err(|e| js_text(&e))?);
+        let (at, n) = (buf.len(), value.length() as usize);
+        buf.resize(at + n, 0);
+        value.copy_to(&mut buf[at..]);
+        Ok(Some(n))
     }
 }
 

@@ -8,6 +8,7 @@
 mod attention;
 mod dense;
 mod moe;
+mod upload;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -15,13 +16,13 @@ use std::rc::Rc;
 use bytemuck::{bytes_of, cast_slice};
 use wgpu::util::DeviceExt;
 
-use super::buffers::PoolSizes;
+use super::buffers::{Allocator, PoolSizes};
 use super::kernels::*;
 use super::paging::{ExpertPart, ExpertPools};
 use super::params::*;
 use super::plan::{Dim, Plan, PlanBuilder};
 use super::shaders::{Kernel, KvStorage, Variant, GPU_FORMATS};
-use super::weights::{write_rows, MatrixLayout};
+use super::weights::{MatrixLayout, WeightUpload};
 use super::GpuContext;
 use crate::model::cpu::{attention, rms_norm, route, swiglu_oai, Rope};
 use crate::model::{GptOssConfig, RopeConfig};
@@ -111,8 +112,13 @@ impl Harness {
     fn matrix(&self, format: BlockFormat, rows: usize, cols: usize, gguf: &[u8]) -> wgpu::Buffer {
         let layout = MatrixLayout::new(format, rows as u64, cols as u64, "test").unwrap();
         let buffer = self.zeros(layout.bytes() as usize);
-        write_rows(&self.ctx.queue, &buffer, 0, &layout, 0, gguf).unwrap();
+        self.upload(gguf.len()).write_rows(&buffer, 0, &layout, 0, gguf).unwrap();
         buffer
+    }
+
+    /// The loader's weight upload, for pieces of up to `piece_bytes`.
+    fn upload(&self, piece_bytes: usize) -> WeightUpload {
+        WeightUpload::new(self.ctx.clone(), &mut Allocator::new(self.ctx.clone()), piece_bytes as u64).unwrap()
     }
 
     /// Run `steps` in order in one pass under the step uniform `step`, then read `outs` back.

@@ -46,6 +46,7 @@ fn moe_experts_match_cpu() {
         let pools = ExpertPools { sizes, pools: vec![h.zeros((n_expert as u64 * sizes.slot_bytes()) as usize)] };
         // Expert e lives in slot (e + 2) mod n.
         let slot_of = |e: usize| ((e + 2) % n_expert) as u64;
+        let upload = h.upload(n_ff.max(n_embd) * format.block_bytes() * n_ff.max(n_embd) / 32);
         let mut matrices = Vec::new();
         for e in 0..n_expert {
             let parts: Vec<Vec<u8>> =
@@ -53,7 +54,7 @@ fn moe_experts_match_cpu() {
                     .into_iter()
                     .map(|(part, rows, cols)| {
                         let bytes: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, cols)).collect();
-                        pools.write_rows(&h.ctx.queue, slot_of(e), part, 0, &bytes).unwrap();
+                        pools.write_rows(&upload, slot_of(e), part, 0, &bytes).unwrap();
                         bytes
                     })
                     .collect();
