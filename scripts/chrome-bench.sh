@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs ON the GPU machine (the `device` tool): one synthetic gpt-oss model measured three ways, minutes apart —
+# Runs ON the GPU machine (the `device` tool): one synthetic gpt-oss model measured several ways, minutes apart —
+#   server   the static server alone: 1 GiB of the model in 8 MiB ranges, 4 at a time (the load's ceiling)
+#   probe    scripts/load-probe in the same Chrome: ranged fetches and GPU uploads alone (the browser's ceilings)
 #   native   `gptoss bench --json` on wgpu/Vulkan (an upper bound: no browser in the way)
 #   bench    the page's benchmark mode in headless Chrome, `/?bench=1&gguf=…` (the same measurements through the
 #            same engine, the HUD not drawn)
 #   hud      the real page with the whole HUD on screen: LOAD MODEL pressed once, 128 tokens generated
-# Everything it writes lands in $OUT (at most 8 files come back): native.json, bench.json, bench-console.log,
-# hud.json, hud-console.log, hud.png.
+# Everything it writes lands in $OUT: server.txt, probe.json, native.json, bench.json, bench-console.log,
+# hud.json, hud-console.log, hud.png. The app and the model are served by scripts/range-server.py (sendfile, so
+# the server is not what a load's rate measures).
 #
 #   bash scripts/chrome-bench.sh APP_DIR GPTOSS_BINARY
 # APP_DIR is a static build of the app (e.g. dx's `web/public` folder), GPTOSS_BINARY a release build of the CLI
@@ -17,7 +20,7 @@ set -uo pipefail
 APP=${1:?static app folder}
 BIN=${2:?gptoss binary}
 PRESET=${PRESET:-gpt-oss-20b}
-RUNS=${RUNS:-native bench hud}
+RUNS=${RUNS:-server probe native bench hud}
 DC=${DC:-.device-chrome}
 MODELS=${MODELS:-/dev/shm/gptoss-models}
 O=${OUT:?OUT: the folder that comes back}
@@ -38,11 +41,17 @@ fi
 ls -la "$MODELS"
 # The page fetches the model from the same static server as the app.
 ln -sfn "$MODELS" "$APP/bench-models"
+ln -sfn "$(realpath scripts/load-probe)" "$APP/load-probe"
 URL=/bench-models/$MODEL
+PORT=8124
+python3 scripts/range-server.py "$APP" $PORT &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null' EXIT
+sleep 1
 
 chrome() { # NAME PATH WAIT_EXPR TIMEOUT_S RESULT_EXPR
     local name=$1
-    timeout $(($4 + 60)) python3 "$DC/cdp_run.py" --chrome "$CHROME" --serve "$APP" --path "$2" --wait-expr "$3" \
+    timeout $(($4 + 60)) python3 "$DC/cdp_run.py" --chrome "$CHROME" --url "http://127.0.0.1:$PORT$2" --wait-expr "$3" \
         --result-expr "$5" --timeout "$4" --settle 1 --quiet --out "$T/$name" -- \
         "${CHROME_BASE_FLAGS[@]}" "${CHROME_GPU_FLAGS[@]}"
     echo "$name: cdp_run rc=$?"
@@ -53,6 +62,22 @@ chrome() { # NAME PATH WAIT_EXPR TIMEOUT_S RESULT_EXPR
 
 for run in $RUNS; do
     case $run in
+    server)
+        python3 - "http://127.0.0.1:$PORT$URL" <<'PY' | tee "$O/server.txt"
+import concurrent.futures, sys, time, urllib.request
+url, chunk, n = sys.argv[1], 8 << 20, 128
+def get(i):
+    req = urllib.request.Request(url, headers={'Range': f'bytes={i * chunk}-{(i + 1) * chunk - 1}'})
+    return len(urllib.request.urlopen(req).read())
+t = time.time()
+with concurrent.futures.ThreadPoolExecutor(4) as ex:
+    got = sum(ex.map(get, range(n)))
+print(f'server alone: {got / (time.time() - t) / 1e9:.2f} GB/s ({got >> 20} MiB in 8 MiB ranges, 4 at a time)')
+PY
+        ;;
+    probe)
+        chrome probe "/load-probe/index.html?url=$URL&mib=1024" 'window.__loadProbe' 300 'window.__loadProbe'
+        ;;
     native)
         "$BIN" bench "$MODELS/$MODEL" --json >"$O/native.json" && cat "$O/native.json" | head -c 4000
         echo

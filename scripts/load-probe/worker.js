@@ -1,0 +1,63 @@
+// The load probe's measurements (see index.html). Each figure is one pass over `size` bytes.
+const MiB = 1 << 20;
+async function ranges(url, size, chunk, conc, body) {
+  const starts = []; for (let s = 0; s < size; s += chunk) starts.push(s);
+  let next = 0, chunks = 0, chunkBytes = 0;
+  const t = performance.now();
+  async function lane() {
+    while (next < starts.length) {
+      const s = starts[next++]; const len = Math.min(chunk, size - s);
+      const r = await fetch(url, { headers: { Range: `bytes=${s}-${s + len - 1}` }, cache: "no-store" });
+      if (body === "reader") {
+        const rd = r.body.getReader(); const dst = new Uint8Array(len); let at = 0;
+        for (;;) { const { done, value } = await rd.read(); if (done) break; dst.set(value, at); at += value.length; chunks++; chunkBytes += value.length; }
+      } else {
+        const b = new Uint8Array(await r.arrayBuffer()); if (b.length !== len) throw new Error("short");
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: conc }, lane));
+  const ms = performance.now() - t;
+  return { body, chunk: chunk / MiB, conc, ms: +ms.toFixed(0), MBps: +(size / ms / 1e3).toFixed(0), meanChunkKiB: chunks ? +(chunkBytes / chunks / 1024).toFixed(0) : null };
+}
+async function writes(device, size, piece) {
+  const buf = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const src = new Uint8Array(piece); crypto.getRandomValues(src.subarray(0, 65536));
+  const t = performance.now();
+  for (let o = 0; o < size; o += piece) device.queue.writeBuffer(buf, o, src);
+  const t1 = performance.now();
+  await device.queue.onSubmittedWorkDone();
+  const ms = performance.now() - t;
+  buf.destroy();
+  return { write: piece / MiB, callMs: +(t1 - t).toFixed(0), ms: +ms.toFixed(0), MBps: +(size / ms / 1e3).toFixed(0) };
+}
+async function mapped(device, size, piece) {
+  const buf = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const src = new Uint8Array(piece);
+  const t = performance.now();
+  const enc = device.createCommandEncoder(); const stagings = [];
+  for (let o = 0; o < size; o += piece) {
+    const st = device.createBuffer({ size: piece, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(st.getMappedRange()).set(src); st.unmap();
+    enc.copyBufferToBuffer(st, 0, buf, o, piece); stagings.push(st);
+  }
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  const ms = performance.now() - t;
+  stagings.forEach(s => s.destroy()); buf.destroy();
+  return { mappedAtCreation: piece / MiB, ms: +ms.toFixed(0), MBps: +(size / ms / 1e3).toFixed(0) };
+}
+onmessage = async (e) => {
+  const { url, size } = e.data; const out = [];
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    const device = await adapter.requestDevice({ requiredLimits: { maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } });
+    out.push({ adapter: adapter.info?.description || adapter.info?.vendor });
+    for (const [body, chunk, conc] of [["reader", 8, 4], ["arrayBuffer", 8, 4], ["reader", 8, 1], ["reader", 32, 4], ["reader", 8, 8], ["reader", 2, 8]])
+      out.push(await ranges(url, size, chunk * MiB, conc, body));
+    const wsize = Math.min(size, 1024 * MiB);
+    for (const p of [1, 4, 8, 32]) out.push(await writes(device, wsize, p * MiB));
+    for (const p of [4, 32]) out.push(await mapped(device, wsize, p * MiB));
+  } catch (err) { out.push({ error: String(err) }); }
+  postMessage(out);
+};
