@@ -13,7 +13,7 @@ use crate::gpu::{
 };
 use crate::model::GptOssConfig;
 use crate::sampler::SamplerConfig;
-use crate::source::ByteSource;
+use crate::source::{ByteSource, TransferStats};
 use crate::Result;
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +37,8 @@ pub struct BenchReport {
     /// Of the tensor stream inside `load_s`: time waiting for bytes, and time uploading them (where a gap between
     /// the network's rate and the load's comes from).
     pub load_stream: StreamTimes,
+    /// The HTTP requests of the whole load (header included), when the model came over HTTP.
+    pub load_transfer: Option<TransferStats>,
     pub gpu_bytes: u64,
     /// Weight bytes one decoded token reads: the dense weights, one embedding row, k of n experts per layer.
     pub weight_bytes_per_token: u64,
@@ -163,8 +165,8 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Medians of `n` decode steps (after `warmup`): seconds per token, the host's split of a step, and the paging
-/// totals of the measured tokens.
+/// Of `n` decode steps (after `warmup`): the mean seconds per token, the medians of the host's split of a step, and
+/// the paging totals of the measured tokens.
 struct DecodeRun {
     seconds: f64,
     host: StepTiming,
@@ -206,7 +208,9 @@ async fn decode_run(model: &mut GpuModel, n: usize, warmup: usize) -> Result<Dec
         }
     }
     let host = StepTiming { encode_ms: median(encode), submit_ms: median(submit), map_wait_ms: median(map_wait) };
-    Ok(DecodeRun { seconds: median(times), host, paging })
+    // The mean, not the median: with a step always in flight, results can arrive in uneven pairs.
+    let seconds = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    Ok(DecodeRun { seconds, host, paging })
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -284,6 +288,13 @@ pub async fn measure(
         load_s,
         load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
         load_stream: model.load_times(),
+        load_transfer: file.shards().iter().filter_map(|s| s.source.transfer()).reduce(|a, b| TransferStats {
+            requests: a.requests + b.requests,
+            bytes: a.bytes + b.bytes,
+            headers_s: a.headers_s + b.headers_s,
+            body_s: a.body_s + b.body_s,
+            chunks: a.chunks + b.chunks,
+        }),
         gpu_bytes: model.gpu_bytes(),
         weight_bytes_per_token,
         ceiling_gb_per_s: ceiling.gb_per_s,

@@ -1,6 +1,9 @@
 // The load probe's measurements (see index.html). Each figure is one pass over `size` bytes.
 const MiB = 1 << 20;
-async function ranges(url, size, chunk, conc, body) {
+// `body`: "reader" (stream reader, chunks copied into one buffer, as the engine reads), "arrayBuffer", or
+// "reader+write" (as reader, then each range written to a GPU buffer with writeBuffer, as the engine uploads).
+async function ranges(url, size, chunk, conc, body, device) {
+  const gpu = body === "reader+write" ? device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }) : null;
   const starts = []; for (let s = 0; s < size; s += chunk) starts.push(s);
   let next = 0, chunks = 0, chunkBytes = 0;
   const t = performance.now();
@@ -8,15 +11,17 @@ async function ranges(url, size, chunk, conc, body) {
     while (next < starts.length) {
       const s = starts[next++]; const len = Math.min(chunk, size - s);
       const r = await fetch(url, { headers: { Range: `bytes=${s}-${s + len - 1}` }, cache: "no-store" });
-      if (body === "reader") {
+      if (body !== "arrayBuffer") {
         const rd = r.body.getReader(); const dst = new Uint8Array(len); let at = 0;
         for (;;) { const { done, value } = await rd.read(); if (done) break; dst.set(value, at); at += value.length; chunks++; chunkBytes += value.length; }
+        if (gpu) device.queue.writeBuffer(gpu, s, dst);
       } else {
         const b = new Uint8Array(await r.arrayBuffer()); if (b.length !== len) throw new Error("short");
       }
     }
   }
   await Promise.all(Array.from({ length: conc }, lane));
+  if (gpu) { await device.queue.onSubmittedWorkDone(); gpu.destroy(); }
   const ms = performance.now() - t;
   return { body, chunk: chunk / MiB, conc, ms: +ms.toFixed(0), MBps: +(size / ms / 1e3).toFixed(0), meanChunkKiB: chunks ? +(chunkBytes / chunks / 1024).toFixed(0) : null };
 }
@@ -53,8 +58,8 @@ onmessage = async (e) => {
     const adapter = await navigator.gpu.requestAdapter();
     const device = await adapter.requestDevice({ requiredLimits: { maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } });
     out.push({ adapter: adapter.info?.description || adapter.info?.vendor });
-    for (const [body, chunk, conc] of [["reader", 8, 4], ["arrayBuffer", 8, 4], ["reader", 8, 1], ["reader", 32, 4], ["reader", 8, 8], ["reader", 2, 8]])
-      out.push(await ranges(url, size, chunk * MiB, conc, body));
+    for (const [body, chunk, conc] of [["reader", 8, 4], ["arrayBuffer", 8, 4], ["reader", 8, 1], ["reader", 32, 4], ["reader", 8, 8], ["reader+write", 8, 4], ["reader+write", 8, 8]])
+      out.push(await ranges(url, size, chunk * MiB, conc, body, device));
     const wsize = Math.min(size, 1024 * MiB);
     for (const p of [1, 4, 8, 32]) out.push(await writes(device, wsize, p * MiB));
     for (const p of [4, 32]) out.push(await mapped(device, wsize, p * MiB));

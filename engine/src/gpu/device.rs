@@ -109,6 +109,16 @@ impl GpuContext {
     /// Copy a mappable buffer's contents back to the CPU, awaiting the map without blocking (in the browser the
     /// callback arrives from the event loop; natively we poll the device).
     pub async fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        self.read_buffer_after(buffer, None).await
+    }
+
+    /// [`read_buffer`](Self::read_buffer) of a copy made by submission `index`: natively only that submission is
+    /// waited for, not one submitted after it (a step decoded ahead).
+    pub async fn read_buffer_after(
+        &self,
+        buffer: &wgpu::Buffer,
+        #[cfg_attr(target_arch = "wasm32", allow(unused_variables))] index: Option<wgpu::SubmissionIndex>,
+    ) -> Result<Vec<u8>> {
         let slice = buffer.slice(..);
         let (tx, rx) = futures::channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -116,7 +126,7 @@ impl GpuContext {
         });
         #[cfg(not(target_arch = "wasm32"))]
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait { submission_index: index, timeout: None })
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
         rx.await
             .map_err(|_| Error::Gpu("buffer map was cancelled (device lost?)".into()))?

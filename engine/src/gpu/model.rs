@@ -45,6 +45,7 @@ pub struct Ahead {
     encode_ms: f64,
     submit_ms: f64,
     submitted: Instant,
+    submission: wgpu::SubmissionIndex,
     paging: Option<PagingStats>,
 }
 
@@ -429,7 +430,7 @@ impl GpuModel {
         encoder.copy_buffer_to_buffer(&self.act.result, 0, &self.act.tokens, 0, 4);
         let commands = encoder.finish();
         let submit_started = Instant::now();
-        self.ctx.queue.submit([commands]);
+        let submission = self.ctx.queue.submit([commands]);
         let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
         let submitted = Instant::now();
         self.pos += n_tokens;
@@ -441,13 +442,14 @@ impl GpuModel {
             encode_ms: ms(encode_started, submit_started),
             submit_ms: ms(submit_started, submitted),
             submitted,
+            submission,
             paging,
         }
     }
 
     /// Wait for a submitted step's readback and decode it.
     pub async fn receive(&mut self, ahead: Ahead) -> Result<StepOutput> {
-        let bytes = self.ctx.read_buffer(&self.act.readback[ahead.slot]).await?;
+        let bytes = self.ctx.read_buffer_after(&self.act.readback[ahead.slot], Some(ahead.submission)).await?;
         let mut step = self.decode_readback(&bytes);
         step.timing = StepTiming {
             encode_ms: ahead.encode_ms,

@@ -17,6 +17,7 @@ use super::cache::Validator;
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use web_time::Instant;
 
 /// How a browser transport error starts when CORS, not the network, refused the answer: retrying cannot help.
 pub(super) const CORS_REFUSED: &str = "refused by CORS";
@@ -48,6 +49,18 @@ pub struct HttpSource {
     whole: Arc<futures::lock::Mutex<Option<WholeBody>>>,
     /// Retries since the loader last asked ([`HttpSource::take_retries`]), as lines for the user.
     retries: Arc<std::sync::Mutex<Vec<String>>>,
+    transfer: Arc<std::sync::Mutex<TransferStats>>,
+}
+
+/// Where ranged reads spend their time, summed over every request of a source: waiting for the answer's headers,
+/// and reading its body (in how many chunks, as the transport delivers them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct TransferStats {
+    pub requests: u64,
+    pub bytes: u64,
+    pub headers_s: f64,
+    pub body_s: f64,
+    pub chunks: u64,
 }
 
 /// The body of a whole-file 200, read in file order. It keeps the last [`WHOLE_KEEP`] bytes it passed, so the
@@ -106,7 +119,13 @@ impl HttpSource {
             whole_only: Arc::default(),
             whole: Arc::default(),
             retries: Arc::default(),
+            transfer: Arc::default(),
         }
+    }
+
+    /// The time its requests took so far.
+    pub fn transfer(&self) -> TransferStats {
+        *self.transfer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The retries made since the last call, each a line naming the range, what failed and the wait.
@@ -263,6 +282,7 @@ impl HttpSource {
     async fn attempt(&self, start: u64, last: u64, buf: &mut Vec<u8>) -> std::result::Result<(), Failure> {
         let range = format!("bytes={start}-{last}");
         let fatal = |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
+        let asked = Instant::now();
         let mut reply = transport::request("GET", &self.url, Some(&range)).await.map_err(|e| {
             match e.starts_with(CORS_REFUSED) {
                 true => Failure::Fatal(Error::Source(format!("{} {range}: {e}", self.url))),
@@ -326,7 +346,9 @@ impl HttpSource {
         }
         let want = last - start + 1;
         let mut got = 0u64;
+        let (answered, mut chunks) = (Instant::now(), 0u64);
         while got < want {
+            chunks += 1;
             match reply.chunk_into(buf, (want - got) as usize).await {
                 Ok(Some(n)) => {
                     got += n as u64;
@@ -338,6 +360,17 @@ impl HttpSource {
                 Err(e) => return Err(Failure::Transient(format!("body read failed after {got} of {want} bytes: {e}"))),
             }
         }
+        // Read to the body's end, so the browser sees the answer complete and keeps the connection (dropping a reader
+        // before its end cancels the request).
+        if let Ok(Some(_)) = reply.chunk_into(buf, 1).await {
+            return Err(fatal(format!("the server sent more than the {want} bytes asked for")));
+        }
+        let mut t = self.transfer.lock().unwrap_or_else(|p| p.into_inner());
+        t.requests += 1;
+        t.bytes += want;
+        t.headers_s += (answered - asked).as_secs_f64();
+        t.body_s += answered.elapsed().as_secs_f64();
+        t.chunks += chunks;
         Ok(())
     }
 

@@ -12,7 +12,7 @@ mod native;
 mod web;
 
 pub use cache::{CachedSource, ModelCache};
-pub use http::{HttpSource, RetryPolicy};
+pub use http::{HttpSource, RetryPolicy, TransferStats};
 
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -120,6 +120,14 @@ impl ByteSource {
             ByteSource::Http(h) => h.take_retries(),
             ByteSource::Cached(c) => c.take_retries(),
             _ => Vec::new(),
+        }
+    }
+
+    /// Where its HTTP requests spent their time (`None` for sources that make none).
+    pub fn transfer(&self) -> Option<TransferStats> {
+        match self {
+            ByteSource::Http(h) => Some(h.transfer()),
+            _ => None,
         }
     }
 
