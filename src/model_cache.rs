@@ -9,7 +9,7 @@ use gptoss_engine::events::Event;
 use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::source::cache::{CachedModel, Estimate, Traffic};
 use gptoss_engine::source::{ByteSource, ModelCache};
-use gptoss_engine::{Error, Result};
+use gptoss_engine::Result;
 
 use crate::engine_host::Queue;
 use crate::hud::Update;
@@ -126,8 +126,9 @@ pub fn of(model: &GgufModel) -> Option<&ModelCache> {
     })
 }
 
-/// Says how much the load will write and what the browser grants, and refuses it before any tensor byte is
-/// fetched when it will not fit.
+/// Says how much the load will write and what the browser grants, before any tensor byte is fetched. A model that
+/// will not fit is still loaded, read past the cache (the engine checks each file the same way), and the log says
+/// so: a quota smaller than the model (headless Chrome grants 10 GiB) must not keep a user from running it.
 pub async fn check_room(cache: &ModelCache, model: &GgufModel, queue: &Queue) -> Result<()> {
     let mut missing_bytes = 0;
     for shard in model.shards() {
@@ -141,17 +142,20 @@ pub async fn check_room(cache: &ModelCache, model: &GgufModel, queue: &Queue) ->
     let Some(e) = estimate else { return Ok(()) };
     let free = e.quota.saturating_sub(e.usage);
     if missing_bytes > free {
-        return Err(Error::Usage(format!(
-            "{}: the model cache needs {} more for this model of {} but the browser's storage quota has {} free \
-             ({} of {} used); the load was refused before fetching any tensor data: delete cached models in the cache \
-             panel or free disk space",
-            model.shards()[0].source.name(),
-            format_bytes(missing_bytes),
-            format_bytes(model_bytes),
-            format_bytes(free),
-            format_bytes(e.usage),
-            format_bytes(e.quota)
-        )));
+        queue.push(Update::Log(
+            Tone::Warning,
+            format!(
+                "{}: not cached: this model of {} needs {} more in the model cache, and the browser's storage quota \
+                 has {} free ({} of {} used); it loads from the network without a copy. Delete cached models in the \
+                 cache panel or free disk space to cache it",
+                model.shards()[0].source.name(),
+                format_bytes(model_bytes),
+                format_bytes(missing_bytes),
+                format_bytes(free),
+                format_bytes(e.usage),
+                format_bytes(e.quota)
+            ),
+        ));
     }
     Ok(())
 }
