@@ -6,8 +6,8 @@ use std::rc::Rc;
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::events::{EventSink, Stage, StageTimer};
-use crate::gguf::{GgufModel, StreamTimes};
+use crate::events::{EventSink, NoEvents, Stage, StageTimer};
+use crate::gguf::{GgufModel, StreamOptions, StreamTimes, TensorInfo};
 use crate::gpu::{
     load_model, read_ceiling, AdapterReport, ExpertBudget, GpuContext, GpuModel, GpuOptions, PagingStats, StepTiming,
 };
@@ -37,8 +37,14 @@ pub struct BenchReport {
     /// Of the tensor stream inside `load_s`: time waiting for bytes, and time uploading them (where a gap between
     /// the network's rate and the load's comes from).
     pub load_stream: StreamTimes,
+    /// The rest of `load_s`: the header, allocating the buffers, building the pipelines, and waiting for the GPU to
+    /// take in every upload.
+    pub load_other_s: f64,
     /// The HTTP requests of the whole load (header included), when the model came over HTTP.
     pub load_transfer: Option<TransferStats>,
+    /// The load's read path alone: the first tensors streamed the same way into nothing (no upload), before the
+    /// load, in the same run.
+    pub fetch_ceiling: FetchCeiling,
     pub gpu_bytes: u64,
     /// Weight bytes one decoded token reads: the dense weights, one embedding row, k of n experts per layer.
     pub weight_bytes_per_token: u64,
@@ -60,6 +66,29 @@ pub struct BenchReport {
     pub prefill_batch_tokens: usize,
     pub prefill_kernels: Vec<KernelFigure>,
     pub prefill_kernel_total_ms: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FetchCeiling {
+    pub bytes: u64,
+    pub gb_per_s: f64,
+}
+
+/// Bytes the fetch ceiling streams: enough for many reads in flight, a fraction of a large model.
+const FETCH_CEILING_BYTES: u64 = 2 << 30;
+
+/// Stream the file's first tensors (up to [`FETCH_CEILING_BYTES`]) as the load does, consuming nothing.
+async fn fetch_ceiling(file: &GgufModel) -> Result<FetchCeiling> {
+    let taken = std::cell::Cell::new(0u64);
+    let select = |t: &TensorInfo| {
+        let take = taken.get() < FETCH_CEILING_BYTES;
+        taken.set(taken.get() + t.n_bytes * take as u64);
+        take
+    };
+    let start = Instant::now();
+    file.stream_tensors(select, StreamOptions::default(), |_| Ok(()), &mut NoEvents).await?;
+    let bytes = taken.get();
+    Ok(FetchCeiling { bytes, gb_per_s: bytes as f64 / start.elapsed().as_secs_f64() / 1e9 })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -239,6 +268,7 @@ pub async fn measure(
     let ctx = device.await?;
     let stage = StageTimer::start(Stage::ReadCeiling, events);
     let ceiling = stage.end(events, read_ceiling(&ctx).await, 0)?;
+    let fetch_ceiling = fetch_ceiling(&file).await?;
     let start = Instant::now();
     let max_context =
         (options.decode_contexts.iter().max().copied().unwrap_or(0) + options.warmup_tokens + options.decode_tokens)
@@ -288,6 +318,8 @@ pub async fn measure(
         load_s,
         load_gb_per_s: tensor_bytes as f64 / load_s / 1e9,
         load_stream: model.load_times(),
+        load_other_s: load_s - model.load_times().wait_s - model.load_times().consume_s,
+        fetch_ceiling,
         load_transfer: file.shards().iter().filter_map(|s| s.source.transfer()).reduce(|a, b| TransferStats {
             requests: a.requests + b.requests,
             bytes: a.bytes + b.bytes,
@@ -452,7 +484,8 @@ impl BenchReport {
     /// The human-readable report.
     pub fn text(&self) -> String {
         let mut s = format!(
-            "{} on {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s; streaming waited {:.2} s for bytes, uploaded for {:.2} s), GPU memory {:.2} GiB\n\
+            "{} on {} ({}, driver {})\nmodel {} — {:.2} GiB of tensors\nload {:.2} s ({:.2} GB/s; streaming waited {:.2} s for bytes, uploaded for {:.2} s; {:.2} s else), GPU memory \
+             {:.2} GiB; reads alone {:.2} GB/s\n\
              read ceiling {:.0} GB/s (over {} MiB); {:.3} GB of weights per token → roofline {:.0} tokens/s\n",
             self.browser.as_deref().unwrap_or(&self.runtime),
             self.device,
@@ -464,7 +497,9 @@ impl BenchReport {
             self.load_gb_per_s,
             self.load_stream.wait_s,
             self.load_stream.consume_s,
+            self.load_other_s,
             self.gpu_bytes as f64 / (1u64 << 30) as f64,
+            self.fetch_ceiling.gb_per_s,
             self.ceiling_gb_per_s,
             self.ceiling_bytes >> 20,
             self.weight_bytes_per_token as f64 / 1e9,

@@ -3,6 +3,8 @@
 //! step is submitted before the previous token is read back (the sampled id stays on the GPU), so the host's
 //! readback wait and event handling overlap the next token's GPU work.
 
+use std::collections::VecDeque;
+
 use web_time::Instant;
 
 use crate::events::{Event, EventSink, GenerationStats, TokenEvent};
@@ -12,6 +14,9 @@ use crate::model::{CpuModel, CpuState};
 use crate::sampler::{self, SamplerConfig};
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
+
+/// Steps kept submitted ahead of the token being handled (on a GPU with every expert resident).
+const STEPS_AHEAD: usize = 2;
 
 /// Where the forward pass runs.
 pub enum Backend {
@@ -66,10 +71,10 @@ impl Backend {
         }
     }
 
-    /// Forget a step submitted ahead that will not be used.
-    fn discard(&mut self, ahead: Option<Ahead>) {
-        if let (Backend::Gpu(model), Some(ahead)) = (self, ahead) {
-            model.discard(ahead);
+    /// Forget steps submitted ahead that will not be used.
+    fn discard(&mut self, ahead: impl Iterator<Item = Ahead>) {
+        if let Backend::Gpu(model) = self {
+            ahead.for_each(|step| model.discard(step));
         }
     }
 
@@ -175,18 +180,22 @@ pub async fn generate_after(
     let mut generated = 0usize;
     let mut stopped_by = "max_new_tokens";
     let mut host = StepTiming::default();
-    let mut ahead: Option<Ahead> = None;
+    // Steps submitted and not yet read: the one that runs `id` and the one after it, so the GPU always has the
+    // next token's work while the host reads one result and handles it. Dropped if `id` ends the generation.
+    let mut ahead: VecDeque<Ahead> = VecDeque::new();
     while generated < options.max_new_tokens {
         let id = out.choice.token;
         ids.push(id);
-        // The step that runs `id`, submitted before `id` is looked at; dropped if `id` ends the generation.
-        if generated + 1 < options.max_new_tokens {
-            ahead = backend.submit_ahead(&options.sampler)?;
+        while ahead.len() < STEPS_AHEAD && generated + ahead.len() + 1 < options.max_new_tokens {
+            match backend.submit_ahead(&options.sampler)? {
+                Some(step) => ahead.push_back(step),
+                None => break,
+            }
         }
         let step = match parser.push(tokenizer, id) {
             Ok(step) => step,
             Err(e) => {
-                backend.discard(ahead.take());
+                backend.discard(ahead.drain(..));
                 return Err(e);
             }
         };
@@ -226,12 +235,12 @@ pub async fn generate_after(
             stopped_by = "stopped";
             break;
         }
-        out = backend.next(ahead.take(), id, &options.sampler).await?;
+        out = backend.next(ahead.pop_front(), id, &options.sampler).await?;
         host.encode_ms += out.timing.encode_ms;
         host.submit_ms += out.timing.submit_ms;
         host.map_wait_ms += out.timing.map_wait_ms;
     }
-    backend.discard(ahead.take());
+    backend.discard(ahead.drain(..));
     // The first token came out of the prefill; the rest are decode steps.
     let decode_ms = decode_started.elapsed().as_secs_f64() * 1e3;
     let decoded = generated.saturating_sub(1);
