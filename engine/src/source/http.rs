@@ -345,25 +345,16 @@ impl HttpSource {
             _ => return Err(fatal(format!("unexpected HTTP status {status}"))),
         }
         let want = last - start + 1;
-        let mut got = 0u64;
-        let (answered, mut chunks) = (Instant::now(), 0u64);
-        while got < want {
-            chunks += 1;
-            match reply.chunk_into(buf, (want - got) as usize).await {
-                Ok(Some(n)) => {
-                    got += n as u64;
-                    if got > want {
-                        return Err(fatal(format!("the server sent more than the {want} bytes asked for")));
-                    }
-                }
-                Ok(None) => return Err(Failure::Transient(format!("connection closed after {got} of {want} bytes"))),
-                Err(e) => return Err(Failure::Transient(format!("body read failed after {got} of {want} bytes: {e}"))),
-            }
-        }
-        // Read to the body's end, so the browser sees the answer complete and keeps the connection (dropping a reader
-        // before its end cancels the request).
-        if let Ok(Some(_)) = reply.chunk_into(buf, 1).await {
+        let answered = Instant::now();
+        let (got, chunks) = reply
+            .body_into(buf, want)
+            .await
+            .map_err(|(got, e)| Failure::Transient(format!("body read failed after {got} of {want} bytes: {e}")))?;
+        if got > want {
             return Err(fatal(format!("the server sent more than the {want} bytes asked for")));
+        }
+        if got < want {
+            return Err(Failure::Transient(format!("connection closed after {got} of {want} bytes")));
         }
         let mut t = self.transfer.lock().unwrap_or_else(|p| p.into_inner());
         t.requests += 1;

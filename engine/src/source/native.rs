@@ -67,6 +67,30 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
     }
 
+    /// Append the body to `buf`, expecting `want` bytes: (bytes, pieces read), reading one byte past `want` to see
+    /// the body end there (more is an answer longer than asked). On failure, what arrived stays in `buf`.
+    pub(super) async fn body_into(
+        &mut self,
+        buf: &mut Vec<u8>,
+        want: u64,
+    ) -> std::result::Result<(u64, u64), (u64, String)> {
+        let (mut got, mut pieces) = (0u64, 0u64);
+        loop {
+            let room = (want.saturating_sub(got) as usize).max(1);
+            match self.chunk_into(buf, room).await {
+                Ok(Some(n)) => {
+                    got += n as u64;
+                    pieces += 1;
+                    if got > want {
+                        return Ok((got, pieces));
+                    }
+                }
+                Ok(None) => return Ok((got, pieces)),
+                Err(e) => return Err((got, e)),
+            }
+        }
+    }
+
     /// Append the next piece of the body (at most `max` bytes) to `buf`; its length, `None` at the end.
     pub(super) async fn chunk_into(
         &mut self,
