@@ -277,11 +277,9 @@ impl GgufModel {
     ) -> Result<StreamTimes> {
         let selected: Vec<TensorRef> = self.tensors().filter(|t| select(t.info)).collect();
         let stage = StageTimer::start(Stage::FetchTensors, events);
-        let mut done = 0u64;
         let mut times = StreamTimes::default();
-        let result =
-            self.stream_selected(&selected, options, &mut consume, &stage, events, &mut done, &mut times).await;
-        stage.end(events, result.map(|()| times), done)
+        let result = self.stream_selected(&selected, options, &mut consume, &stage, events, &mut times).await;
+        stage.end(events, result.map(|()| times), times.bytes)
     }
 
     async fn stream_selected(
@@ -291,7 +289,6 @@ impl GgufModel {
         consume: &mut dyn FnMut(TensorChunk<'_>) -> Result<()>,
         stage: &StageTimer,
         events: &mut dyn EventSink,
-        done: &mut u64,
         times: &mut StreamTimes,
     ) -> Result<()> {
         let chunk_bytes = options.chunk_bytes.max(1);
@@ -322,7 +319,7 @@ impl GgufModel {
                 }
                 let data = &bytes[piece.at as usize..(piece.at + piece.len) as usize];
                 consume(TensorChunk { tensor: t.info, shard: t.shard, offset: piece.offset, data })?;
-                *done += piece.len;
+                times.bytes += piece.len;
                 if piece.offset + piece.len == t.info.n_bytes {
                     events.emit(Event::TensorFetched {
                         name: t.info.name.clone(),
@@ -334,16 +331,18 @@ impl GgufModel {
                 }
             }
             times.consume_s += consumed.elapsed().as_secs_f64();
-            stage.progress(events, *done, Some(total));
+            stage.progress(events, times.bytes, Some(total));
         }
         Ok(())
     }
 }
 
-/// Where a stream's time went, on the thread that drives it: waiting for reads to complete (nothing else to do),
+/// What a stream moved and where its time went, on the thread that drives it: waiting for reads to complete (nothing else to do),
 /// and in the consumer (the GPU upload) and the events it emits. Reads in flight overlap both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct StreamTimes {
+    /// Tensor bytes handed to the consumer.
+    pub bytes: u64,
     pub wait_s: f64,
     pub consume_s: f64,
 }

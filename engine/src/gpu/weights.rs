@@ -148,7 +148,7 @@ impl WeightUpload {
             )));
         }
         // Buffer writes go in whole words; the last piece of a tensor may end mid-word.
-        if rows_bytes.len() % 4 == 0 {
+        if rows_bytes.len().is_multiple_of(4) {
             queue.write_buffer(&self.raw, 0, rows_bytes);
         } else {
             let mut padded = rows_bytes.to_vec();
