@@ -93,6 +93,19 @@ impl GpuContext {
     /// (`force_loop_bounding`); every loop here has a trip count fixed by load-time parameters, and the counters
     /// cost 40% of decode speed on an H200 (BENCHMARKS.md), so they are left out. Bounds checks stay on. The
     /// browser compiles WGSL with its own policy.
+    /// The compute pipeline of `wgsl`'s `main`, its bind group layout taken from the shader.
+    pub fn main_pipeline(&self, label: &str, wgsl: String) -> wgpu::ComputePipeline {
+        let module = self.shader_module(label, wgsl);
+        self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        })
+    }
+
     pub fn shader_module(&self, label: &str, wgsl: String) -> wgpu::ShaderModule {
         let desc = wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(wgsl.into()) };
         #[cfg(not(target_arch = "wasm32"))]

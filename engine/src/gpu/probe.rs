@@ -14,15 +14,7 @@ fn one_shot(
     wgsl: &str,
     buffers: &[&wgpu::Buffer],
 ) -> (wgpu::ComputePipeline, wgpu::BindGroup) {
-    let module = ctx.shader_module(label, wgsl.into());
-    let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(label),
-        layout: None,
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    });
+    let pipeline = ctx.main_pipeline(label, wgsl.into());
     let entries: Vec<wgpu::BindGroupEntry> = buffers
         .iter()
         .enumerate()

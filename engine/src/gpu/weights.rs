@@ -104,16 +104,7 @@ impl WeightUpload {
     pub fn new(ctx: Rc<GpuContext>, alloc: &mut Allocator, piece_bytes: u64) -> Result<Self> {
         let raw = alloc.activation("weight_upload.raw", upload_raw_bytes(piece_bytes))?;
         let params = alloc.uniform("weight_upload.params", std::mem::size_of::<RepackParams>() as u64)?;
-        let label = "repack";
-        let module = ctx.shader_module(label, shaders::source(Kernel::Repack, Variant::Plain)?);
-        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(label),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let pipeline = ctx.main_pipeline("repack", shaders::source(Kernel::Repack, Variant::Plain)?);
         Ok(WeightUpload { ctx, pipeline, raw, params })
     }
 
