@@ -194,26 +194,6 @@ fn quick_retries(url: String, attempts: u32) -> ByteSource {
     ByteSource::Http(HttpSource::new(url).with_retry(RetryPolicy { attempts, first_delay_ms: 5, max_delay_ms: 20 }))
 }
 
-/// Streams every tensor of `model`, each chunk checked against the file's `bytes`; the number of tensors completed.
-fn stream_checked(model: &GgufModel, bytes: &[u8], options: StreamOptions) -> usize {
-    let h = model.header();
-    let mut completed = 0;
-    pollster::block_on(model.stream_tensors(
-        |_| true,
-        options,
-        |chunk| {
-            let t = h.tensor(&chunk.tensor.name).unwrap();
-            let start = (h.data_offset + t.offset + chunk.offset) as usize;
-            assert!(chunk.data == &bytes[start..start + chunk.data.len()], "`{}`", t.name);
-            completed += chunk.is_last() as usize;
-            Ok(())
-        },
-        &mut NoEvents,
-    ))
-    .unwrap();
-    completed
-}
-
 fn fixture_server() -> (Server, Arc<[u8]>) {
     let bytes = fixture_bytes();
     (Server::start(HashMap::from([("tiny.gguf".to_string(), bytes.clone())])), bytes)
@@ -233,7 +213,10 @@ fn model_loads_over_range_requests() {
 
     server.set(&[], Fault::None);
     let chunk_bytes = 4 << 20;
-    assert_eq!(stream_checked(&model, &bytes, StreamOptions { concurrency: 4, chunk_bytes }), h.tensors.len());
+    assert_eq!(
+        support::stream_checked(&model, model.header(), &bytes, StreamOptions { concurrency: 4, chunk_bytes }),
+        h.tensors.len()
+    );
     // Adjacent tensors share reads: the 79 tensors take about data / chunk requests, not one each.
     let data = bytes.len() as u64 - h.data_offset;
     let reads = server.seen().len() as u64;
@@ -328,10 +311,10 @@ fn a_server_without_range_support_streams_the_model_in_one_request() {
     assert_eq!(notices.len(), 1, "the load says it reads in one pass: {notices:?}");
     assert!(notices[0].contains("no range support") && notices[0].contains("tiny.gguf"), "{}", notices[0]);
     let options = StreamOptions { concurrency: 4, chunk_bytes: 1 << 20 };
-    assert_eq!(stream_checked(&model, &bytes, options), h.tensors.len());
+    assert_eq!(support::stream_checked(&model, model.header(), &bytes, options), h.tensors.len());
     assert_eq!(server.seen().len(), 1, "header and tensors from one body, in file order: {:?}", server.seen());
     // A second pass: the 40 MB file lies within the 48 MiB kept behind the furthest read, so no new request.
-    assert_eq!(stream_checked(&model, &bytes, StreamOptions::default()), h.tensors.len());
+    assert_eq!(support::stream_checked(&model, model.header(), &bytes, StreamOptions::default()), h.tensors.len());
     assert_eq!(server.seen().len(), 1);
 }
 

@@ -227,21 +227,8 @@ fn split_model_loads_as_one_from_the_first_file() {
         assert_eq!((&r.info.dims, r.info.ggml_type, r.info.n_bytes), (&t.dims, t.ggml_type, t.n_bytes));
     }
     // Every tensor's bytes, streamed across shards, equal the original file's.
-    let mut seen = 0;
-    pollster::block_on(model.stream_tensors(
-        |_| true,
-        StreamOptions { concurrency: 2, chunk_bytes: 1 << 20 },
-        |chunk| {
-            let t = h.tensor(&chunk.tensor.name).unwrap();
-            let start = (h.data_offset + t.offset + chunk.offset) as usize;
-            assert!(chunk.data == &bytes[start..start + chunk.data.len()], "`{}`", t.name);
-            seen += chunk.is_last() as usize;
-            Ok(())
-        },
-        &mut NoEvents,
-    ))
-    .unwrap();
-    assert_eq!(seen, 79);
+    let options = StreamOptions { concurrency: 2, chunk_bytes: 1 << 20 };
+    assert_eq!(support::stream_checked(&model, &h, &bytes, options), 79);
 
     // The same shards passed explicitly in any order (a browser's multi-file pick).
     let sources: Vec<ByteSource> =

@@ -303,7 +303,7 @@ impl GpuModel {
         logits_rows: usize,
         sampling: Option<&SamplerConfig>,
     ) -> Result<(wgpu::CommandEncoder, Option<PagingStats>)> {
-        self.write_step(tokens.len(), Some(tokens), logits_rows, sampling);
+        self.write_step(Some(tokens), logits_rows, sampling);
         let end = self.plan.forward.len();
         let Some(mut paging) = self.paging.take() else {
             return Ok((self.encode_range(0..end, tokens.len(), logits_rows, sampling.is_some()), None));
@@ -338,18 +338,12 @@ impl GpuModel {
         self.sizes.pools.first().map_or(0, |p| p.slots as usize)
     }
 
-    /// Write the step uniform for `n_tokens` at the next positions, and their ids unless `tokens` is `None` (a step
-    /// submitted ahead: the previous step copied its sample in on the GPU).
-    pub(super) fn write_step(
-        &self,
-        n_tokens: usize,
-        tokens: Option<&[u32]>,
-        logits_rows: usize,
-        sampling: Option<&SamplerConfig>,
-    ) {
+    /// Write the step uniform for `tokens` at the next positions, and their ids; `None` is one token whose id is
+    /// already on the GPU (a step submitted ahead: the previous step copied its sample in).
+    pub(super) fn write_step(&self, tokens: Option<&[u32]>, logits_rows: usize, sampling: Option<&SamplerConfig>) {
         let s = sampling.copied().unwrap_or_else(SamplerConfig::greedy);
         let step = StepUniform {
-            n_tokens: n_tokens as u32,
+            n_tokens: tokens.map_or(1, <[u32]>::len) as u32,
             pos0: self.pos as u32,
             logits_rows: logits_rows as u32,
             seed: s.seed,
@@ -402,7 +396,7 @@ impl GpuModel {
         sampling.validate()?;
         self.check_room(1)?;
         let encode_started = Instant::now();
-        self.write_step(1, None, 1, Some(sampling));
+        self.write_step(None, 1, Some(sampling));
         let encoder = self.encode_range(0..self.plan.forward.len(), 1, 1, true);
         Ok(self.submit_sampled(encoder, 1, encode_started, None))
     }

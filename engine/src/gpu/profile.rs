@@ -38,7 +38,7 @@ impl GpuModel {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.write_step(tokens.len(), Some(tokens), 1, Some(sampling));
+        self.write_step(Some(tokens), 1, Some(sampling));
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("profile") });
         for (i, d) in dispatches.iter().enumerate() {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {

@@ -63,6 +63,20 @@ pub struct TransferStats {
     pub chunks: u64,
 }
 
+impl std::ops::Add for TransferStats {
+    type Output = TransferStats;
+
+    fn add(self, o: TransferStats) -> TransferStats {
+        TransferStats {
+            requests: self.requests + o.requests,
+            bytes: self.bytes + o.bytes,
+            headers_s: self.headers_s + o.headers_s,
+            body_s: self.body_s + o.body_s,
+            chunks: self.chunks + o.chunks,
+        }
+    }
+}
+
 /// The body of a whole-file 200, read in file order. It keeps the last [`WHOLE_KEEP`] bytes it passed, so the
 /// reads in flight (up to four 8 MiB tensor reads) and a header window that the tensor data starts inside are
 /// served in any order; a read before what is kept asks for the body again from byte 0.
@@ -356,12 +370,15 @@ impl HttpSource {
         if got < want {
             return Err(Failure::Transient(format!("connection closed after {got} of {want} bytes")));
         }
-        let mut t = self.transfer.lock().unwrap_or_else(|p| p.into_inner());
-        t.requests += 1;
-        t.bytes += want;
-        t.headers_s += (answered - asked).as_secs_f64();
-        t.body_s += answered.elapsed().as_secs_f64();
-        t.chunks += chunks;
+        let this = TransferStats {
+            requests: 1,
+            bytes: want,
+            headers_s: (answered - asked).as_secs_f64(),
+            body_s: answered.elapsed().as_secs_f64(),
+            chunks,
+        };
+        let mut total = self.transfer.lock().unwrap_or_else(|p| p.into_inner());
+        *total = *total + this;
         Ok(())
     }
 

@@ -184,3 +184,28 @@ pub fn check_case(case: &Case, sample_ids: &[u32], logits: &[Vec<f32>], tol: f32
     );
     err
 }
+
+/// Streams every tensor of `model`, each chunk checked against `bytes`, the file `header` describes (the original of a
+/// split model); the number of tensors completed.
+pub fn stream_checked(
+    model: &gptoss_engine::gguf::GgufModel,
+    header: &GgufHeader,
+    bytes: &[u8],
+    options: gptoss_engine::gguf::StreamOptions,
+) -> usize {
+    let mut completed = 0;
+    pollster::block_on(model.stream_tensors(
+        |_| true,
+        options,
+        |chunk| {
+            let t = header.tensor(&chunk.tensor.name).unwrap();
+            let start = (header.data_offset + t.offset + chunk.offset) as usize;
+            assert!(chunk.data == &bytes[start..start + chunk.data.len()], "`{}`", t.name);
+            completed += chunk.is_last() as usize;
+            Ok(())
+        },
+        &mut gptoss_engine::events::NoEvents,
+    ))
+    .unwrap();
+    completed
+}
