@@ -2,6 +2,8 @@
 # Runs ON the GPU machine (the `device` tool): one synthetic gpt-oss model measured several ways, minutes apart —
 #   server   the static server alone: 1 GiB of the model in 8 MiB ranges, 4 at a time (the load's ceiling)
 #   probe    scripts/load-probe in the same Chrome: ranged fetches and GPU uploads alone (the browser's ceilings)
+#   workers  the same ranged fetches from 1, 2, 4 and 8 workers at once (whether reads scale across threads)
+#   inpage   the probe's reads inside the app's page, idle and after the benchmark mode's run
 #   native   `gptoss bench --json` on wgpu/Vulkan (an upper bound: no browser in the way)
 #   bench    the page's benchmark mode in headless Chrome, `/?bench=1&gguf=…` (the same measurements through the
 #            same engine, the HUD not drawn)
@@ -60,6 +62,14 @@ chrome() { # NAME PATH WAIT_EXPR TIMEOUT_S RESULT_EXPR
     grep -E 'GPTOSS_|rror' "$T/$name/console.log" | cut -c1-3000
 }
 
+# A wait expression that, once READY_EXPR holds, loads the probe into the page and runs its range reads (1 GiB).
+inpage() {
+    echo "(() => { if ((${1}) && !window.__probing) { window.__probing = 1; const s = document.createElement('script');
+        s.src = '/load-probe/probe.js'; s.onload = () => { const t = document.createElement('script');
+        t.src = '/load-probe/inpage.js'; t.onload = () => window.__inpageProbe('$URL', ${INPAGE_MIB:-1024}).then(r => window.__inpage = r);
+        document.head.appendChild(t); }; document.head.appendChild(s); } return !!window.__inpage; })()"
+}
+
 for run in $RUNS; do
     case $run in
     server)
@@ -78,6 +88,9 @@ PY
     probe)
         chrome probe "/load-probe/index.html?url=$URL&mib=1024" 'window.__loadProbe' 300 'window.__loadProbe'
         ;;
+    workers)
+        chrome workers "/load-probe/workers.html?url=$URL&mib=${INPAGE_MIB:-512}" 'window.__loadProbe' 300 'window.__loadProbe'
+        ;;
     native)
         "$BIN" bench "$MODELS/$MODEL" --json >"$O/native.json" && cat "$O/native.json" | head -c 4000
         echo
@@ -85,6 +98,13 @@ PY
     bench)
         chrome bench "/?bench=1&gguf=$URL${BENCH_QUERY:-}" 'window.__gptossBench || window.__gptossBenchError' 540 \
             'window.__gptossBench || window.__gptossBenchError'
+        ;;
+    inpage)
+        # The probe's range reads inside the app's own page: idle (the device up, nothing loaded), then after the
+        # benchmark mode's whole run in the same page.
+        chrome inpage-idle "/gptoss?gguf=$URL" "$(inpage "document.querySelector('#webgpu-status[data-state=\"ready\"]')")" 200 'window.__inpage'
+        chrome inpage-bench "/?bench=1&gguf=$URL${BENCH_QUERY:-}" "$(inpage 'window.__gptossBench || window.__gptossBenchError')" 540 \
+            '({ probe: window.__inpage, bench: window.__gptossBench || window.__gptossBenchError })'
         ;;
     hud)
         # Press LOAD MODEL once the device is up; done when the page publishes the generation's figures.

@@ -7,7 +7,8 @@
 //! `window.__gptossBenchError`.
 //!
 //! Optional parameters: `prefill=128,1024`, `contexts=0,1024,4096`, `tokens=32` (decode tokens per context),
-//! `budget=min|N%|BYTES` (expert budget).
+//! `budget=min|N%|BYTES` (expert budget), `reads=8x8,4x32` (other read patterns' fetch ceilings: reads in flight x
+//! MiB per read).
 //!
 //! The same page runs the trained model's PyTorch check,
 //! `/gptoss?reference=<JSON URL>&gguf=<URL>[&cases=N][&greedy=stepped|forced]` (see `gptoss_engine::reference`):
@@ -113,6 +114,10 @@ fn request_from(get: impl Fn(&str) -> Option<String>) -> std::result::Result<Ben
     }
     if let Some(b) = get("budget") {
         options.expert_budget = ExpertBudget::parse(&b).map_err(|e| format!("budget: {e}"))?;
+    }
+    if let Some(r) = get("reads") {
+        options.reads =
+            r.split(',').map(|p| p.parse().map_err(|e| format!("reads: {e}"))).collect::<std::result::Result<_, _>>()?;
     }
     Ok(BenchRequest::Bench { url, options })
 }
@@ -289,6 +294,7 @@ mod tests {
             ("contexts", "0,1024"),
             ("tokens", "16"),
             ("budget", "50%"),
+            ("reads", "8x8,4x32"),
         ];
         let Some(Ok(BenchRequest::Bench { url, options })) = parse(params(&query)) else { panic!("a benchmark") };
         assert_eq!(url, "/models/20b.gguf");
@@ -296,6 +302,8 @@ mod tests {
         assert_eq!(options.decode_contexts, vec![0, 1024]);
         assert_eq!(options.decode_tokens, 16);
         assert_eq!(options.expert_budget, ExpertBudget::Fraction(0.5));
+        let reads: Vec<_> = options.reads.iter().map(|r| (r.concurrency, r.chunk_bytes >> 20)).collect();
+        assert_eq!(reads, vec![(8, 8), (4, 32)]);
     }
 
     #[test]
@@ -322,6 +330,10 @@ mod tests {
         assert_eq!(
             parse(params(&[("bench", "1"), ("gguf", "/m.gguf"), ("contexts", "0,x")])).unwrap().unwrap_err(),
             "contexts: `x` is not a whole number"
+        );
+        assert_eq!(
+            parse(params(&[("bench", "1"), ("gguf", "/m.gguf"), ("reads", "4x8,8")])).unwrap().unwrap_err(),
+            "reads: `8` is not reads in flight x MiB per read, e.g. 4x8"
         );
     }
 }

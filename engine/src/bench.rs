@@ -45,6 +45,8 @@ pub struct BenchReport {
     /// The load's read path alone: the first tensors streamed the same way into nothing (no upload), before the
     /// load, in the same run.
     pub fetch_ceiling: FetchCeiling,
+    /// The same with the other read patterns asked for (`BenchOptions::reads`).
+    pub fetch_reads: Vec<FetchCeiling>,
     pub gpu_bytes: u64,
     /// Weight bytes one decoded token reads: the dense weights, one embedding row, k of n experts per layer.
     pub weight_bytes_per_token: u64,
@@ -70,6 +72,9 @@ pub struct BenchReport {
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct FetchCeiling {
+    /// Reads in flight, and the largest read.
+    pub concurrency: usize,
+    pub chunk_mib: u64,
     pub bytes: u64,
     pub gb_per_s: f64,
 }
@@ -77,8 +82,8 @@ pub struct FetchCeiling {
 /// Bytes the fetch ceiling streams: enough for many reads in flight, a fraction of a large model.
 const FETCH_CEILING_BYTES: u64 = 2 << 30;
 
-/// Stream the file's first tensors (up to [`FETCH_CEILING_BYTES`]) as the load does, consuming nothing.
-async fn fetch_ceiling(file: &GgufModel) -> Result<FetchCeiling> {
+/// Stream the file's first tensors (up to [`FETCH_CEILING_BYTES`]) in reads as `reads` says, consuming nothing.
+async fn stream_into_nothing(file: &GgufModel, reads: StreamOptions) -> Result<FetchCeiling> {
     let taken = std::cell::Cell::new(0u64);
     let select = |t: &TensorInfo| {
         let take = taken.get() < FETCH_CEILING_BYTES;
@@ -86,9 +91,14 @@ async fn fetch_ceiling(file: &GgufModel) -> Result<FetchCeiling> {
         take
     };
     let start = Instant::now();
-    file.stream_tensors(select, StreamOptions::default(), |_| Ok(()), &mut NoEvents).await?;
+    file.stream_tensors(select, reads, |_| Ok(()), &mut NoEvents).await?;
     let bytes = taken.get();
-    Ok(FetchCeiling { bytes, gb_per_s: bytes as f64 / start.elapsed().as_secs_f64() / 1e9 })
+    Ok(FetchCeiling {
+        concurrency: reads.concurrency,
+        chunk_mib: reads.chunk_bytes >> 20,
+        bytes,
+        gb_per_s: bytes as f64 / start.elapsed().as_secs_f64() / 1e9,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -144,6 +154,8 @@ pub struct BenchOptions {
     pub warmup_tokens: usize,
     pub max_batch: usize,
     pub expert_budget: ExpertBudget,
+    /// Read patterns whose fetch ceiling is measured besides the load's own.
+    pub reads: Vec<StreamOptions>,
 }
 
 impl Default for BenchOptions {
@@ -155,6 +167,7 @@ impl Default for BenchOptions {
             warmup_tokens: 4,
             max_batch: 256,
             expert_budget: ExpertBudget::All,
+            reads: Vec::new(),
         }
     }
 }
@@ -268,7 +281,11 @@ pub async fn measure(
     let ctx = device.await?;
     let stage = StageTimer::start(Stage::ReadCeiling, events);
     let ceiling = stage.end(events, read_ceiling(&ctx).await, 0)?;
-    let fetch_ceiling = fetch_ceiling(&file).await?;
+    let fetch_ceiling = stream_into_nothing(&file, StreamOptions::default()).await?;
+    let mut fetch_reads = Vec::new();
+    for &reads in &options.reads {
+        fetch_reads.push(stream_into_nothing(&file, reads).await?);
+    }
     let start = Instant::now();
     let max_context =
         (options.decode_contexts.iter().max().copied().unwrap_or(0) + options.warmup_tokens + options.decode_tokens)
@@ -320,6 +337,7 @@ pub async fn measure(
         load_stream: model.load_times(),
         load_other_s: load_s - model.load_times().wait_s - model.load_times().consume_s,
         fetch_ceiling,
+        fetch_reads,
         load_transfer: file.shards().iter().filter_map(|s| s.source.transfer()).reduce(|a, b| a + b),
         gpu_bytes: model.gpu_bytes(),
         weight_bytes_per_token,
@@ -499,6 +517,9 @@ impl BenchReport {
             self.weight_bytes_per_token as f64 / 1e9,
             self.roofline_tokens_per_s
         );
+        for f in &self.fetch_reads {
+            s += &format!("reads alone, {} in flight of {} MiB: {:.2} GB/s\n", f.concurrency, f.chunk_mib, f.gb_per_s);
+        }
         for p in &self.prefill {
             s += &format!(
                 "prefill {:>5} tokens: {:>8.1} tokens/s ({:.3} s)\n",

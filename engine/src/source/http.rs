@@ -14,6 +14,7 @@ use super::native as transport;
 use super::web as transport;
 
 use super::cache::Validator;
+use crate::gguf::StreamOptions;
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -46,6 +47,8 @@ pub struct HttpSource {
     retry: RetryPolicy,
     /// Set when the server answered a range with the whole file: reads come from `whole` from then on.
     whole_only: Arc<AtomicBool>,
+    /// Set at its first 206: the transport may then fetch ranges its faster way (the browser's fetch workers).
+    ranges_answered: Arc<AtomicBool>,
     whole: Arc<futures::lock::Mutex<Option<WholeBody>>>,
     /// Retries since the loader last asked ([`HttpSource::take_retries`]), as lines for the user.
     retries: Arc<std::sync::Mutex<Vec<String>>>,
@@ -78,8 +81,8 @@ impl std::ops::Add for TransferStats {
 }
 
 /// The body of a whole-file 200, read in file order. It keeps the last [`WHOLE_KEEP`] bytes it passed, so the
-/// reads in flight (up to four 8 MiB tensor reads) and a header window that the tensor data starts inside are
-/// served in any order; a read before what is kept asks for the body again from byte 0.
+/// reads a load has in flight and a header window that the tensor data starts inside are served in any order; a
+/// read before what is kept asks for the body again from byte 0.
 struct WholeBody {
     reply: Option<transport::Reply>,
     /// File offset of `kept[0]`.
@@ -93,8 +96,9 @@ impl std::fmt::Debug for WholeBody {
     }
 }
 
-/// Bytes of a whole-file body kept behind the furthest read.
-const WHOLE_KEEP: usize = 48 << 20;
+/// Bytes of a whole-file body kept behind the furthest read: the span of a load's reads in flight from such a server
+/// ([`StreamOptions::IN_ORDER_READS`]), and 16 MiB more.
+const WHOLE_KEEP: usize = StreamOptions::IN_ORDER_READS * StreamOptions::LOAD.chunk_bytes as usize + (16 << 20);
 
 /// How one attempt failed.
 enum Failure {
@@ -131,6 +135,7 @@ impl HttpSource {
             len: Arc::new(OnceLock::new()),
             retry: RetryPolicy::default(),
             whole_only: Arc::default(),
+            ranges_answered: Arc::default(),
             whole: Arc::default(),
             retries: Arc::default(),
             transfer: Arc::default(),
@@ -142,9 +147,12 @@ impl HttpSource {
         *self.transfer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The retries made since the last call, each a line naming the range, what failed and the wait.
+    /// The retries made since the last call, each a line naming the range, what failed and the wait; and the
+    /// transport's own note, once, if it reads in a slower way than it should.
     pub fn take_retries(&self) -> Vec<String> {
-        std::mem::take(&mut *self.retries.lock().unwrap_or_else(|p| p.into_inner()))
+        let mut lines = std::mem::take(&mut *self.retries.lock().unwrap_or_else(|p| p.into_inner()));
+        lines.extend(transport::take_note());
+        lines
     }
 
     /// Whether the server ignores `Range`, so the file can only be read in order (learnt from its first answer).
@@ -211,7 +219,7 @@ impl HttpSource {
             .name("gguf-head".into())
             .spawn(move || {
                 // The receiver may have been dropped (load cancelled); nothing to tell then.
-                let _ = tx.send(pollster::block_on(transport::request("HEAD", &url, None)));
+                let _ = tx.send(pollster::block_on(transport::request("HEAD", &url, None, false)));
             })
             .map_err(|e| format!("cannot start a fetch thread: {e}"))?;
         rx.await.map_err(|_| "fetch thread ended without a result".to_string())?
@@ -219,7 +227,7 @@ impl HttpSource {
 
     #[cfg(target_arch = "wasm32")]
     async fn head_reply(&self) -> std::result::Result<transport::Reply, String> {
-        transport::request("HEAD", &self.url, None).await
+        transport::request("HEAD", &self.url, None, false).await
     }
 
     /// Natively the client blocks, so each range runs on its own thread; the caller's future just awaits the result,
@@ -297,7 +305,8 @@ impl HttpSource {
         let range = format!("bytes={start}-{last}");
         let fatal = |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
         let asked = Instant::now();
-        let mut reply = transport::request("GET", &self.url, Some(&range)).await.map_err(|e| {
+        let ranges_answered = self.ranges_answered.load(Ordering::Relaxed);
+        let mut reply = transport::request("GET", &self.url, Some(&range), ranges_answered).await.map_err(|e| {
             match e.starts_with(CORS_REFUSED) {
                 true => Failure::Fatal(Error::Source(format!("{} {range}: {e}", self.url))),
                 false => Failure::Transient(format!("network error: {e}")),
@@ -321,7 +330,10 @@ impl HttpSource {
                     )
                 })?;
                 match parse_content_range(&cr) {
-                    Some((a, b, total)) if a == start && b == last => self.check_total(total, &fatal)?,
+                    Some((a, b, total)) if a == start && b == last => {
+                        self.check_total(total, &fatal)?;
+                        self.ranges_answered.store(true, Ordering::Relaxed);
+                    }
                     _ => return Err(fatal(format!("wrong Content-Range `{cr}` (asked for {range})"))),
                 }
             }
@@ -390,7 +402,7 @@ impl HttpSource {
         let mut slot = self.whole.lock().await;
         let body = slot.get_or_insert_with(|| WholeBody { reply: None, kept_start: 0, kept: Vec::new() });
         if offset < body.kept_start || body.reply.is_none() && end > body.kept_start + body.kept.len() as u64 {
-            let reply = transport::request("GET", &self.url, None)
+            let reply = transport::request("GET", &self.url, None, false)
                 .await
                 .map_err(|e| fail(format!("network error asking for the file again: {e}")))?;
             if reply.status() != 200 {

@@ -47,7 +47,14 @@ pub(super) struct Reply {
 const READ_PIECE: usize = 256 * 1024;
 
 /// `GET` (with a `Range`) or `HEAD`.
-pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std::result::Result<Reply, String> {
+/// `GET` (with a `Range`) or `HEAD` (`_ranges_answered` is for the browser's twin: natively every range already has
+/// a thread of its own).
+pub(super) async fn request(
+    method: &str,
+    url: &str,
+    range: Option<&str>,
+    _ranges_answered: bool,
+) -> std::result::Result<Reply, String> {
     let resp = match range {
         _ if method == "HEAD" => agent().head(url).call(),
         Some(range) => agent().get(url).header("Range", range).call(),
@@ -117,6 +124,11 @@ impl Reply {
             }
         }
     }
+}
+
+/// Natively every range already has a thread of its own: nothing to note.
+pub(super) fn take_note() -> Option<String> {
+    None
 }
 
 /// Runs on a fetch thread, so blocking is what it should do.

@@ -1,9 +1,11 @@
-//! Browser I/O: `fetch` with a `Range` header (a single range needs no CORS preflight), bodies read through the
-//! stream reader so a refused 200 is cancelled after one chunk, and `Blob.slice` for picked or dropped files.
-//! Works from a window or a worker.
+//! Browser I/O: `fetch` with a `Range` header (a single range needs no CORS preflight), ranged reads fetched by a
+//! pool of workers (`engine/js/fetch-pool.js`: one thread's fetches top out well below what several reach), other
+//! bodies read through the stream reader so a refused 200 is cancelled after one chunk, and `Blob.slice` for picked
+//! or dropped files. Works from a window or a worker.
 
 use crate::{Error, Result};
 use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, Headers, ReadableStreamDefaultReader, Request, RequestCache, RequestInit, RequestMode, Response};
@@ -27,15 +29,92 @@ pub(super) async fn blob_read(name: &str, blob: &Blob, offset: u64, end: u64) ->
     Ok(bytes)
 }
 
-/// One answer being read, whole ([`Reply::body_into`]) or chunk by chunk through its stream reader (taken at the
-/// first chunk); dropping it cancels the rest of a body read by chunks.
-pub(super) struct Reply {
-    response: Response,
-    reader: Option<ReadableStreamDefaultReader>,
+/// One answer being read.
+pub(super) enum Reply {
+    /// Fetched on this thread: its body read whole ([`Reply::body_into`]) or chunk by chunk through its stream reader
+    /// (taken at the first chunk); dropping it cancels the rest of a body read by chunks.
+    Direct { response: Response, reader: Option<ReadableStreamDefaultReader> },
+    /// A ranged answer fetched by a pool worker (`engine/js/fetch-pool.js`): a 206's body already read whole (`Err`
+    /// when it broke off, and for other statuses, whose bodies the worker drops); `None` once handed over.
+    Pooled { status: u16, headers: JsValue, body: Option<std::result::Result<Uint8Array, String>> },
 }
 
-/// `GET` (with a `Range`) or `HEAD`.
-pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std::result::Result<Reply, String> {
+#[wasm_bindgen(module = "/js/fetch-pool.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn fetch_pool_start() -> std::result::Result<(), JsValue>;
+    #[wasm_bindgen(catch)]
+    fn fetch_pool_get(url: &str, range: &str) -> std::result::Result<js_sys::Promise, JsValue>;
+}
+
+thread_local! {
+    /// Why the fetch workers cannot be used here, once that is known, and whether it has been told.
+    static POOL_REFUSED: std::cell::RefCell<Option<(String, bool)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The line for the user, once, when ranged reads run on this thread because the fetch workers could not.
+pub(super) fn take_note() -> Option<String> {
+    POOL_REFUSED.with(|r| match &mut *r.borrow_mut() {
+        Some((why, told)) if !*told => {
+            *told = true;
+            Some(format!("ranged reads run on the engine's thread, slower: the fetch workers could not start ({why})"))
+        }
+        _ => None,
+    })
+}
+
+/// `GET` (with a `Range`) or `HEAD`. Once the server has answered a range with a 206 (`ranges_answered`), a ranged
+/// `GET` goes to the fetch workers; until then it is made here, so a server that ignores Range is asked for the whole
+/// file once, on the thread that streams its body (a 200 from the workers is still asked for again here).
+pub(super) async fn request(
+    method: &str,
+    url: &str,
+    range: Option<&str>,
+    ranges_answered: bool,
+) -> std::result::Result<Reply, String> {
+    if let (true, Some(range)) = (method == "GET" && ranges_answered, range) {
+        if let Some(reply) = pooled(url, range).await? {
+            return Ok(reply);
+        }
+    }
+    direct(method, url, range).await
+}
+
+/// A ranged GET through the fetch workers: `None` when the pool cannot be used (noted once, [`take_note`]) or the
+/// answer was a 200.
+async fn pooled(url: &str, range: &str) -> std::result::Result<Option<Reply>, String> {
+    if POOL_REFUSED.with(|r| r.borrow().is_some()) {
+        return Ok(None);
+    }
+    let refuse = |e: &JsValue| {
+        POOL_REFUSED.with(|r| *r.borrow_mut() = Some((js_text(e), false)));
+        Ok(None)
+    };
+    let promise = match fetch_pool_start().and_then(|()| fetch_pool_get(url, range)) {
+        Ok(promise) => promise,
+        Err(e) => return refuse(&e),
+    };
+    let answer = JsFuture::from(promise).await.map_err(|e| js_text(&e))?;
+    let field = |name: &str| Reflect::get(&answer, &name.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+    if let Some(e) = field("workerError") {
+        return refuse(&e);
+    }
+    if let Some(e) = field("fetchError") {
+        return Err(refused(url, &e).await);
+    }
+    let status = field("status").and_then(|v| v.as_f64()).unwrap_or(0.0) as u16;
+    if status == 200 {
+        return Ok(None);
+    }
+    let body = match (field("body"), field("bodyError")) {
+        (Some(body), _) => Ok(Uint8Array::new(&body)),
+        (None, why) => Err(why.map_or_else(|| format!("HTTP {status}: the worker kept no body"), |e| js_text(&e))),
+    };
+    Ok(Some(Reply::Pooled { status, headers: field("headers").unwrap_or(JsValue::NULL), body: Some(body) }))
+}
+
+/// A request made on this thread.
+async fn direct(method: &str, url: &str, range: Option<&str>) -> std::result::Result<Reply, String> {
     let headers = Headers::new().map_err(|e| js_text(&e))?;
     if let Some(range) = range {
         headers.set("Range", range).map_err(|e| js_text(&e))?;
@@ -45,7 +124,7 @@ pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std
     init.set_headers(&headers);
     // Model bytes stay out of the browser's HTTP cache: the model cache (OPFS) keeps them where it is on, and
     // Chrome's sparse caching of concurrent ranges of one URL re-requested whole ranges (the same 8 MiB asked for
-    // up to three times in one load, tests/browser/cache.test.mjs).
+    // up to three times in one load, tests/browser/cache.test.mjs). The pool's workers ask the same way.
     init.set_cache(RequestCache::NoStore);
     let request = Request::new_with_str_and_init(url, &init).map_err(|e| js_text(&e))?;
     let promise = fetch(&request).ok_or("no fetch in this JavaScript context")?;
@@ -54,7 +133,7 @@ pub(super) async fn request(method: &str, url: &str, range: Option<&str>) -> std
         Ok(response) => response.dyn_into().map_err(|e| js_text(&e))?,
         Err(e) => return Err(refused(url, &e).await),
     };
-    Ok(Reply { response, reader: None })
+    Ok(Reply::Direct { response, reader: None })
 }
 
 /// `fetch(request)` from the window or the worker this runs in; `None` in any other context.
@@ -102,11 +181,20 @@ async fn answers_without_cors(url: &str) -> bool {
 
 impl Reply {
     pub(super) fn status(&self) -> u16 {
-        self.response.status()
+        match self {
+            Reply::Direct { response, .. } => response.status(),
+            Reply::Pooled { status, .. } => *status,
+        }
     }
 
     pub(super) fn header(&self, name: &str) -> Option<String> {
-        self.response.headers().get(name).ok().flatten()
+        match self {
+            Reply::Direct { response, .. } => response.headers().get(name).ok().flatten(),
+            // The worker lists the headers by their lower-case names, as `Headers` iterates them.
+            Reply::Pooled { headers, .. } => {
+                Reflect::get(headers, &name.to_ascii_lowercase().into()).ok().and_then(|v| v.as_string())
+            }
+        }
     }
 
     /// Append the next piece of the body to `buf` (the browser picks its size; `max` is for the native twin); its
@@ -116,11 +204,15 @@ impl Reply {
         buf: &mut Vec<u8>,
         _max: usize,
     ) -> std::result::Result<Option<usize>, String> {
-        if self.reader.is_none() {
-            let Some(stream) = self.response.body() else { return Ok(None) };
-            self.reader = Some(stream.get_reader().dyn_into().map_err(|e| js_text(&e))?);
+        let (response, reader) = match self {
+            Reply::Direct { response, reader } => (response, reader),
+            Reply::Pooled { body, .. } => return body.take().transpose().map(|b| b.map(|b| append(buf, &b))),
+        };
+        if reader.is_none() {
+            let Some(stream) = response.body() else { return Ok(None) };
+            *reader = Some(stream.get_reader().dyn_into().map_err(|e| js_text(&e))?);
         }
-        let Some(reader) = &self.reader else { return Ok(None) };
+        let Some(reader) = reader else { return Ok(None) };
         let result = JsFuture::from(reader.read()).await.map_err(|e| js_text(&e))?;
         let done = Reflect::get(&result, &"done".into()).map_err(|e| js_text(&e))?;
         if done.as_bool() == Some(true) {
@@ -130,17 +222,23 @@ impl Reply {
         Ok(Some(append(buf, &value)))
     }
 
-    /// Append the whole body to `buf` (`want` is for the native twin): (bytes, 1). The browser reads it in one
-    /// `arrayBuffer()`, one promise per range instead of one per chunk (Chrome on the H200: the load's reads went
-    /// from 0.127 to 0.144 GB/s; still well below what JavaScript reads the same ranges at, BENCHMARKS.md). A failure
-    /// keeps nothing of the body, so a retry asks for the whole range again.
+    /// Append the whole body to `buf` (`want` is for the native twin): (bytes, 1). Read in one `arrayBuffer()` (here
+    /// or by the pool's worker), one promise per range instead of one per chunk. A failure keeps nothing of the body,
+    /// so a retry asks for the whole range again.
     pub(super) async fn body_into(
         &mut self,
         buf: &mut Vec<u8>,
         _want: u64,
     ) -> std::result::Result<(u64, u64), (u64, String)> {
-        let promise = self.response.array_buffer().map_err(|e| (0, js_text(&e)))?;
-        let body = Uint8Array::new(&JsFuture::from(promise).await.map_err(|e| (0, js_text(&e)))?);
+        let body = match self {
+            Reply::Direct { response, .. } => {
+                let promise = response.array_buffer().map_err(|e| (0, js_text(&e)))?;
+                Uint8Array::new(&JsFuture::from(promise).await.map_err(|e| (0, js_text(&e)))?)
+            }
+            Reply::Pooled { body, .. } => {
+                body.take().unwrap_or_else(|| Err("the body was already read".into())).map_err(|e| (0, e))?
+            }
+        };
         Ok((append(buf, &body) as u64, 1))
     }
 }
@@ -155,7 +253,7 @@ fn append(buf: &mut Vec<u8>, bytes: &Uint8Array) -> usize {
 
 impl Drop for Reply {
     fn drop(&mut self) {
-        if let Some(reader) = &self.reader {
+        if let Reply::Direct { reader: Some(reader), .. } = self {
             // Stops the download of whatever is left (a refused 200 body); the promise's outcome does not matter.
             let _ = reader.cancel();
         }

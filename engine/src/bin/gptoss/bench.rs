@@ -1,5 +1,5 @@
 //! `gptoss bench <MODEL> [--json] [--decode-tokens N] [--prefill 128,1024] [--contexts 0,1024,4096]
-//! [--max-batch N] [--expert-budget min|N%|BYTES]`, with each phase's progress on stderr.
+//! [--max-batch N] [--expert-budget min|N%|BYTES] [--reads 8x8,4x32]`, with each phase's progress on stderr.
 
 use std::sync::LazyLock;
 
@@ -37,6 +37,9 @@ pub struct BenchArgs {
     max_batch: usize,
     #[command(flatten)]
     expert_budget: ExpertBudgetArg,
+    /// Other read patterns whose fetch ceiling is measured too: reads in flight x MiB per read, comma-separated
+    #[arg(long, value_name = "NxMIB,..", value_delimiter = ',')]
+    reads: Vec<gptoss_engine::gguf::StreamOptions>,
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
@@ -46,6 +49,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         decode_tokens: args.decode_tokens,
         max_batch: args.max_batch,
         expert_budget: args.expert_budget.expert_budget,
+        reads: args.reads,
         ..BenchOptions::default()
     };
     let mut progress = Progress::on_stderr();
