@@ -2,16 +2,19 @@
 //! memory it takes at a chosen context, and whether that fits the adapter's limits. WebGPU reports no free memory,
 //! so the estimate is what the HUD measures the load against; the per-buffer limits are the hard checks.
 
-use gptoss_components::{format_bytes, Fact, Tone};
+use gptoss_components::{file_text, format_bytes, Fact, Tone};
 use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::gpu::buffers::{binding_limit, weight_limit};
 use gptoss_engine::gpu::{BufferSizes, ExpertBudget, GpuOptions, KvStorage};
 use gptoss_engine::model::{GptOssConfig, TensorPlan};
 
+/// Characters of `general.name` shown before the rest is summarised (a file may carry a megabyte there).
+const SHOWN_NAME_CHARS: usize = 120;
+
 /// What the header says about a model.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelFacts {
-    /// `general.name`, else the file name. Untrusted: shown as text.
+    /// `general.name` (untrusted: shortened and escaped by [`file_text`], shown as text), else the file name.
     pub name: String,
     /// All files of the model.
     pub file_bytes: u64,
@@ -33,7 +36,7 @@ impl ModelFacts {
         let name = header
             .get("general.name")
             .and_then(|v| v.as_str())
-            .map(str::to_string)
+            .map(|name| file_text(name, SHOWN_NAME_CHARS))
             .unwrap_or_else(|| model.shards()[0].source.file_name());
         let infos: Vec<_> = model.tensors().map(|t| t.info.clone()).collect();
         let config = GptOssConfig::from_header(header).map_err(|e| e.to_string());

@@ -1,4 +1,5 @@
-//! How the HUD writes numbers and token text: byte counts, rates, durations, and whitespace made visible.
+//! How the HUD writes numbers and text: byte counts, rates, durations, whitespace made visible, and text from a
+//! file (untrusted) made short and unable to reorder the page.
 
 /// A byte count the way GPU limits are usually quoted: binary units, whole where exact (`256 MiB`, `4 GiB`),
 /// else one decimal (`1.5 GiB`).
@@ -68,6 +69,28 @@ pub fn whitespace_label(text: &str) -> Option<String> {
     )
 }
 
+/// Text from a model file (a name, a template), as the HUD shows it: control and invisible formatting characters
+/// (bidi overrides and isolates, zero-width ones) written as `\u{…}` escapes so they cannot reorder or hide what
+/// surrounds them, and cut after `max_chars` with the whole length said (`… (1048623 chars)`). Rendered as text, so
+/// markup in it stays text.
+pub fn file_text(text: &str, max_chars: usize) -> String {
+    let mut shown = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max_chars {
+            shown += &format!("… ({} chars)", text.chars().count());
+            break;
+        }
+        let invisible =
+            matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}');
+        if c.is_control() || invisible {
+            shown += &format!("\\u{{{:x}}}", c as u32);
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +114,15 @@ mod tests {
         assert_eq!(format_duration(12_340.0), "12.3 s");
         assert_eq!(format_duration(250_000.0), "4 min 10 s");
         assert_eq!(format_duration(7_500_000.0), "2 h 05 min");
+    }
+
+    #[test]
+    fn file_text_is_short_and_cannot_reorder_the_page() {
+        assert_eq!(file_text("gpt-oss-20b", 120), "gpt-oss-20b");
+        assert_eq!(file_text("<img src=x onerror=alert(1)>", 120), "<img src=x onerror=alert(1)>");
+        assert_eq!(file_text("a\u{202e}exe.txt\u{2066}b\n", 120), "a\\u{202e}exe.txt\\u{2066}b\\u{a}");
+        assert_eq!(file_text(&"é".repeat(300), 4), "éééé… (300 chars)");
+        assert_eq!(file_text("abcd", 4), "abcd");
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use chat_message::{ChatMessage, ChatMessageProps};
 pub use context_bar::{ContextBar, ContextBarProps};
 pub use event_log::{EventLog, EventLogProps, LogLine};
 pub use fact_table::{Fact, FactTable, FactTableProps};
-pub use format::{format_bytes, format_duration, format_rate, whitespace_label};
+pub use format::{file_text, format_bytes, format_duration, format_rate, whitespace_label};
 pub use heatmap::{HeatPalette, Heatmap, HeatmapData, HeatmapProps};
 pub use kv_fill::{KvFill, KvFillData, KvFillProps, KvLayer};
 pub use memory_gauge::{BufferRow, MemoryGauge, MemoryGaugeProps};

@@ -6,8 +6,9 @@
 // scripts/test.sh builds the app and runs this.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { launchChromium } from "./launch.mjs";
 import { startStaticServer } from "./static-server.mjs";
 
@@ -16,14 +17,33 @@ const SCREENSHOT = resolve(process.env.SCREENSHOT ?? "target/browser/gptoss.scre
 // The app comes up in seconds, but a debug wasm build on a busy 2-core machine can take a while to compile.
 const LOAD_TIMEOUT_MS = 120_000;
 
-let server, context, page, profileDir;
+let server, context, page, profileDir, hostileDir;
 const consoleErrors = [];
 const pageErrors = [];
 const websockets = [];
 
+/** A GGUF v3 file with these string metadata and no tensors, padded to its 32-byte data alignment. */
+function ggufWithStrings(pairs) {
+  const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+  const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; };
+  const text = (t) => { const b = Buffer.from(t, "utf8"); return Buffer.concat([u64(b.length), b]); };
+  const header = Buffer.concat([Buffer.from("GGUF"), u32(3), u64(0), u64(pairs.length),
+    ...pairs.flatMap(([key, value]) => [text(key), u32(8), text(value)])]);
+  return Buffer.concat([header, Buffer.alloc((32 - (header.length % 32)) % 32)]);
+}
+
+// Metadata written as an attack on the page: markup and script in the name and chat template, a right-to-left
+// override, and a name of a megabyte.
+const HOSTILE_NAME = `<img src=x onerror="window.__pwned=1">\u202Egguf.exe${"A".repeat(1 << 20)}`;
+const HOSTILE_TEMPLATE = "</textarea></dd><script>window.__pwned=2</script>{{ messages }}";
+
 before(async () => {
   assert.ok(APP_DIR, "APP_DIR must name the built app's public directory");
-  server = await startStaticServer(APP_DIR);
+  hostileDir = await mkdtemp(join(tmpdir(), "gptoss-hostile-"));
+  const hostile = join(hostileDir, "attack.gguf");
+  await writeFile(hostile, ggufWithStrings([["general.architecture", "gpt-oss"], ["general.name", HOSTILE_NAME],
+    ["tokenizer.chat_template", HOSTILE_TEMPLATE]]));
+  server = await startStaticServer(APP_DIR, { extra: { "/hostile/attack.gguf": hostile } });
   ({ context, profileDir } = await launchChromium("gptoss"));
   page = context.pages()[0] ?? (await context.newPage());
   page.on("console", (msg) => {
@@ -43,6 +63,7 @@ after(async () => {
   await context?.close();
   await server?.close();
   if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  if (hostileDir) await rm(hostileDir, { recursive: true, force: true });
 });
 
 /** Waits until `selector`'s data-state is one of `states`, and returns it. */
@@ -294,6 +315,30 @@ test("a URL that serves HTML shows \"not a GGUF file\" in the HUD, and the page 
   // The failure is logged to the console too, and nothing else is.
   assert.ok(errors.length >= 2 && errors.every((e) => /not a GGUF file/.test(e)), JSON.stringify(errors));
   await other.close();
+});
+
+test("a GGUF whose metadata carries markup, script, a bidi override and a 1 MB name is shown as short, inert text", async () => {
+  const other = await context.newPage();
+  try {
+    other.on("pageerror", (error) => pageErrors.push(`[hostile] ${error}`));
+    await other.goto(`${server.url}/gptoss?gguf=/hostile/attack.gguf`);
+    // The summary says whether the model fits once the header is read.
+    const fitsFact = other.locator('#preload-summary .hud-fact:has(dt:text-is("fits")) dd');
+    await fitsFact.waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const shown = await other.locator('#preload-summary .hud-fact:has(dt:text-is("model")) dd').innerText();
+    console.log(`hostile general.name shown as: ${shown}`);
+    // The markup is text, cut short with the full length said, and the override is shown, not obeyed.
+    assert.ok(shown.startsWith('<img src=x onerror="window.__pwned=1">'), shown);
+    assert.ok(shown.length < 300, `the name is cut: ${shown.length} characters shown`);
+    assert.match(shown, /… \(1048623 chars\)$/);
+    assert.ok(shown.includes("\\u{202e}") && !shown.includes("\u202E"), `the override is escaped: ${shown}`);
+    // It is not a model the engine can run: said, and nothing ran.
+    assert.match(await fitsFact.innerText(), /^no — /);
+    assert.equal(await other.evaluate(() => window.__pwned), undefined);
+    assert.equal(await other.locator('img[src="x"], script:text("__pwned")').count(), 0);
+  } finally {
+    await other.close();
+  }
 });
 
 test("a cross-origin URL without CORS headers is named as a CORS refusal in the HUD, not a network error", async () => {

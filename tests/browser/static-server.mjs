@@ -46,14 +46,22 @@ export function parseRange(header, size) {
 
 /**
  * A ranged answer broken as `ranges.fault` says: "wrong-content-range" (one byte off), "no-content-range", "416",
- * or "503-once" (a 503, after which the fault is cleared).
+ * "503-once" (a 503), or "reset-once" (a proper 206 whose connection is reset half way through its body); only
+ * ranges starting at byte `ranges.from` or later are broken. After a "-once" fault `ranges.fault` and `ranges.from`
+ * become `ranges.then` and `ranges.thenFrom` (null and 0 if unset).
  */
-function faulty(res, ranges, headers, r, size) {
+function faulty(res, ranges, headers, r, size, file) {
   const { fault } = ranges;
   const length = { "Content-Length": 0 };
-  if (fault === "503-once") {
-    ranges.fault = null;
-    return res.writeHead(503, { ...headers, ...length }).end();
+  if (fault.endsWith("-once")) {
+    [ranges.fault, ranges.from] = [ranges.then ?? null, ranges.thenFrom ?? 0];
+    [ranges.then, ranges.thenFrom] = [null, 0];
+  }
+  if (fault === "503-once") return res.writeHead(503, { ...headers, ...length }).end();
+  if (fault === "reset-once") {
+    const half = Math.floor((r.end - r.start + 1) / 2);
+    res.writeHead(206, { ...headers, "Content-Range": `bytes ${r.start}-${r.end}/${size}`, "Content-Length": r.end - r.start + 1 });
+    return pipeWithin(createReadStream(file, r), res, { budget: half });
   }
   if (fault === "416") return res.writeHead(416, { ...headers, ...length, "Content-Range": `bytes */${size}` }).end();
   const range = fault === "wrong-content-range" ? { "Content-Range": `bytes ${r.start + 1}-${r.end + 1}/${size}` } : {};
@@ -79,14 +87,15 @@ function pipeWithin(stream, res, ranges) {
  * logged in `ranges.seen` ({ path, start, end }), and a numeric `ranges.budget` caps the range body bytes the
  * server still sends: past it, connections are dropped (a network that goes away mid-load). With `ranges.ignore`
  * set it answers every GET 200 with the whole file, as Python's http.server does, logging each in `ranges.whole`;
- * with `ranges.fault` it breaks every ranged answer for a .gguf file (see `faulty`).
+ * with `ranges.fault` it breaks every ranged answer for a .gguf file (see `faulty`). `extra` maps more paths to
+ * files outside `root` (a file a test writes), served the same way.
  */
-export async function startStaticServer(root, { ranges } = {}) {
+export async function startStaticServer(root, { ranges, extra = {} } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    let file = normalize(join(base, path));
-    if (file !== base && !file.startsWith(base + sep)) {
+    let file = extra[path] ?? normalize(join(base, path));
+    if (!extra[path] && file !== base && !file.startsWith(base + sep)) {
       res.writeHead(403).end();
       return;
     }
@@ -116,9 +125,9 @@ export async function startStaticServer(root, { ranges } = {}) {
         res.writeHead(416, { ...headers, "Content-Range": `bytes */${info.size}` }).end();
         return;
       }
-      if (ranges?.fault && req.method !== "HEAD" && extname(file) === ".gguf") {
+      if (ranges?.fault && req.method !== "HEAD" && extname(file) === ".gguf" && r.start >= (ranges.from ?? 0)) {
         ranges.seen.push({ path, start: r.start, end: r.end, fault: ranges.fault });
-        return faulty(res, ranges, headers, r, info.size);
+        return faulty(res, ranges, headers, r, info.size, file);
       }
       res.writeHead(206, {
         ...headers,
