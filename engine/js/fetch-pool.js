@@ -56,18 +56,13 @@ function startPool() {
   return started;
 }
 
-// Starts the workers (once); throws where this context cannot (no Worker, blob: workers refused, or a worker
-// failed before).
-export function fetch_pool_start() {
-  if (pool === null) pool = startPool();
-  if (pool.broken !== null) throw new Error(pool.broken);
-}
-
 // GET `url` (relative to this context's address) with `Range: range` on the next worker; resolves to
 // `{ status, headers, body }` (`body` an ArrayBuffer for a 206, else null; `bodyError` if the body broke off) or
-// `{ fetchError }` when fetch itself was rejected, `{ workerError }` when the pool broke.
+// `{ fetchError }` when fetch itself was rejected, `{ workerError }` when the pool broke. The workers start at the
+// first call; it throws where this context cannot start them (no Worker, blob: workers refused) or one failed before.
 export function fetch_pool_get(url, range) {
-  fetch_pool_start();
+  if (pool === null) pool = startPool();
+  if (pool.broken !== null) throw new Error(pool.broken);
   const absolute = new URL(url, self.location.href).href;
   const id = pool.ids++;
   const worker = pool.workers[pool.next++ % pool.workers.length];

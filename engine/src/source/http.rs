@@ -56,7 +56,8 @@ pub struct HttpSource {
 }
 
 /// Where ranged reads spend their time, summed over every request of a source: waiting for the answer's headers,
-/// and reading its body (in how many chunks, as the transport delivers them).
+/// and reading its body (in how many chunks, as the transport delivers them). A read the browser's fetch workers
+/// made counts its whole request as waiting for the answer, and only the copy into wasm memory as its body.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct TransferStats {
     pub requests: u64,

@@ -41,8 +41,7 @@ pub(super) enum Reply {
 
 #[wasm_bindgen(module = "/js/fetch-pool.js")]
 extern "C" {
-    #[wasm_bindgen(catch)]
-    fn fetch_pool_start() -> std::result::Result<(), JsValue>;
+    /// Throws where the pool cannot run (no `Worker`, blob: workers refused, or a worker failed before).
     #[wasm_bindgen(catch)]
     fn fetch_pool_get(url: &str, range: &str) -> std::result::Result<js_sys::Promise, JsValue>;
 }
@@ -90,7 +89,7 @@ async fn pooled(url: &str, range: &str) -> std::result::Result<Option<Reply>, St
         POOL_REFUSED.with(|r| *r.borrow_mut() = Some((js_text(e), false)));
         Ok(None)
     };
-    let promise = match fetch_pool_start().and_then(|()| fetch_pool_get(url, range)) {
+    let promise = match fetch_pool_get(url, range) {
         Ok(promise) => promise,
         Err(e) => return refuse(&e),
     };
