@@ -82,12 +82,24 @@ function pipeWithin(stream, res, ranges) {
   stream.on("end", () => res.end());
 }
 
+/** Pipes `stream` to `res` at `ranges.rate` bytes a second while that is set (read at every chunk), then at full speed. */
+function pipeThrottled(stream, res, ranges) {
+  stream.on("data", (chunk) => {
+    res.write(chunk);
+    if (!ranges.rate) return;
+    stream.pause();
+    setTimeout(() => stream.resume(), (chunk.length / ranges.rate) * 1000);
+  });
+  stream.on("end", () => res.end());
+}
+
 /**
  * Serves `root` on 127.0.0.1 at a free port; resolves to { url, close }. With `ranges`, every ranged request is
  * logged in `ranges.seen` ({ path, start, end }), and a numeric `ranges.budget` caps the range body bytes the
  * server still sends: past it, connections are dropped (a network that goes away mid-load). With `ranges.ignore`
  * set it answers every GET 200 with the whole file, as Python's http.server does, logging each in `ranges.whole`;
- * with `ranges.fault` it breaks every ranged answer for a .gguf file (see `faulty`). `extra` maps more paths to
+ * with `ranges.fault` it breaks every ranged answer for a .gguf file (see `faulty`); with `ranges.rate` each range
+ * starting at byte `ranges.rateFrom` or later is sent at that many bytes a second (a slow server). `extra` maps more paths to
  * files outside `root` (a file a test writes), served the same way.
  */
 export async function startStaticServer(root, { ranges, extra = {} } = {}) {
@@ -137,6 +149,7 @@ export async function startStaticServer(root, { ranges, extra = {} } = {}) {
       if (req.method === "HEAD") return res.end();
       ranges?.seen.push({ path, start: r.start, end: r.end });
       if (typeof ranges?.budget === "number") pipeWithin(createReadStream(file, r), res, ranges);
+      else if (ranges?.rate && r.start >= (ranges.rateFrom ?? 0)) pipeThrottled(createReadStream(file, r), res, ranges);
       else createReadStream(file, r).pipe(res);
       return;
     }

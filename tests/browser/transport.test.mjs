@@ -65,3 +65,27 @@ test("broken range answers are named in the HUD, and the page then loads the mod
   assert.match(log, /bytes=(\d{8,})-\d+: body read failed after 0 of \d+ bytes: .*; retrying in \d+ ms \(attempt 2 of 5\), from byte \1/);
   assert.equal(ranges.fault, null, "the 503 and the reset were answered");
 });
+
+test("a slow server: the HUD's rate and ETA say so while the load goes on, and the load completes when it speeds up", async () => {
+  // Past the header, each range comes at 1 MiB/s (16 reads in flight: ~16 MiB/s in all), the header at full speed.
+  Object.assign(ranges, { fault: null, rate: 1 << 20, rateFrom: 16 << 20 });
+  await page.goto(`${server.url}/gptoss?gguf=${MODEL}`);
+  await page.evaluate(() => navigator.storage.getDirectory().then((d) => d.removeEntry("gptoss-cache", { recursive: true }).catch(() => {})));
+  await page.goto(`${server.url}/gptoss?gguf=${MODEL}`);
+  await page.waitForSelector('#load-model[data-state="idle"]', { timeout: TIMEOUT_MS });
+  await page.click("#load-model");
+  // The load counts a read when it is whole, so the first figures come once the first 8 MiB reads are in (~8 s);
+  // then the progress line shows the server's low rate and an ETA of many seconds.
+  await page.waitForFunction(() => /ETA/.test(document.querySelector("#progress .hud-progress-text")?.innerText ?? ""), null, { timeout: TIMEOUT_MS });
+  const text = await page.innerText("#progress .hud-progress-text");
+  console.log(`slow server: ${text}`);
+  const rate = text.match(/· ([\d.]+) (KiB|MiB)\/s ·/);
+  assert.ok(rate, `a rate is shown: ${text}`);
+  const mibPerS = Number(rate[1]) / (rate[2] === "KiB" ? 1024 : 1);
+  assert.ok(mibPerS < 24, `the rate says the server is slow: ${text}`);
+  const eta = text.match(/ETA (?:([\d.]+) s|(\d+) min)/);
+  assert.ok(eta && (eta[2] !== undefined || Number(eta[1]) >= 1), `the ETA says it will take a while: ${text}`);
+  // The server speeds up: the reads in flight finish at full speed and the model loads.
+  ranges.rate = null;
+  await page.waitForSelector("#model-ready", { timeout: TIMEOUT_MS });
+});
