@@ -116,8 +116,10 @@ fn request_from(get: impl Fn(&str) -> Option<String>) -> std::result::Result<Ben
         options.expert_budget = ExpertBudget::parse(&b).map_err(|e| format!("budget: {e}"))?;
     }
     if let Some(r) = get("reads") {
-        options.reads =
-            r.split(',').map(|p| p.parse().map_err(|e| format!("reads: {e}"))).collect::<std::result::Result<_, _>>()?;
+        options.reads = r
+            .split(',')
+            .map(|p| p.parse().map_err(|e| format!("reads: {e}")))
+            .collect::<std::result::Result<_, _>>()?;
     }
     Ok(BenchRequest::Bench { url, options })
 }

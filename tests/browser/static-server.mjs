@@ -99,8 +99,8 @@ function pipeThrottled(stream, res, ranges) {
  * server still sends: past it, connections are dropped (a network that goes away mid-load). With `ranges.ignore`
  * set it answers every GET 200 with the whole file, as Python's http.server does, logging each in `ranges.whole`;
  * with `ranges.fault` it breaks every ranged answer for a .gguf file (see `faulty`); with `ranges.rate` each range
- * starting at byte `ranges.rateFrom` or later is sent at that many bytes a second (a slow server). `extra` maps more paths to
- * files outside `root` (a file a test writes), served the same way.
+ * starting at byte `ranges.rateFrom` or later is sent at that many bytes a second (a slow server). `extra` maps
+ * more paths to files outside `root` (a file a test writes), served the same way.
  */
 export async function startStaticServer(root, { ranges, extra = {} } = {}) {
   const base = resolve(root);

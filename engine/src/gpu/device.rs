@@ -89,10 +89,6 @@ impl GpuContext {
         Ok(GpuContext { device, queue, adapter, report, uncaptured })
     }
 
-    /// Compile WGSL. Natively wgpu would add a counter to every loop to stop runaway shaders
-    /// (`force_loop_bounding`); every loop here has a trip count fixed by load-time parameters, and the counters
-    /// cost 40% of decode speed on an H200 (BENCHMARKS.md), so they are left out. Bounds checks stay on. The
-    /// browser compiles WGSL with its own policy.
     /// The compute pipeline of `wgsl`'s `main`, its bind group layout taken from the shader.
     pub fn main_pipeline(&self, label: &str, wgsl: String) -> wgpu::ComputePipeline {
         let module = self.shader_module(label, wgsl);
@@ -106,6 +102,10 @@ impl GpuContext {
         })
     }
 
+    /// Compile WGSL. Natively wgpu would add a counter to every loop to stop runaway shaders
+    /// (`force_loop_bounding`); every loop here has a trip count fixed by load-time parameters, and the counters
+    /// cost 40% of decode speed on an H200 (BENCHMARKS.md), so they are left out. Bounds checks stay on. The
+    /// browser compiles WGSL with its own policy.
     pub fn shader_module(&self, label: &str, wgsl: String) -> wgpu::ShaderModule {
         let desc = wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(wgsl.into()) };
         #[cfg(not(target_arch = "wasm32"))]

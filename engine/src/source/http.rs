@@ -307,12 +307,13 @@ impl HttpSource {
         let fatal = |what: String| Failure::Fatal(Error::Source(format!("{} {range}: {what}", self.url)));
         let asked = Instant::now();
         let ranges_answered = self.ranges_answered.load(Ordering::Relaxed);
-        let mut reply = transport::request("GET", &self.url, Some(&range), ranges_answered).await.map_err(|e| {
-            match e.starts_with(CORS_REFUSED) {
-                true => Failure::Fatal(Error::Source(format!("{} {range}: {e}", self.url))),
-                false => Failure::Transient(format!("network error: {e}")),
-            }
-        })?;
+        let mut reply =
+            transport::request("GET", &self.url, Some(&range), ranges_answered).await.map_err(|e| {
+                match e.starts_with(CORS_REFUSED) {
+                    true => Failure::Fatal(Error::Source(format!("{} {range}: {e}", self.url))),
+                    false => Failure::Transient(format!("network error: {e}")),
+                }
+            })?;
         let status = reply.status();
         let is_html = reply.header("content-type").is_some_and(|t| t.trim_start().starts_with("text/html"));
         match status {

@@ -46,7 +46,6 @@ pub(super) struct Reply {
 /// Largest body piece handed up at once; bodies are never read whole.
 const READ_PIECE: usize = 256 * 1024;
 
-/// `GET` (with a `Range`) or `HEAD`.
 /// `GET` (with a `Range`) or `HEAD` (`_ranges_answered` is for the browser's twin: natively every range already has
 /// a thread of its own).
 pub(super) async fn request(

@@ -71,7 +71,7 @@ pub(super) async fn request(
     range: Option<&str>,
     ranges_answered: bool,
 ) -> std::result::Result<Reply, String> {
-    if let (true, Some(range)) = (method == "GET" && ranges_answered, range) {
+    if let Some(range) = range.filter(|_| method == "GET" && ranges_answered) {
         if let Some(reply) = pooled(url, range).await? {
             return Ok(reply);
         }
