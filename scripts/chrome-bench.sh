@@ -7,10 +7,12 @@
 #   native   `gptoss bench --json` on wgpu/Vulkan (an upper bound: no browser in the way)
 #   bench    the page's benchmark mode in headless Chrome, `/?bench=1&gguf=…` (the same measurements through the
 #            same engine, the HUD not drawn)
-#   hud      the real page with the whole HUD on screen: LOAD MODEL pressed once, 128 tokens generated
+#   hud      the real page with the whole HUD on screen: LOAD MODEL pressed once, 128 tokens generated, then
+#            GENERATE pressed once more (HUD_QUERY adds parameters to its address)
+#   hud-page the same with the engine on the page's thread (`engine=page`) instead of its worker
 # Everything it writes lands in $OUT: server.txt, probe.json, native.json, bench.json, bench-console.log,
-# hud.json, hud-console.log, hud.png. The app and the model are served by scripts/range-server.py (sendfile, so
-# the server is not what a load's rate measures).
+# hud.json, hud-console.log, hud.png (and hud-page's). The app and the model are served by
+# scripts/range-server.py (sendfile, so the server is not what a load's rate measures).
 #
 #   bash scripts/chrome-bench.sh APP_DIR GPTOSS_BINARY
 # APP_DIR is a static build of the app (e.g. dx's `web/public` folder), GPTOSS_BINARY a release build of the CLI
@@ -106,15 +108,20 @@ PY
         chrome inpage-bench "/?bench=1&gguf=$URL${BENCH_QUERY:-}" "$(inpage 'window.__gptossBench || window.__gptossBenchError')" 540 \
             '({ probe: window.__inpage, bench: window.__gptossBench || window.__gptossBenchError })'
         ;;
-    hud)
-        # Press LOAD MODEL once the device is up; done when the page publishes the generation's figures.
-        chrome hud "/gptoss?gguf=$URL" "(() => {
-            const b = document.querySelector('#load-model');
+    hud | hud-page)
+        # Press LOAD MODEL once the device is up, then GENERATE once the first generation is done (the second
+        # runs on pipelines and buffers the first has used); done when the page has published both generations'
+        # figures. hud-page runs the engine on the page's thread (`engine=page`) instead of its worker.
+        query=; [ $run = hud-page ] && query='&engine=page'
+        chrome $run "/gptoss?gguf=$URL$query${HUD_QUERY:-}" "(() => {
+            const b = document.querySelector('#load-model'), g = document.querySelector('#generate');
             if (!window.__pressed && b && b.dataset.state === 'idle' &&
                 document.querySelector('#webgpu-status[data-state=\"ready\"]')) { b.click(); window.__pressed = true; }
-            return !!(window.__gptossRun || document.querySelector('#event-log .hud-log-line[data-tone=error]'));
-        })()" 540 'window.__gptossRun || null'
-        cp "$T/hud/screenshot.png" "$O/hud.png" 2>/dev/null
+            const runs = (window.__gptossRuns || []).length;
+            if (runs === 1 && !window.__again && g && !g.disabled) { g.click(); window.__again = true; }
+            return runs >= 2 || !!document.querySelector('#event-log .hud-log-line[data-tone=error]');
+        })()" 540 'window.__gptossRuns || null'
+        cp "$T/$run/screenshot.png" "$O/$run.png" 2>/dev/null
         ;;
     esac
 done

@@ -47,7 +47,7 @@ fn main() {
         return;
     }
     faults::install();
-    sources::capture_gguf_param();
+    sources::capture_address();
     bench_page::requested();
     dioxus::launch(App);
 }

@@ -41,7 +41,11 @@ impl EngineLink {
             local: RefCell::new(None),
         });
         #[cfg(target_arch = "wasm32")]
-        link.spawn_worker();
+        if crate::sources::engine_on_page_param() {
+            link.run_here("the address asked for it (engine=page)".into(), Vec::new());
+        } else {
+            link.spawn_worker();
+        }
         #[cfg(not(target_arch = "wasm32"))]
         link.run_here("natively the app has no worker".into(), Vec::new());
         link
@@ -148,7 +152,9 @@ async fn pump(link: Rc<EngineLink>, mut hud: Signal<Hud>) {
                 Update::Cache(crate::model_cache::CacheUpdate::Storage(check)) => {
                     crate::model_cache::ask_persistence(check, &link.inbox)
                 }
-                Update::Engine(Event::GenerationDone(stats)) => publish_run(&hud, stats, frames.per_s()),
+                Update::Engine(Event::GenerationDone(stats)) => {
+                    publish_run(&hud, stats, frames.per_s(), link.local.borrow().is_some())
+                }
                 _ => {}
             }
             hud.apply(at_ms, update);
@@ -182,12 +188,17 @@ impl FrameCount {
     }
 }
 
-/// The last generation's figures as `window.__gptossRun` (and one console line), for whoever measures the page:
-/// the engine's own statistics, the load's bytes and time as the HUD saw them, and the frames the page drew.
+/// The last generation's figures as `window.__gptossRun`, every generation's in `window.__gptossRuns` (and one
+/// console line each), for whoever measures the page: the engine's own statistics, when each token came out (ms
+/// since the generation began, as the engine stamped it), where the engine ran, the load's bytes and time as the
+/// HUD saw them, and the frames the page drew.
 #[cfg(target_arch = "wasm32")]
-fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames_per_s: f64) {
+fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames_per_s: f64, on_page: bool) {
+    let token_ms: Vec<f64> = hud.tokens.iter().map(|t| (t.elapsed_ms * 10.0).round() / 10.0).collect();
     let report = serde_json::json!({
         "generation": stats,
+        "token_ms": token_ms,
+        "engine": if on_page { "page" } else { "worker" },
         "load_bytes": hud.transfer.done,
         "load_ms": hud.transfer.elapsed_ms(),
         "frames_per_s": frames_per_s,
@@ -195,6 +206,12 @@ fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames
     .to_string();
     if let (Some(window), Ok(value)) = (web_sys::window(), js_sys::JSON::parse(&report)) {
         let _ = js_sys::Reflect::set(&window, &"__gptossRun".into(), &value);
+        let runs = js_sys::Reflect::get(&window, &"__gptossRuns".into())
+            .ok()
+            .and_then(|v| wasm_bindgen::JsCast::dyn_into::<js_sys::Array>(v).ok())
+            .unwrap_or_default();
+        runs.push(&value);
+        let _ = js_sys::Reflect::set(&window, &"__gptossRuns".into(), &runs);
     }
     web_sys::console::log_1(&format!("GPTOSS_RUN {report}").into());
 }

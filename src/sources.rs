@@ -51,31 +51,46 @@ pub fn picker_presets() -> Vec<SourcePreset> {
 }
 
 thread_local! {
-    static GGUF_PARAM: std::cell::OnceCell<Option<String>> = const { std::cell::OnceCell::new() };
+    static ADDRESS_QUERY: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
 }
 
-/// Reads `?gguf=<URL>` from the address the page opened with. Call before the router starts: it rewrites the
-/// address to the route's own form, which has no query.
-pub fn capture_gguf_param() {
-    GGUF_PARAM.with(|p| {
-        p.get_or_init(read_gguf_param);
+/// Keeps the query of the address the page opened with. Call before the router starts: it rewrites the address to
+/// the route's own form, which has no query.
+pub fn capture_address() {
+    ADDRESS_QUERY.with(|q| {
+        q.get_or_init(read_query);
     });
 }
 
-/// The `gguf` parameter of the address the page opened with, if any.
-pub fn gguf_param() -> Option<String> {
-    GGUF_PARAM.with(|p| p.get_or_init(read_gguf_param).clone())
-}
-
+/// A parameter of the address the page opened with.
 #[cfg(target_arch = "wasm32")]
-fn read_gguf_param() -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    params.get("gguf").filter(|url| !url.trim().is_empty())
+fn address_param(name: &str) -> Option<String> {
+    let search = ADDRESS_QUERY.with(|q| q.get_or_init(read_query).clone());
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
 }
 
 /// Natively there is no page address.
 #[cfg(not(target_arch = "wasm32"))]
-fn read_gguf_param() -> Option<String> {
+fn address_param(_name: &str) -> Option<String> {
     None
+}
+
+#[cfg(target_arch = "wasm32")]
+fn read_query() -> String {
+    web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn read_query() -> String {
+    String::new()
+}
+
+/// The `gguf` parameter of the address the page opened with, if any.
+pub fn gguf_param() -> Option<String> {
+    address_param("gguf").filter(|url| !url.trim().is_empty())
+}
+
+/// `engine=page`: the engine runs on the page's thread instead of its worker, to measure what the worker buys.
+pub fn engine_on_page_param() -> bool {
+    address_param("engine").as_deref() == Some("page")
 }
