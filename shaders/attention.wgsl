@@ -1,12 +1,13 @@
 // Attention, split over keys (flash-decoding): one workgroup per (kv head and chunk of its GQA group, split of
-// SPLIT keys, token). The q heads of a GQA group — q head h reads kv head h / GROUP — are handled together, HEADS
-// of them per workgroup (a group larger than MAX_HEADS takes CHUNKS workgroups), so each key and value is read
-// once per chunk. Scores are scaled by 1/sqrt(head_dim); causal mask, and on sliding-window layers only keys with
-// pos − j < window (the window counts the current token). Each split writes, per q head, its max m, Σ exp(s − m)
-// and Σ exp(s − m)·v; attention_combine.wgsl merges the splits and adds the sink.
+// SPLIT keys — DECODE_SPLIT when the step runs one token —, token). The q heads of a GQA group — q head h reads kv
+// head h / GROUP — are handled together, HEADS of them per workgroup (a group larger than MAX_HEADS takes CHUNKS
+// workgroups), so each key and value is read once per chunk. Scores are scaled by 1/sqrt(head_dim); causal mask,
+// and on sliding-window layers only keys with pos − j < window (the window counts the current token). Each split
+// writes, per q head, its max m, Σ exp(s − m) and Σ exp(s − m)·v; attention_combine.wgsl merges the splits and
+// adds the sink.
 // The overridable constants are set from gpu/kernels.rs `AttentionTiling`, so every per-thread loop has a fixed trip
-// count and its accumulators stay in registers; THREADS, SPLIT, MAX_HEADS, Q_FLOATS and MAX_DIMS_PER_THREAD are
-// composed in from the same file. Composed after kv_*.wgsl (the cache's storage type `kv_t`) and step.wgsl.
+// count and its accumulators stay in registers; THREADS, SPLIT, DECODE_SPLIT, MAX_HEADS, Q_FLOATS and
+// MAX_DIMS_PER_THREAD are composed in from the same file. Composed after kv_*.wgsl (the cache's storage type `kv_t`) and step.wgsl.
 
 struct Attention {
     n_head: u32,
@@ -15,8 +16,8 @@ struct Attention {
     capacity: u32,
     window: u32,     // 0 = full attention
     scale: f32,
-    n_splits: u32,
-    _pad0: u32,
+    n_splits: u32,      // a batch's splits of SPLIT keys per (token, q head): their stride in the partials
+    decode_splits: u32, // one token's splits of DECODE_SPLIT keys
 }
 
 @group(0) @binding(1) var<uniform> P: Attention;
@@ -54,15 +55,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     let q0 = g * GROUP + head0;
     let split = wg.y;
     let t = wg.z;
-    if (t >= S.n_tokens) {
+    // One token (decode) splits its keys finer, so that even a short context spreads over many workgroups.
+    let decode = S.n_tokens == 1u;
+    let keys = select(SPLIT, DECODE_SPLIT, decode);
+    let splits = select(P.n_splits, P.decode_splits, decode);
+    if (t >= S.n_tokens || split >= splits) {
         return;
     }
     let pos = S.pos0 + t;
-    let start = first_key(pos) + split * SPLIT;
+    let start = first_key(pos) + split * keys;
     if (start > pos) {
         return;  // past the last key; attention_combine never reads this split
     }
-    let n = min(SPLIT, pos + 1u - start);
+    let n = min(keys, pos + 1u - start);
     let d = HEAD_DIM;
     let kv_width = P.n_head_kv * d;
     for (var i = li; i < n_heads * d; i += THREADS) {
@@ -153,7 +158,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     if (!writes) {
         return;
     }
-    let o = ((t * P.n_head + q0 + h) * P.n_splits + split) * stride;
+    let o = ((t * P.n_head + q0 + h) * splits + split) * stride;
     for (var k = 0u; k < DIMS_PER_THREAD; k++) {
         let i = lane + k * LANES_PER_HEAD;
         if (i < HEAD_DIM) {

@@ -1,13 +1,17 @@
 // Merge attention's key splits for one q head of one token, with the head's learned sink logit in the
 // denominator only: M = max(max_s m_s, sink); Z = Σ_s z_s·exp(m_s − M) + exp(sink − M);
-// o = Σ_s acc_s·exp(m_s − M) / Z. The sink is unscaled and contributes no value. SPLIT (keys per split) is composed
-// in from gpu/kernels.rs. Composed after step.wgsl.
+// o = Σ_s acc_s·exp(m_s − M) / Z. The sink is unscaled and contributes no value. SPLIT and DECODE_SPLIT (keys per
+// split of a batch and of one token) are composed in from gpu/kernels.rs. Composed after step.wgsl.
 
 struct Combine {
     n_head: u32,
     head_dim: u32,
     window: u32,
     n_splits: u32,
+    decode_splits: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(1) var<uniform> P: Combine;
@@ -27,10 +31,13 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     if (P.window > 0u && pos + 1u > P.window) {
         first = pos + 1u - P.window;
     }
-    let used = (pos + 1u - first + SPLIT - 1u) / SPLIT;
+    // attention.wgsl's split of this step: finer for one token.
+    let decode = S.n_tokens == 1u;
+    let keys = select(SPLIT, DECODE_SPLIT, decode);
+    let used = (pos + 1u - first + keys - 1u) / keys;
     let d = P.head_dim;
     let stride = 2u + d;
-    let base = (t * P.n_head + h) * P.n_splits * stride;
+    let base = (t * P.n_head + h) * select(P.n_splits, P.decode_splits, decode) * stride;
     let sink = sinks[h];
     var m = sink;
     for (var s = 0u; s < used; s++) {

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use super::device::AdapterReport;
-use super::kernels::{ATTENTION_SPLIT, SAMPLE_MAX_PER_THREAD, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS};
+use super::kernels::{AttentionSplits, SAMPLE_MAX_PER_THREAD, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS};
 use super::paging::ExpertPart;
 use super::params::{RepackParams, SampleResult, StepUniform};
 use super::shaders::KvStorage;
@@ -82,7 +82,7 @@ pub struct Activations<B> {
 }
 
 impl Activations<u64> {
-    fn new(c: &GptOssConfig, o: &GpuOptions, splits: u64, max_keys: u64, sample_groups: u64) -> Self {
+    fn new(c: &GptOssConfig, o: &GpuOptions, splits: AttentionSplits, max_keys: u64, sample_groups: u64) -> Self {
         let (t, e, k, l) = (o.max_batch as u64, c.n_embd as u64, c.n_expert_used as u64, c.n_layer as u64);
         let q_width = (c.n_head * c.head_dim) as u64;
         let kv_width = (c.n_head_kv * c.head_dim) as u64;
@@ -97,7 +97,7 @@ impl Activations<u64> {
             k: t * kv_width * 4,
             v: t * kv_width * 4,
             attn: t * q_width * 4,
-            attn_partials: t * c.n_head as u64 * splits * (2 + c.head_dim as u64) * 4,
+            attn_partials: splits.partial_floats(t, c.n_head as u64, c.head_dim as u64) * 4,
             attn_probe: (1 + max_keys) * 4,
             router: t * c.n_expert as u64 * 4,
             chosen: l * t * k * 4,
@@ -248,8 +248,8 @@ pub struct BufferSizes {
     /// Per layer: its KV cache, K for every position then V.
     pub kv_bytes: Vec<u64>,
     /// Key splits of attention's partials: enough for the longest layer (a window may start mid-split, hence one
-    /// more).
-    pub attention_splits: u64,
+    /// more), for a batch and for one token.
+    pub attention_splits: AttentionSplits,
     /// Keys one query sees at most, in any layer.
     pub max_keys: u64,
     /// Sampler workgroups over the vocabulary.
@@ -287,7 +287,7 @@ impl BufferSizes {
         let kv_width = (c.n_head_kv * c.head_dim) as u64;
         let kv_bytes = kv_capacity.iter().map(|cap| (2 * cap * kv_width * kv.bytes()).next_multiple_of(4)).collect();
         let max_keys = (0..c.n_layer).map(|il| if c.is_sliding(il) { ctx.min(window) } else { ctx }).max().unwrap_or(1);
-        let attention_splits = kv_capacity.iter().max().copied().unwrap_or(1).div_ceil(ATTENTION_SPLIT as u64) + 1;
+        let attention_splits = AttentionSplits::new(kv_capacity.iter().max().copied().unwrap_or(1) as u32);
         let sample_groups = (c.n_vocab as u64).div_ceil((SAMPLE_THREADS * SAMPLE_MAX_PER_THREAD) as u64);
         let tensors = plan
             .tensors

@@ -10,7 +10,7 @@ use bytemuck::bytes_of;
 
 use super::buffers::{Activations, BufferSizes};
 use super::kernels::{
-    lanes_override, row_lanes, AttentionTiling, ATTENTION_SPLIT, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS,
+    lanes_override, row_lanes, AttentionSplits, AttentionTiling, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS,
     ROPE_THREADS, SAMPLE_THREADS,
 };
 use super::loader::{GpuLayer, GpuMatrix, GpuWeights};
@@ -119,15 +119,15 @@ impl Forward<'_, '_> {
         // GQA: q head h reads kv head h / group. Split over keys, each split's max, Σexp and Σexp·v kept.
         let window = if sliding { c.sliding_window as u32 } else { 0 };
         let scale = 1.0 / (c.head_dim as f32).sqrt();
-        let n_splits = self.r.sizes.attention_splits as u32;
-        let ap = AttentionParams { n_head, n_head_kv, head_dim, capacity, window, scale, n_splits, _pad0: 0 };
-        let layer_splits = capacity.div_ceil(ATTENTION_SPLIT) + 1;
-        let grid = (n_head_kv * self.r.tiling.chunks, Dim::Fixed(layer_splits), Dim::Tokens);
+        let splits = self.r.sizes.attention_splits;
+        let (n_splits, decode_splits) = (splits.batch, splits.decode);
+        let ap = AttentionParams { n_head, n_head_kv, head_dim, capacity, window, scale, n_splits, decode_splits };
+        let grid = (n_head_kv * self.r.tiling.chunks, Dim::Fixed(AttentionSplits::new(capacity).grid()), Dim::Tokens);
         let (label, bufs) = (format!("blk.{il}.attention"), [&act.q, cache, &act.attn_partials]);
         self.b.push(&label, Kernel::Attention, Variant::Kv(kv), bytes_of(&ap), &bufs, grid)?;
         // Sink S_h in the denominator only: M = max(max_j s_j, S_h); Z = Σ_j exp(s_j − M) + exp(S_h − M);
         // o_h = Σ_j exp(s_j − M)/Z · v_j, merging the splits
-        let cp = AttentionCombineParams { n_head, head_dim, window, n_splits };
+        let cp = AttentionCombineParams { n_head, head_dim, window, n_splits, decode_splits, ..Default::default() };
         let (label, bufs) = (format!("blk.{il}.attention_combine"), [&act.attn_partials, &layer.sinks, &act.attn]);
         let grid = (n_head, Dim::Tokens, Dim::Fixed(1));
         self.b.push(&label, Kernel::AttentionCombine, Variant::Plain, bytes_of(&cp), &bufs, grid)?;

@@ -26,6 +26,11 @@ pub const ROPE_THREADS: u32 = 64;
 /// (scores hold MAX_HEADS × SPLIT), q floats (heads × head_dim) and value dims per thread.
 pub const ATTENTION_THREADS: u32 = 64;
 pub const ATTENTION_SPLIT: u32 = 256;
+/// Keys per split when a step runs one token (decode): with 256 a context under 256 keys ran as one workgroup per
+/// kv head, each looping over every key, and decode at context 1024 took 40% longer per token than at 0 on an
+/// H200; in runs of 32 the keys spread over many workgroups (a prefill batch's tokens already do), and decode at
+/// 1024 runs within 5% of decode at 0 there (BENCHMARKS.md).
+pub const ATTENTION_DECODE_SPLIT: u32 = 32;
 pub const ATTENTION_MAX_HEADS: u32 = 8;
 pub const ATTENTION_Q_FLOATS: u32 = 1024;
 pub const ATTENTION_MAX_DIMS_PER_THREAD: u32 = 16;
@@ -37,6 +42,43 @@ pub const ROUTE_MAX_K: u32 = 8;
 pub const SAMPLE_THREADS: u32 = 256;
 pub const SAMPLE_MAX_PER_THREAD: u32 = 8;
 pub const SAMPLE_PARTIAL_WORDS: u32 = 5 + 2 * CANDIDATES as u32;
+
+/// How attention.wgsl splits a query's keys in a cache of `capacity` positions: `batch` splits of
+/// [`ATTENTION_SPLIT`] keys when a step runs several tokens, `decode` splits of [`ATTENTION_DECODE_SPLIT`] when it
+/// runs one (each count is also the stride of a token's splits in the partials). The grid covers the larger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionSplits {
+    pub batch: u32,
+    pub decode: u32,
+}
+
+impl AttentionSplits {
+    pub fn new(capacity: u32) -> Self {
+        AttentionSplits {
+            batch: capacity.div_ceil(ATTENTION_SPLIT) + 1,
+            decode: capacity.div_ceil(ATTENTION_DECODE_SPLIT) + 1,
+        }
+    }
+
+    /// Splits a step of `tokens` tokens writes per (token, q head) at most.
+    pub fn per_token(self, tokens: u32) -> u32 {
+        if tokens == 1 {
+            self.decode
+        } else {
+            self.batch
+        }
+    }
+
+    /// Workgroups along the grid's y.
+    pub fn grid(self) -> u32 {
+        self.batch.max(self.decode)
+    }
+
+    /// Floats of partials for `max_tokens` tokens of `n_head` heads of `head_dim`.
+    pub fn partial_floats(self, max_tokens: u64, n_head: u64, head_dim: u64) -> u64 {
+        (max_tokens * self.batch as u64).max(self.decode as u64) * n_head * (2 + head_dim)
+    }
+}
 
 /// Lanes that share one weight row in matvec.wgsl and moe_*.wgsl (their pipeline constant `LANES`); the rest of
 /// the workgroup's threads take more rows. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets one lane: read in
@@ -67,11 +109,12 @@ impl Kernel {
             Kernel::Attention => vec![
                 ("THREADS", ATTENTION_THREADS),
                 ("SPLIT", ATTENTION_SPLIT),
+                ("DECODE_SPLIT", ATTENTION_DECODE_SPLIT),
                 ("MAX_HEADS", ATTENTION_MAX_HEADS),
                 ("Q_FLOATS", ATTENTION_Q_FLOATS),
                 ("MAX_DIMS_PER_THREAD", ATTENTION_MAX_DIMS_PER_THREAD),
             ],
-            Kernel::AttentionCombine => vec![("SPLIT", ATTENTION_SPLIT)],
+            Kernel::AttentionCombine => vec![("SPLIT", ATTENTION_SPLIT), ("DECODE_SPLIT", ATTENTION_DECODE_SPLIT)],
             Kernel::MoeRoute => vec![("MAX_EXPERTS", ROUTE_MAX_EXPERTS), ("MAX_K", ROUTE_MAX_K)],
             Kernel::MoeGateUp | Kernel::MoeDown => vec![("THREADS", EXPERT_THREADS)],
             Kernel::Sample => vec![

@@ -126,7 +126,7 @@ uniform! {
         window: u32,
         scale: f32,
         n_splits: u32,
-        _pad0: u32,
+        decode_splits: u32,
     }
 }
 
@@ -151,6 +151,10 @@ uniform! {
         head_dim: u32,
         window: u32,
         n_splits: u32,
+        decode_splits: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 

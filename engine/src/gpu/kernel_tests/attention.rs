@@ -61,27 +61,29 @@ fn rope_kv_matches_cpu() {
 }
 
 /// attention then attention_combine (the splits only mean something merged) against `cpu::attention`, for GQA
-/// groups the old power-of-two kernel refused, over more keys than one split, full and sliding.
+/// groups the old power-of-two kernel refused, over more keys than one split, full and sliding, for a batch of
+/// tokens and for one (decode's finer splits).
 #[test]
 fn attention_matches_cpu_for_any_gqa_group() {
     let h = Harness::new();
     let mut rng = Rng(5);
     for (n_head, n_head_kv, head_dim) in [(4, 2, 16), (6, 2, 64), (5, 1, 64), (12, 1, 64), (16, 2, 32), (10, 2, 128)] {
-        for window in [0, 7] {
+        for (window, tokens) in [(0, 3), (7, 3), (0, 1), (7, 1)] {
             let c = config(n_head, n_head_kv, head_dim, window.max(1));
             let tiling = AttentionTiling::new(n_head, n_head_kv, head_dim).unwrap();
-            let (tokens, pos0) = (3usize, 290usize);
+            let pos0 = 290usize;
             let capacity = pos0 + tokens;
             let (q_width, kv_width) = (n_head * head_dim, n_head_kv * head_dim);
             let q = rng.vec(tokens * q_width, 1.0);
             let (keys, values) = (rng.vec(capacity * kv_width, 1.0), rng.vec(capacity * kv_width, 1.0));
             let sinks = rng.vec(n_head, 2.0);
             let kv: Vec<f32> = keys.iter().chain(&values).copied().collect();
-            let n_splits = (capacity as u32).div_ceil(ATTENTION_SPLIT) + 1;
+            let splits = AttentionSplits::new(capacity as u32);
             let (qb, kvb, sb) = (h.buffer(cast_slice(&q)), h.buffer(cast_slice(&kv)), h.buffer(cast_slice(&sinks)));
-            let partials = h.zeros(tokens * n_head * n_splits as usize * (2 + head_dim) * 4);
+            let partials = h.zeros(splits.partial_floats(tokens as u64, n_head as u64, head_dim as u64) as usize * 4);
             let out = h.zeros(tokens * q_width * 4);
             let (head_dim32, window32) = (head_dim as u32, window as u32);
+            let (n_splits, decode_splits) = (splits.batch, splits.decode);
             let ap = AttentionParams {
                 n_head: n_head as u32,
                 n_head_kv: n_head_kv as u32,
@@ -90,9 +92,16 @@ fn attention_matches_cpu_for_any_gqa_group() {
                 window: window32,
                 scale: 1.0 / (head_dim as f32).sqrt(),
                 n_splits,
-                _pad0: 0,
+                decode_splits,
             };
-            let cp = AttentionCombineParams { n_head: n_head as u32, head_dim: head_dim32, window: window32, n_splits };
+            let cp = AttentionCombineParams {
+                n_head: n_head as u32,
+                head_dim: head_dim32,
+                window: window32,
+                n_splits,
+                decode_splits,
+                ..Default::default()
+            };
             let steps = [
                 Step {
                     kernel: Kernel::Attention,
@@ -101,7 +110,7 @@ fn attention_matches_cpu_for_any_gqa_group() {
                     specialise: vec![],
                     params: bytes_of(&ap),
                     bindings: vec![(2, &qb), (3, &kvb), (4, &partials)],
-                    grid: (n_head_kv as u32 * tiling.chunks, n_splits, tokens as u32),
+                    grid: (n_head_kv as u32 * tiling.chunks, splits.grid(), tokens as u32),
                 },
                 Step {
                     kernel: Kernel::AttentionCombine,
@@ -128,7 +137,7 @@ fn attention_matches_cpu_for_any_gqa_group() {
                     pos,
                     window > 0,
                 );
-                let what = format!("kernel attention, {n_head} q / {n_head_kv} kv heads of {head_dim}, window {window}, token {t} ({tiling:?})");
+                let what = format!("kernel attention, {n_head} q / {n_head_kv} kv heads of {head_dim}, window {window}, {tokens} tokens, token {t} ({tiling:?})");
                 assert_close(&what, &got[t * q_width..][..q_width], &want, 1e-5);
             }
         }
