@@ -1,9 +1,13 @@
-//! Hostile input: the checked-in corpus of broken files must each give their exact error, and thousands of
-//! deterministic mutations and truncations of a small valid file must never panic (the stable-Rust stand-in for
-//! the `cargo fuzz` target in `engine/fuzz`).
+//! Hostile input: the checked-in corpus of broken files must each give their exact error, thousands of
+//! deterministic mutations and truncations of a small valid file must never panic, and neither may any input of
+//! the corpus the coverage-guided fuzzer grew (`engine/fuzz`, replayed here through the same checks).
 
 use gptoss_engine::gguf::{parse_header, GgmlType, GgufWriter, MetaArray, MetaValue, ParseOutcome};
 use std::path::PathBuf;
+
+#[path = "support/hostile_header.rs"]
+mod hostile_header;
+use hostile_header::{check_header, Reached};
 
 fn corpus_dir() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
@@ -142,13 +146,46 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 /// Parses `bytes` as a whole file and as a prefix of unknown length; neither may panic, and a prefix parse that
 /// asks for more must ask for more than it was given.
 fn parse_both_ways(bytes: &[u8], label: &str) {
-    let outcome = std::panic::catch_unwind(|| {
-        let _ = parse_header(bytes, Some(bytes.len() as u64), "fuzz.gguf");
-        parse_header(bytes, None, "fuzz.gguf")
-    })
-    .unwrap_or_else(|_| panic!("parser panicked on {label}: {bytes:02x?}"));
-    if let Ok(ParseOutcome::NeedMore { at_least }) = outcome {
-        assert!(at_least > bytes.len() as u64, "{label}: NeedMore {at_least} with {} bytes in hand", bytes.len());
+    std::panic::catch_unwind(|| check_header(bytes))
+        .unwrap_or_else(|_| panic!("parser panicked on {label}: {bytes:02x?}"));
+}
+
+/// The fuzzer's first find: a gpt-oss header whose block count is 2^30 + 4 parses, and its config, but the plan
+/// refuses it at once, where it used to build specs for every block (700 MB, over a second).
+#[test]
+fn a_huge_block_count_is_refused_by_the_plan() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse_header/block-count-huge.gguf");
+    let bytes = std::fs::read(&path).unwrap();
+    let header = match parse_header(&bytes, None, "block-count-huge.gguf").unwrap() {
+        ParseOutcome::Complete(h) => h,
+        other => panic!("the header does not parse: {other:?}"),
+    };
+    let config = gptoss_engine::model::GptOssConfig::from_header(&header).unwrap();
+    let started = std::time::Instant::now();
+    let err = gptoss_engine::model::TensorPlan::new(&config, &header.tensors).unwrap_err().to_string();
+    assert_eq!(err, "model: gpt-oss.block_count is 1073741828: more blocks than the file has tensors (79)");
+    assert!(started.elapsed().as_millis() < 50, "refused in {:?}", started.elapsed());
+}
+
+/// Every input of the fuzzer's corpus, each within a second (libFuzzer's `-timeout=1` of the campaign), and the
+/// corpus reaches the tensor plan (its gpt-oss seed, tiny.gguf's header without the vocabulary, plans cleanly).
+#[test]
+fn the_fuzzers_corpus_replays_without_a_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse_header");
+    let mut reached = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("fuzz corpus {} missing: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let started = std::time::Instant::now();
+        let got = std::panic::catch_unwind(|| check_header(&bytes))
+            .unwrap_or_else(|_| panic!("the header checks panicked on {}", path.display()));
+        assert!(started.elapsed().as_secs_f64() < 1.0, "{} took {:?}", path.display(), started.elapsed());
+        *reached.entry(got).or_insert(0usize) += 1;
+    }
+    let total: usize = reached.values().sum();
+    assert!(total >= 100, "the fuzz corpus holds only {total} inputs: {reached:?}");
+    for stage in [Reached::Refused, Reached::Header, Reached::Plan] {
+        assert!(reached.contains_key(&stage), "no corpus input gets to {stage:?}: {reached:?}");
     }
 }
 
