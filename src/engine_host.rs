@@ -80,12 +80,15 @@ pub const PARITY_TOKENS: usize = 8;
 /// The CPU reference holds every weight in wasm memory: only small models.
 pub const PARITY_MAX_TENSOR_BYTES: u64 = 256 << 20;
 
+/// Called after every push to a [`Queue`].
+type Listener = Box<dyn Fn()>;
+
 /// Stamped updates waiting for whoever shows them: the page's frame pump takes them once per frame; in the worker
 /// a listener posts each to the page as it is pushed.
 #[derive(Clone, Default)]
 pub struct Queue {
     pending: Rc<RefCell<Vec<(f64, Update)>>>,
-    listener: Rc<RefCell<Option<Box<dyn Fn()>>>>,
+    listener: Rc<RefCell<Option<Listener>>>,
 }
 
 impl Queue {
