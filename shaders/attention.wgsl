@@ -7,7 +7,8 @@
 // adds the sink.
 // The overridable constants are set from gpu/kernels.rs `AttentionTiling`, so every per-thread loop has a fixed trip
 // count and its accumulators stay in registers; THREADS, SPLIT, DECODE_SPLIT, MAX_HEADS, Q_FLOATS and
-// MAX_DIMS_PER_THREAD are composed in from the same file. Composed after kv_*.wgsl (the cache's storage type `kv_t`) and step.wgsl.
+// MAX_DIMS_PER_THREAD are composed in from the same file. Composed after kv_*.wgsl (the cache's storage type
+// `kv_t`) and step.wgsl.
 
 struct Attention {
     n_head: u32,

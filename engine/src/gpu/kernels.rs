@@ -60,15 +60,6 @@ impl AttentionSplits {
         }
     }
 
-    /// Splits a step of `tokens` tokens writes per (token, q head) at most.
-    pub fn per_token(self, tokens: u32) -> u32 {
-        if tokens == 1 {
-            self.decode
-        } else {
-            self.batch
-        }
-    }
-
     /// Workgroups along the grid's y.
     pub fn grid(self) -> u32 {
         self.batch.max(self.decode)
