@@ -47,24 +47,15 @@ thread_local! {
         const { std::cell::OnceCell::new() };
 }
 
-/// Reads `?bench=1…` or `?reference=…` from the address the page opened with (call before the router rewrites
-/// it): `None` for the ordinary page, `Some(Err)` for a request with a bad parameter.
+/// Reads `?bench=1…` or `?reference=…` from the address the page opened with (as `sources::capture_address` kept
+/// it before the router rewrote it): `None` for the ordinary page, `Some(Err)` for a request with a bad parameter.
 pub fn requested() -> Option<std::result::Result<BenchRequest, String>> {
     REQUEST.with(|r| r.get_or_init(read_request).clone())
 }
 
-/// The address's parameters, as the browser's `URLSearchParams` decodes them.
-#[cfg(target_arch = "wasm32")]
+/// The address's parameters, as the browser's `URLSearchParams` decodes them (none natively).
 fn read_request() -> Option<std::result::Result<BenchRequest, String>> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    parse(|key| params.get(key))
-}
-
-/// Natively there is no page address.
-#[cfg(not(target_arch = "wasm32"))]
-fn read_request() -> Option<std::result::Result<BenchRequest, String>> {
-    None
+    parse(crate::sources::address_param)
 }
 
 /// The request in the parameters `get` looks up, if they make one (`bench=1`, or `reference=<URL>`).

@@ -62,16 +62,16 @@ pub fn capture_address() {
     });
 }
 
-/// A parameter of the address the page opened with.
+/// A parameter of the address the page opened with, as the browser's `URLSearchParams` decodes it.
 #[cfg(target_arch = "wasm32")]
-fn address_param(name: &str) -> Option<String> {
+pub fn address_param(name: &str) -> Option<String> {
     let search = ADDRESS_QUERY.with(|q| q.get_or_init(read_query).clone());
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
 }
 
 /// Natively there is no page address.
 #[cfg(not(target_arch = "wasm32"))]
-fn address_param(_name: &str) -> Option<String> {
+pub fn address_param(_name: &str) -> Option<String> {
     None
 }
 
