@@ -138,9 +138,10 @@ fn gpu_sampler_matches_cpu_sampler() {
         SamplerConfig { temperature: 1.0, top_k: 0, top_p: 0.5, seed: 5 },
     ];
     for (i, cfg) in configs.iter().enumerate() {
-        model.reset();
+        // Back to position 0 with the sampler's stream kept (a reset would start it again): the model has drawn
+        // i times before this step.
+        assert_eq!(model.rewind(0), 0);
         let gpu = pollster::block_on(model.step(&case.tokens, cfg)).unwrap().choice;
-        // The model has drawn i times before this step.
         let cpu = gptoss_engine::sampler::sample(&case.last_logits, cfg, i as u32);
         eprintln!("{cfg:?}: gpu {} cpu {}, entropy {} / {}", gpu.token, cpu.token, gpu.entropy, cpu.entropy);
         assert_eq!(gpu.token, cpu.token, "{cfg:?}");

@@ -227,9 +227,11 @@ impl GpuModel {
         Ok(())
     }
 
-    /// Forget the context (a new conversation).
+    /// Forget the context (a new conversation). The sampler's stream starts again, as the CPU reference's does, so
+    /// one seed gives the same tokens every time.
     pub fn reset(&mut self) {
         self.pos = 0;
+        self.steps = 0;
     }
 
     /// Keep the first `to` positions and forget the rest; returns the positions kept. A sliding-window layer's ring
