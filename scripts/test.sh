@@ -10,6 +10,8 @@
 #      the browser's GPU against PyTorch's; and tests/browser/cache.test.mjs: the model cache in OPFS (a reload
 #      loads from it, a corrupt chunk is repaired, a cut-off load resumes, delete, a quota that refuses writes, a
 #      server without range support); and tests/browser/transport.test.mjs: broken range answers named in the HUD.
+#   3. Component gallery: dx builds examples/gallery (every gptoss-components component with made-up data, no
+#      engine) and tests/browser/gallery.test.mjs checks that each exported component rendered (seconds).
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
@@ -56,6 +58,12 @@ if run_stage "dx build --platform web" dx build --platform web; then
         node --test --test-reporter=spec tests/browser/cache.test.mjs || true
     run_stage "browser transport faults test" env APP_DIR="$APP_DIR" \
         node --test --test-reporter=spec tests/browser/transport.test.mjs || true
+fi
+
+GALLERY_DIR="$TARGET_DIR/dx/gptoss-gallery/debug/web/public"
+if run_stage "dx build --platform web -p gptoss-gallery" dx build --platform web -p gptoss-gallery; then
+    run_stage "browser component gallery test" env GALLERY_DIR="$GALLERY_DIR" \
+        node --test --test-reporter=spec tests/browser/gallery.test.mjs || true
 fi
 
 echo

@@ -41,8 +41,9 @@ fn layout(messages: &[ChatLine]) -> Vec<Shown<'_>> {
 #[component]
 pub fn ChatPanel(
     app: GptossSession,
-    settings: Settings,
-    chat: ChatSnapshot,
+    /// Read when a turn is sent, so typing in the CONTROLS does not re-render the chat.
+    settings: ReadSignal<Settings>,
+    chat: ReadSignal<ChatSnapshot>,
     busy: bool,
     device_ready: bool,
 ) -> Element {
@@ -53,8 +54,9 @@ pub fn ChatPanel(
     let tools_error = parse_tools(&tools.read()).err().map(|e| e.to_string());
     let developer = DeveloperSpec { instructions: instructions(), tools: tools() };
     let request =
-        move |action: ChatAction| ChatRequest { settings: settings.clone(), developer: developer.clone(), action };
+        move |action: ChatAction| ChatRequest { settings: settings.cloned(), developer: developer.clone(), action };
     let blocked = busy || !device_ready || tools_error.is_some();
+    let chat = chat.read();
     let shown = layout(&chat.messages);
     let newest = shown.len().saturating_sub(1);
     let send = {

@@ -1,9 +1,10 @@
 //! gptoss-web: GPT-OSS running in the browser on WebGPU. `/` leads to `/gptoss`, the HUD page.
 //!
-//! The app is thin: [`gptoss_page`] lays out the HUD from `gptoss-components`; [`session`] is the hook that owns
-//! the engine (load → generate → stop) and feeds its events to [`hud`], the state the page shows; [`webgpu`] is
-//! the hook that brings up the page's device and reports on it; [`engine_host`] is the engine's side, which runs
-//! in a dedicated [`worker`] (or, where none can start, on the page's thread).
+//! The app is thin: [`page`] lays out the HUD from `gptoss-components`, each panel drawing a [`view`] projection of
+//! [`hud`], the state the page shows; [`session`] is the hook that owns the engine (load → generate → stop) and
+//! feeds its events to that state; [`webgpu`] is the hook that brings up the page's device and reports on it;
+//! [`engine_host`] is the engine's side, which runs in a dedicated [`worker`] (or, where none can start, on the
+//! page's thread).
 
 // Natively the app is only compiled (and its pure parts tested): the frame pump that applies queued engine events,
 // and the browser glue around it, exist in the wasm build alone.
@@ -18,17 +19,18 @@ mod engine_host;
 mod estimate;
 mod faults;
 mod frame;
-mod gptoss_page;
 mod hud;
 mod model_cache;
+mod page;
 mod session;
 mod sources;
+mod view;
 mod webgpu;
 #[cfg(target_arch = "wasm32")]
 mod worker;
 
-use gptoss_components::{Panel, Readout, Tone};
-use gptoss_page::Gptoss;
+use gptoss_components::{Panel, Readout, Theme, Tone};
+use page::Gptoss;
 
 #[derive(Routable, Clone, Debug, PartialEq)]
 enum Route {
@@ -55,6 +57,7 @@ fn main() {
 #[component]
 fn App() -> Element {
     rsx! {
+        Theme {}
         document::Stylesheet { href: asset!("/assets/hud.css") }
         // `?bench=1` measures the engine with nothing else on the page (see bench_page).
         if let Some(request) = bench_page::requested() {

@@ -145,10 +145,14 @@ async fn pump(link: Rc<EngineLink>, mut hud: Signal<Hud>) {
         if updates.is_empty() && faults.is_empty() {
             continue;
         }
+        crate::frame::measure_frame();
         let mut hud = hud.write();
         for (at_ms, update) in updates {
             match &update {
-                Update::GenerationStarted { .. } => frames.restart(at_ms),
+                Update::GenerationStarted { .. } => {
+                    frames.restart(at_ms);
+                    crate::frame::clear_frames();
+                }
                 Update::Cache(crate::model_cache::CacheUpdate::Storage(check)) => {
                     crate::model_cache::ask_persistence(check, &link.inbox)
                 }
@@ -191,7 +195,8 @@ impl FrameCount {
 /// The last generation's figures as `window.__gptossRun`, every generation's in `window.__gptossRuns` (and one
 /// console line each), for whoever measures the page: the engine's own statistics, when each token came out (ms
 /// since the generation began, as the engine stamped it), where the engine ran, the load's bytes and time as the
-/// HUD saw them, and the frames the page drew.
+/// HUD saw them, the frames the page drew, and how long the frames that applied updates took (`hud-frame`
+/// measures: render, DOM edits, style and layout).
 #[cfg(target_arch = "wasm32")]
 fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames_per_s: f64, on_page: bool) {
     let token_ms: Vec<f64> = hud.tokens.iter().map(|t| (t.elapsed_ms * 10.0).round() / 10.0).collect();
@@ -202,6 +207,7 @@ fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames
         "load_bytes": hud.transfer.done,
         "load_ms": hud.transfer.elapsed_ms(),
         "frames_per_s": frames_per_s,
+        "frame_render_ms": crate::frame::FrameTimes::of(crate::frame::measured_frames_ms()),
     })
     .to_string();
     if let (Some(window), Ok(value)) = (web_sys::window(), js_sys::JSON::parse(&report)) {

@@ -20,7 +20,7 @@ pub enum SelfTest {
 }
 
 /// What the page shows about the device; both fields update as bring-up proceeds.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 pub struct WebGpu {
     pub status: Signal<GpuStatus>,
     pub self_test: Signal<SelfTest>,

@@ -265,6 +265,10 @@ test("LOAD MODEL streams the bundled model onto the GPU and generates tokens wit
 
   // The greedy answer to the default prompt ends with <|return|>, and its final channel is English.
   await phase(page, "idle");
+  // Every HUD frame that applied the engine's updates was measured (render, DOM edits, style and layout).
+  const frames = await page.evaluate(() => window.__gptossRun.frame_render_ms);
+  console.log(`HUD frames that applied updates during the generation: ${JSON.stringify(frames)}`);
+  assert.ok(frames.count > 0 && frames.median_ms >= 0 && frames.max_ms >= frames.p95_ms, JSON.stringify(frames));
   assert.equal(await attr("#token-stream", "data-live"), "false");
   assert.match(await page.locator("#event-log").innerText(), /\(stop_token\)/);
   const prompt = await page.inputValue("#prompt");

@@ -84,10 +84,11 @@ pub fn Button(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::render_to_string;
 
     #[test]
     fn idle_button_is_enabled() {
-        let html = crate::render_to_string(|| rsx! { Button { id: "load", "LOAD MODEL" } });
+        let html = render_to_string(|| rsx! { Button { id: "load", "LOAD MODEL" } });
         assert_eq!(
             html,
             concat!(
@@ -100,7 +101,7 @@ mod tests {
 
     #[test]
     fn disabled_button_is_inert() {
-        let html = crate::render_to_string(|| rsx! { Button { disabled: true, "LOAD MODEL" } });
+        let html = render_to_string(|| rsx! { Button { disabled: true, "LOAD MODEL" } });
         assert!(html.contains(r#"disabled=true"#), "{html}");
         assert!(html.contains(r#"data-state="disabled""#), "{html}");
         assert!(!html.contains("hud-button-stripe"), "{html}");
@@ -108,7 +109,7 @@ mod tests {
 
     #[test]
     fn busy_wins_over_disabled_and_shows_the_stripe() {
-        let html = crate::render_to_string(|| rsx! { Button { busy: true, disabled: true, "LOAD MODEL" } });
+        let html = render_to_string(|| rsx! { Button { busy: true, disabled: true, "LOAD MODEL" } });
         assert!(html.contains(r#"data-state="busy""#), "{html}");
         assert!(html.contains(r#"aria-busy=true"#), "{html}");
         assert!(html.contains(r#"disabled=true"#), "{html}");

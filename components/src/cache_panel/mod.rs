@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::format_bytes;
+use crate::format::format_bytes;
 
 /// One cached model as the panel lists it (a split model's files are one row).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -100,10 +100,11 @@ pub fn CachePanel(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn models_with_sizes_completeness_and_usage() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 CachePanel {
                     models: vec![
@@ -128,14 +129,14 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("cache_panel/snapshots/models.html", &html);
+        assert_snapshot("cache_panel/snapshots/models.html", &html);
         assert!(html.contains("data-complete=false") && html.contains("data-complete=true"), "{html}");
         assert!(html.contains("3 files") && html.contains("&#60;b&#62;"), "{html}");
     }
 
     #[test]
     fn empty_without_estimate() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! { CachePanel { models: vec![], usage: None, on_delete: |_| {}, on_clear: |_| {} } }
         });
         assert!(html.contains("no models cached") && html.contains("storage estimate not available"), "{html}");

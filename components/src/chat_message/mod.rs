@@ -63,17 +63,18 @@ pub fn ChatMessage(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn analysis_collapses_apart_from_the_answer() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 ChatMessage { author: "user", text: "What is 2 + 2?" }
                 ChatMessage { author: "assistant", channel: Some("analysis".to_string()), text: "<b>sum</b>" }
                 ChatMessage { author: "assistant", channel: Some("final".to_string()), text: "4" }
             }
         });
-        crate::assert_snapshot("chat_message/snapshots/messages.html", &html);
+        assert_snapshot("chat_message/snapshots/messages.html", &html);
         assert!(html.contains("<details class=\"hud-chat-analysis\""), "{html}");
         assert!(html.contains("&#60;b&#62;sum"), "model text is text, not markup: {html}");
     }

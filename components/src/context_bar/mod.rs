@@ -35,7 +35,7 @@ pub fn ContextBar(
     } else if prompt > 0 {
         format!(
             "{used} / {window} positions · last prompt {prompt} tokens, {reused} reused, {} prefilled",
-            prompt - reused
+            prompt.saturating_sub(reused)
         )
     } else {
         format!("{used} / {window} positions")
@@ -62,17 +62,24 @@ pub fn ContextBar(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn share_of_the_window_and_the_reused_prompt() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 ContextBar { used: 1024, window: 4096, reused: 900, prompt: 1000 }
                 ContextBar { used: 0, window: 0 }
             }
         });
-        crate::assert_snapshot("context_bar/snapshots/bars.html", &html);
+        assert_snapshot("context_bar/snapshots/bars.html", &html);
         assert!(html.contains("width: 25.0%"), "{html}");
         assert!(html.contains("900 reused, 100 prefilled"), "{html}");
+    }
+
+    #[test]
+    fn more_reused_than_the_prompt_holds_is_no_panic() {
+        let html = render_to_string(|| rsx! { ContextBar { used: 10, window: 64, reused: 12, prompt: 8 } });
+        assert!(html.contains("8 tokens, 12 reused, 0 prefilled"), "{html}");
     }
 }

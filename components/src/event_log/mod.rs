@@ -1,6 +1,7 @@
 use dioxus::prelude::*;
 
-use crate::{format_duration, Tone};
+use crate::format::format_duration;
+use crate::tone::Tone;
 
 /// One line of the log.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -50,10 +51,11 @@ pub fn EventLog(lines: Vec<LogLine>, #[props(extends = GlobalAttributes)] attrib
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn lines_with_time_and_tone() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 EventLog {
                     lines: vec![
@@ -63,7 +65,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("event_log/snapshots/lines.html", &html);
+        assert_snapshot("event_log/snapshots/lines.html", &html);
         assert!(html.contains("&#60;html&#62; is not a GGUF file"), "{html}");
     }
 }

@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::Tone;
+use crate::tone::Tone;
 
 /// One labelled fact.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,10 +63,11 @@ pub fn FactTable(facts: Vec<Fact>, #[props(extends = GlobalAttributes)] attribut
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn facts_in_order_with_tones() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 FactTable {
                     facts: vec![
@@ -77,7 +78,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("fact_table/snapshots/facts.html", &html);
+        assert_snapshot("fact_table/snapshots/facts.html", &html);
         assert!(html.contains("&#60;script&#62;"), "{html}");
     }
 }

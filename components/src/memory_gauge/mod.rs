@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::format_bytes;
+use crate::format::format_bytes;
 
 /// One GPU buffer allocation.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -90,10 +90,11 @@ pub fn MemoryGauge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn gauge_against_budget_with_buffers() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 MemoryGauge {
                     allocated: 48 << 20,
@@ -105,16 +106,16 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("memory_gauge/snapshots/filling.html", &html);
+        assert_snapshot("memory_gauge/snapshots/filling.html", &html);
         assert!(html.contains("48 MiB of 64 MiB (75.0%) · 2 buffers"), "{html}");
         assert!(html.contains("--memory-value: 0.7500"), "{html}");
     }
 
     #[test]
     fn over_budget_and_empty() {
-        let over = crate::render_to_string(|| rsx! { MemoryGauge { allocated: 10, budget: Some(5) } });
+        let over = render_to_string(|| rsx! { MemoryGauge { allocated: 10, budget: Some(5) } });
         assert!(over.contains(r#"data-state="over""#), "{over}");
-        let empty = crate::render_to_string(|| rsx! { MemoryGauge { allocated: 0, budget: None } });
+        let empty = render_to_string(|| rsx! { MemoryGauge { allocated: 0, budget: None } });
         assert!(empty.contains(r#"data-state="empty""#), "{empty}");
         assert!(empty.contains(r#"data-allocated="0""#), "{empty}");
     }

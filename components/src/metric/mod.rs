@@ -51,16 +51,17 @@ pub fn Metric(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn known_and_unknown() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 Metric { label: "DECODE", value: Some(23.456), unit: "tok/s" }
                 Metric { label: "TTFT", value: None, unit: "ms", decimals: 0 }
             }
         });
-        crate::assert_snapshot("metric/snapshots/metrics.html", &html);
+        assert_snapshot("metric/snapshots/metrics.html", &html);
         assert!(html.contains(">23.5<"), "{html}");
         assert!(html.contains(">—<"), "{html}");
     }

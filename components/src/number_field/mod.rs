@@ -62,12 +62,13 @@ pub fn NumberField(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn renders_bounds_and_value() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! { NumberField { label: "top-p", value: 0.95, min: 0.01, max: 1.0, step: 0.01, onchange: |_| {} } }
         });
-        crate::assert_snapshot("number_field/snapshots/top_p.html", &html);
+        assert_snapshot("number_field/snapshots/top_p.html", &html);
     }
 }

@@ -49,10 +49,11 @@ pub fn Panel(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::render_to_string;
 
     #[test]
     fn renders_title_corners_and_children() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 Panel { title: "DEVICE", id: "device", p { "inside" } }
             }

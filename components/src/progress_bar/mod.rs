@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::{format_bytes, format_duration, format_rate};
+use crate::format::{format_bytes, format_duration, format_rate};
 
 /// # ProgressBar
 ///
@@ -94,20 +94,21 @@ pub fn ProgressBar(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn running_transfer_shows_rate_and_eta() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! { ProgressBar { label: "TENSORS", done: 12 << 20, total: Some(48 << 20), elapsed_ms: 1000.0 } }
         });
-        crate::assert_snapshot("progress_bar/snapshots/running.html", &html);
+        assert_snapshot("progress_bar/snapshots/running.html", &html);
         // 12 MiB in 1 s, 36 MiB to go: 3 s.
         assert!(html.contains("12 MiB / 48 MiB · 25.0% · 12.0 MiB/s · ETA 3.0 s"), "{html}");
     }
 
     #[test]
     fn finished_transfer_is_done_at_100() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! { ProgressBar { label: "TENSORS", done: 100, total: Some(100), elapsed_ms: 2000.0 } }
         });
         assert!(html.contains(r#"data-state="done""#), "{html}");
@@ -118,9 +119,9 @@ mod tests {
 
     #[test]
     fn idle_and_failed() {
-        let idle = crate::render_to_string(|| rsx! { ProgressBar { label: "TENSORS", done: 0, total: None } });
+        let idle = render_to_string(|| rsx! { ProgressBar { label: "TENSORS", done: 0, total: None } });
         assert!(idle.contains(r#"data-state="idle""#), "{idle}");
-        let failed = crate::render_to_string(
+        let failed = render_to_string(
             || rsx! { ProgressBar { label: "TENSORS", done: 5, total: Some(10), elapsed_ms: 10.0, failed: true } },
         );
         assert!(failed.contains(r#"data-state="failed""#), "{failed}");

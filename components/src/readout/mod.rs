@@ -1,33 +1,6 @@
 use dioxus::prelude::*;
 
-/// What a line of the HUD is telling the reader, which picks its colour.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Tone {
-    /// Primary data (cyan).
-    #[default]
-    Data,
-    /// Still working; shown dimmed and pulsing.
-    Pending,
-    /// Usable but degraded (orange).
-    Warning,
-    /// Finished and verified (green).
-    Done,
-    /// Failed (red).
-    Error,
-}
-
-impl Tone {
-    /// The `data-tone` value CSS keys on.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tone::Data => "data",
-            Tone::Pending => "pending",
-            Tone::Warning => "warning",
-            Tone::Done => "done",
-            Tone::Error => "error",
-        }
-    }
-}
+use crate::tone::Tone;
 
 /// # Readout
 ///
@@ -75,10 +48,11 @@ pub fn Readout(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::render_to_string;
 
     #[test]
     fn renders_label_value_and_tone() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 Readout { label: "SELF-TEST", tone: Tone::Done, "data-checksum": "42", "ok" }
             }
@@ -95,7 +69,7 @@ mod tests {
 
     #[test]
     fn tone_defaults_to_data() {
-        let html = crate::render_to_string(|| rsx! { Readout { label: "MODEL", "none" } });
+        let html = render_to_string(|| rsx! { Readout { label: "MODEL", "none" } });
         assert!(html.contains(r#"data-tone="data""#), "{html}");
     }
 }

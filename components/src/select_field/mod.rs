@@ -49,10 +49,11 @@ pub fn SelectField(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn marks_the_selected_option() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 SelectField {
                     label: "reasoning effort",
@@ -62,7 +63,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("select_field/snapshots/effort.html", &html);
+        assert_snapshot("select_field/snapshots/effort.html", &html);
         assert_eq!(html.matches("selected=true").count(), 1, "{html}");
     }
 }

@@ -153,10 +153,11 @@ pub fn SourcePicker(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn presets_url_and_file() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 SourcePicker {
                     presets: vec![
@@ -171,7 +172,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("source_picker/snapshots/presets.html", &html);
+        assert_snapshot("source_picker/snapshots/presets.html", &html);
         assert!(html.contains(r#"data-preset="20b" data-selected="true""#), "{html}");
     }
 }

@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::{format_bytes, format_duration};
+use crate::format::{format_bytes, format_duration};
 
 /// Where one stage of a load stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -123,10 +123,11 @@ fn bytes_text(bytes: u64, total: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn stages_with_state_bytes_time_and_error() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 StageList {
                     id: "stages",
@@ -151,14 +152,14 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("stage_list/snapshots/stages.html", &html);
+        assert_snapshot("stage_list/snapshots/stages.html", &html);
         // Error text from the network is text, never markup.
         assert!(html.contains("&#60;b&#62;404&#60;/b&#62; not found"), "{html}");
     }
 
     #[test]
     fn empty_list_says_so() {
-        let html = crate::render_to_string(|| rsx! { StageList { stages: vec![] } });
+        let html = render_to_string(|| rsx! { StageList { stages: vec![] } });
         assert!(html.contains("no stages yet"), "{html}");
     }
 }

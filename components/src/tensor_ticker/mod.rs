@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::{format_bytes, format_duration};
+use crate::format::{format_bytes, format_duration};
 
 /// One tensor that arrived, as the ticker lists it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -92,10 +92,11 @@ fn shape_text(shape: &[u64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn newest_first_with_count() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 TensorTicker {
                     expected: Some(459),
@@ -118,7 +119,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("tensor_ticker/snapshots/two_rows.html", &html);
+        assert_snapshot("tensor_ticker/snapshots/two_rows.html", &html);
         let newest = html.find("blk.0.attn_norm.weight").unwrap();
         let oldest = html.find("token_embd.weight").unwrap();
         assert!(newest < oldest, "newest first: {html}");
@@ -127,7 +128,7 @@ mod tests {
 
     #[test]
     fn hostile_names_are_text() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 TensorTicker {
                     expected: None,

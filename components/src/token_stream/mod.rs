@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::whitespace_label;
+use crate::format::whitespace_label;
 
 /// One generated token as the stream shows it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -132,6 +132,7 @@ fn TokenSpan(token: StreamToken, newest: bool) -> Element {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     fn token(index: usize, text: &str, channel: Option<&str>, part: &str) -> StreamToken {
         StreamToken {
@@ -145,7 +146,7 @@ mod tests {
 
     #[test]
     fn channels_apart_whitespace_labelled_newest_marked() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 TokenStream {
                     live: true,
@@ -160,7 +161,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("token_stream/snapshots/channels.html", &html);
+        assert_snapshot("token_stream/snapshots/channels.html", &html);
         assert_eq!(html.matches(r#"class="hud-stream-run""#).count(), 3, "{html}");
         assert!(html.contains(r#"data-whitespace="true""#), "{html}");
         assert!(html.contains(">␣<") && html.contains(">⏎<"), "{html}");
@@ -172,7 +173,7 @@ mod tests {
 
     #[test]
     fn markup_in_model_output_stays_text() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! { TokenStream { tokens: vec![token(0, "<script>alert(1)</script>", Some("final"), "content")] } }
         });
         assert!(!html.contains("<script>"), "{html}");
@@ -181,7 +182,7 @@ mod tests {
 
     #[test]
     fn empty_and_idle() {
-        let html = crate::render_to_string(|| rsx! { TokenStream { tokens: vec![] } });
+        let html = render_to_string(|| rsx! { TokenStream { tokens: vec![] } });
         assert!(html.contains("no tokens yet"), "{html}");
     }
 }

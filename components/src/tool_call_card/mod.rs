@@ -89,17 +89,18 @@ pub fn ToolCallCard(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn waiting_and_answered_calls() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 ToolCallCard { tool: "functions.get_weather", arguments: r#"{"location":"SF"}"#.to_string(),
                     constraint: Some("<|constrain|>json".to_string()) }
                 ToolCallCard { tool: "functions.get_time", arguments: "{}".to_string(), output: Some("12:00".to_string()) }
             }
         });
-        crate::assert_snapshot("tool_call_card/snapshots/calls.html", &html);
+        assert_snapshot("tool_call_card/snapshots/calls.html", &html);
         assert!(html.contains("data-state=\"waiting\"") && html.contains("data-state=\"answered\""), "{html}");
         assert!(html.contains("constrain: json"), "{html}");
     }

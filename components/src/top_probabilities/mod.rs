@@ -1,6 +1,6 @@
 use dioxus::prelude::*;
 
-use crate::whitespace_label;
+use crate::format::whitespace_label;
 
 /// One candidate of the sampler's top list.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -78,10 +78,11 @@ fn CandidateRow(candidate: Candidate, chosen: bool) -> Element {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn bars_with_chosen_marked() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 TopProbabilities {
                     chosen: Some(12194),
@@ -93,7 +94,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("top_probabilities/snapshots/three.html", &html);
+        assert_snapshot("top_probabilities/snapshots/three.html", &html);
         assert_eq!(html.matches("hud-prob-bar").count(), 3, "{html}");
         assert_eq!(html.matches(r#"data-chosen="true""#).count(), 1, "{html}");
         assert!(html.contains("--p: 0.8125") && html.contains("81.2%"), "{html}");

@@ -1,6 +1,8 @@
 use dioxus::prelude::*;
 
-use crate::{format_bytes, Readout, Tone};
+use crate::format::format_bytes;
+use crate::readout::Readout;
+use crate::tone::Tone;
 
 /// The adapter facts the HUD shows, as the browser reports them (`GPUAdapter.info`, `GPUAdapter.limits`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -117,10 +119,11 @@ fn AdapterFacts(adapter: AdapterSummary) -> Element {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::render_to_string;
 
     #[test]
     fn ready_line_names_adapter_and_limits() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 WebGpuStatus {
                     status: GpuStatus::Ready(AdapterSummary {
@@ -157,7 +160,7 @@ mod tests {
 
     #[test]
     fn missing_webgpu_is_said_in_red() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 WebGpuStatus { status: GpuStatus::Unavailable("navigator.gpu is missing".into()) }
             }
@@ -169,7 +172,7 @@ mod tests {
 
     #[test]
     fn probing_is_pending() {
-        let html = crate::render_to_string(|| rsx! { WebGpuStatus { status: GpuStatus::Probing } });
+        let html = render_to_string(|| rsx! { WebGpuStatus { status: GpuStatus::Probing } });
         assert!(html.contains(r#"data-tone="pending""#), "{html}");
         assert!(html.contains(r#"data-state="probing""#), "{html}");
     }

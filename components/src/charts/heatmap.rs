@@ -2,8 +2,9 @@ use dioxus::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{palette, DrawResult};
-use crate::{Chart, ChartCanvas};
+use super::draw::{Draw, DrawResult};
+use super::figure::ChartFigure;
+use super::palette;
 
 /// Which colour a heatmap's intensity runs through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,47 +32,50 @@ pub struct HeatmapData {
 
 const MARGIN: i32 = 2;
 
-pub(crate) fn draw<DB: DrawingBackend>(data: &HeatmapData, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-    if data.rows == 0 || data.cols == 0 {
-        return Ok(());
-    }
-    let (w, h) = area.dim_in_pixel();
-    let cell_w = (w as i32 - 2 * MARGIN) as f32 / data.cols as f32;
-    let cell_h = (h as i32 - 2 * MARGIN) as f32 / data.rows as f32;
-    // A one-pixel gap between cells when they are big enough to spare it.
-    let gap = |size: f32| i32::from(size >= 4.0);
-    let max = data.values.iter().cloned().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
-    let mid = match data.palette {
-        HeatPalette::Data => palette::DATA,
-        HeatPalette::Warm => palette::WARNING,
-    };
-    let cell = |r: usize, c: usize| {
-        let x0 = MARGIN + (c as f32 * cell_w).round() as i32;
-        let y0 = MARGIN + (r as f32 * cell_h).round() as i32;
-        let x1 = MARGIN + ((c + 1) as f32 * cell_w).round() as i32 - gap(cell_w);
-        let y1 = MARGIN + ((r + 1) as f32 * cell_h).round() as i32 - gap(cell_h);
-        [(x0, y0), (x1.max(x0 + 1), y1.max(y0 + 1))]
-    };
-    for r in 0..data.rows {
-        for c in 0..data.cols {
-            let i = r * data.cols + c;
-            let v = data.values.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0);
-            let colour = if v > 0.0 && max > 0.0 {
-                palette::ramp(mid, v / max)
-            } else if data.resident.get(i).copied().unwrap_or(false) {
-                palette::RESIDENT
-            } else {
-                palette::TRACK
-            };
-            area.draw(&Rectangle::new(cell(r, c), colour.filled()))?;
+impl Draw for HeatmapData {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let data = self;
+        if data.rows == 0 || data.cols == 0 {
+            return Ok(());
         }
-    }
-    for &(r, c) in &data.marked {
-        if r < data.rows && c < data.cols {
-            area.draw(&Rectangle::new(cell(r, c), palette::DONE.stroke_width(1)))?;
+        let (w, h) = area.dim_in_pixel();
+        let cell_w = (w as i32 - 2 * MARGIN) as f32 / data.cols as f32;
+        let cell_h = (h as i32 - 2 * MARGIN) as f32 / data.rows as f32;
+        // A one-pixel gap between cells when they are big enough to spare it.
+        let gap = |size: f32| i32::from(size >= 4.0);
+        let max = data.values.iter().cloned().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
+        let mid = match data.palette {
+            HeatPalette::Data => palette::DATA,
+            HeatPalette::Warm => palette::WARNING,
+        };
+        let cell = |r: usize, c: usize| {
+            let x0 = MARGIN + (c as f32 * cell_w).round() as i32;
+            let y0 = MARGIN + (r as f32 * cell_h).round() as i32;
+            let x1 = MARGIN + ((c + 1) as f32 * cell_w).round() as i32 - gap(cell_w);
+            let y1 = MARGIN + ((r + 1) as f32 * cell_h).round() as i32 - gap(cell_h);
+            [(x0, y0), (x1.max(x0 + 1), y1.max(y0 + 1))]
+        };
+        for r in 0..data.rows {
+            for c in 0..data.cols {
+                let i = r * data.cols + c;
+                let v = data.values.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0);
+                let colour = if v > 0.0 && max > 0.0 {
+                    palette::ramp(mid, v / max)
+                } else if data.resident.get(i).copied().unwrap_or(false) {
+                    palette::RESIDENT
+                } else {
+                    palette::TRACK
+                };
+                area.draw(&Rectangle::new(cell(r, c), colour.filled()))?;
+            }
         }
+        for &(r, c) in &data.marked {
+            if r < data.rows && c < data.cols {
+                area.draw(&Rectangle::new(cell(r, c), palette::DONE.stroke_width(1)))?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// # Heatmap
@@ -94,8 +98,7 @@ pub(crate) fn draw<DB: DrawingBackend>(data: &HeatmapData, area: &DrawingArea<DB
 ///
 /// ## Styling
 ///
-/// - `figure.hud-chart[data-chart="heatmap"]` with `data-rows`, `data-cols`, `data-available`
-/// - `.hud-chart-unavailable` (the reason, when unavailable); `figcaption.hud-chart-caption`
+/// - a [`ChartFigure`] with `data-chart="heatmap"`, `data-rows` and `data-cols`
 #[component]
 pub fn Heatmap(
     data: HeatmapData,
@@ -110,20 +113,18 @@ pub fn Heatmap(
     #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
 ) -> Element {
     let caption = format!("{label} · {} {rows_label} × {} {cols_label}", data.rows, data.cols);
+    let mut attributes = attributes;
+    attributes.push(Attribute::new("data-rows", data.rows.to_string(), None, false));
+    attributes.push(Attribute::new("data-cols", data.cols.to_string(), None, false));
     rsx! {
-        document::Stylesheet { href: asset!("/src/chart/style.css") }
-        figure {
-            class: "hud-chart",
-            "data-chart": "heatmap",
-            "data-rows": data.rows.to_string(),
-            "data-cols": data.cols.to_string(),
-            "data-available": unavailable.is_none().to_string(),
-            ..attributes,
-            match unavailable {
-                Some(ref reason) => rsx! { div { class: "hud-chart-unavailable", {reason.clone()} } },
-                None => rsx! { ChartCanvas { chart: Chart::Heatmap(data.clone()), width, height, label: caption.clone() } },
-            }
-            figcaption { class: "hud-chart-caption", {caption.clone()} }
+        ChartFigure {
+            kind: "heatmap",
+            chart: data,
+            width,
+            height,
+            caption,
+            unavailable,
+            attributes,
         }
     }
 }
@@ -131,6 +132,7 @@ pub fn Heatmap(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     fn routing() -> HeatmapData {
         // 3 layers × 4 experts; the newest token chose experts 2 and 0 in layer 0, 1 and 3 in layer 1, …
@@ -146,8 +148,8 @@ mod tests {
 
     #[test]
     fn routing_grid_as_svg() {
-        let svg = Chart::Heatmap(routing()).to_svg(84, 36).unwrap();
-        crate::assert_snapshot("heatmap/snapshots/routing.svg", &svg);
+        let svg = routing().to_svg(84, 36).unwrap();
+        assert_snapshot("charts/snapshots/heatmap/routing.svg", &svg);
         // 12 cells and 3 outlines.
         assert_eq!(svg.matches("<rect").count(), 1 + 12 + 3, "{svg}");
     }
@@ -162,14 +164,14 @@ mod tests {
             palette: HeatPalette::Warm,
             ..Default::default()
         };
-        let svg = Chart::Heatmap(data).to_svg(40, 12).unwrap();
-        crate::assert_snapshot("heatmap/snapshots/residency.svg", &svg);
+        let svg = data.to_svg(40, 12).unwrap();
+        assert_snapshot("charts/snapshots/heatmap/residency.svg", &svg);
         assert!(svg.contains("#083426"), "resident backdrop: {svg}");
     }
 
     #[test]
     fn unavailable_says_why() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 Heatmap {
                     data: HeatmapData::default(),
@@ -180,7 +182,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("heatmap/snapshots/unavailable.html", &html);
+        assert_snapshot("charts/snapshots/heatmap/unavailable.html", &html);
         assert!(!html.contains("<canvas"), "{html}");
     }
 }

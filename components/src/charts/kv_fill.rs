@@ -2,8 +2,9 @@ use dioxus::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::chart::{palette, DrawResult};
-use crate::{Chart, ChartCanvas};
+use super::draw::{Draw, DrawResult};
+use super::figure::ChartFigure;
+use super::palette;
 
 /// One layer's KV cache.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -26,24 +27,27 @@ const MARGIN: i32 = 3;
 /// Arcs a ring is drawn with, at most.
 const RING_SEGMENTS: usize = 32;
 
-pub(crate) fn draw<DB: DrawingBackend>(data: &KvFillData, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-    let n = data.layers.len();
-    if n == 0 {
-        return Ok(());
-    }
-    let (w, h) = area.dim_in_pixel();
-    let cell = (w as i32 - 2 * MARGIN) as f32 / n as f32;
-    let height = h as i32 - 2 * MARGIN;
-    for (i, layer) in data.layers.iter().enumerate() {
-        let x0 = MARGIN + (i as f32 * cell).round() as i32;
-        let x1 = MARGIN + ((i + 1) as f32 * cell).round() as i32;
-        if layer.sliding {
-            ring(area, layer, ((x0 + x1) / 2, MARGIN + height / 2), ((x1 - x0).min(height) / 2 - 1).max(3))?;
-        } else {
-            bar(area, layer, x0 + 1, (x1 - 2).max(x0 + 2), height)?;
+impl Draw for KvFillData {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let data = self;
+        let n = data.layers.len();
+        if n == 0 {
+            return Ok(());
         }
+        let (w, h) = area.dim_in_pixel();
+        let cell = (w as i32 - 2 * MARGIN) as f32 / n as f32;
+        let height = h as i32 - 2 * MARGIN;
+        for (i, layer) in data.layers.iter().enumerate() {
+            let x0 = MARGIN + (i as f32 * cell).round() as i32;
+            let x1 = MARGIN + ((i + 1) as f32 * cell).round() as i32;
+            if layer.sliding {
+                ring(area, layer, ((x0 + x1) / 2, MARGIN + height / 2), ((x1 - x0).min(height) / 2 - 1).max(3))?;
+            } else {
+                bar(area, layer, x0 + 1, (x1 - 2).max(x0 + 2), height)?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A full layer: a bar filling from the bottom with written / capacity.
@@ -128,14 +132,16 @@ fn arc(centre: (i32, i32), inner: f32, outer: f32, s: usize, segments: usize) ->
 ///
 /// ## Styling
 ///
-/// - `figure.hud-chart[data-chart="kv-fill"]` with `data-layers` and `data-written` (the largest); caption
-///   `figcaption.hud-chart-caption`
+/// - a [`ChartFigure`] with `data-chart="kv-fill"`, `data-layers` and `data-written` (the largest)
 #[component]
 pub fn KvFill(
     data: KvFillData,
     label: String,
     #[props(default = 640)] width: u32,
     #[props(default = 40)] height: u32,
+    /// Why there is nothing to draw; shown instead of the chart.
+    #[props(default)]
+    unavailable: Option<String>,
     #[props(extends = GlobalAttributes)] attributes: Vec<Attribute>,
 ) -> Element {
     let written = data.layers.iter().map(|l| l.written).max().unwrap_or(0);
@@ -148,16 +154,18 @@ pub fn KvFill(
     if let Some(c) = sliding {
         caption += &format!(" · rings: sliding window of {c}");
     }
+    let mut attributes = attributes;
+    attributes.push(Attribute::new("data-layers", data.layers.len().to_string(), None, false));
+    attributes.push(Attribute::new("data-written", written.to_string(), None, false));
     rsx! {
-        document::Stylesheet { href: asset!("/src/chart/style.css") }
-        figure {
-            class: "hud-chart",
-            "data-chart": "kv-fill",
-            "data-layers": data.layers.len().to_string(),
-            "data-written": written.to_string(),
-            ..attributes,
-            ChartCanvas { chart: Chart::KvFill(data.clone()), width, height, label: caption.clone() }
-            figcaption { class: "hud-chart-caption", {caption.clone()} }
+        ChartFigure {
+            kind: "kv-fill",
+            chart: data,
+            width,
+            height,
+            caption,
+            unavailable,
+            attributes,
         }
     }
 }
@@ -165,6 +173,7 @@ pub fn KvFill(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_snapshot, render_to_string};
 
     #[test]
     fn rings_and_bars_as_svg() {
@@ -172,8 +181,8 @@ mod tests {
         let layers = (0..4)
             .map(|il| KvLayer { sliding: il % 2 == 0, capacity: if il % 2 == 0 { 8 } else { 64 }, written: 11 })
             .collect();
-        let svg = Chart::KvFill(KvFillData { layers }).to_svg(96, 30).unwrap();
-        crate::assert_snapshot("kv_fill/snapshots/four_layers.svg", &svg);
+        let svg = KvFillData { layers }.to_svg(96, 30).unwrap();
+        assert_snapshot("charts/snapshots/kv_fill/four_layers.svg", &svg);
         // Two rings of 8 arcs; 11 written wraps a window of 8: all held, next write at 3 (amber).
         assert_eq!(svg.matches("<polygon").count(), 16, "{svg}");
         assert_eq!(svg.matches("#FF9900").count(), 2, "{svg}");
@@ -181,7 +190,7 @@ mod tests {
 
     #[test]
     fn figure_caption_names_both_kinds() {
-        let html = crate::render_to_string(|| {
+        let html = render_to_string(|| {
             rsx! {
                 KvFill {
                     label: "KV CACHE",
@@ -194,7 +203,7 @@ mod tests {
                 }
             }
         });
-        crate::assert_snapshot("kv_fill/snapshots/figure.html", &html);
+        assert_snapshot("charts/snapshots/kv_fill/figure.html", &html);
         assert!(html.contains("90 positions · bars: full layers of 4096 · rings: sliding window of 128"), "{html}");
     }
 }
