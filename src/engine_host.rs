@@ -14,10 +14,10 @@ use gptoss_components::Tone;
 use gptoss_engine::chat::Chat;
 use gptoss_engine::events::{Event, Stage, StageTimer};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
-use gptoss_engine::gguf::{GgufModel, StreamOptions};
+use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::gpu::{self, ExpertBudget, GpuContext};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort, SystemMessage};
-use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
+use gptoss_engine::model::{CpuModel, GptOssConfig};
 use gptoss_engine::sampler::SamplerConfig;
 use gptoss_engine::source::ByteSource;
 use gptoss_engine::tokenizer::Tokenizer;
@@ -382,7 +382,7 @@ impl Engine {
             return Err(Error::Usage("the GPU generated no token to compare".into()));
         }
         let options = GenerateOptions { max_new_tokens: gpu_ids.len(), sampler: SamplerConfig::greedy() };
-        let mut cpu = Backend::cpu(cpu_reference(&model).await?);
+        let mut cpu = Backend::cpu(CpuModel::from_gguf(&model).await?);
         // The CPU forward pass blocks the thread: let the HUD paint the log line first.
         yield_to_page().await;
         let started = now_ms();
@@ -411,29 +411,6 @@ async fn generated_ids(
     let stop = stop.clone();
     generate(backend, tokenizer, prompt, options, &mut collect, move || !stop.get()).await?;
     Ok(ids)
-}
-
-/// The CPU reference model, its weights read with the same batched range reads as a GPU load.
-async fn cpu_reference(model: &GgufModel) -> Result<CpuModel> {
-    let config = GptOssConfig::from_header(model.header())?;
-    let infos: Vec<_> = model.tensors().map(|t| t.info.clone()).collect();
-    let plan = TensorPlan::new(&config, &infos)?;
-    let needed: std::collections::HashSet<&str> = plan.tensors.iter().map(|t| t.info.name.as_str()).collect();
-    let mut bytes: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
-    model
-        .stream_tensors(
-            |t| needed.contains(t.name.as_str()),
-            StreamOptions::default(),
-            |chunk| {
-                bytes.entry(chunk.tensor.name.clone()).or_default().extend_from_slice(chunk.data);
-                Ok(())
-            },
-            &mut gptoss_engine::events::NoEvents,
-        )
-        .await?;
-    CpuModel::load(&config, &plan, |info| {
-        bytes.remove(&info.name).ok_or_else(|| Error::Model(format!("tensor `{}` was not read", info.name)))
-    })
 }
 
 /// Failures go to the console too, for whoever debugs the page.

@@ -6,7 +6,8 @@
 //! The KV cache lives in [`CpuState`], apart from the weights, so one model can serve several sequences.
 
 use super::config::{layer_tensor, GptOssConfig, RopeConfig, TensorPlan};
-use crate::gguf::TensorInfo;
+use crate::events::NoEvents;
+use crate::gguf::{GgufModel, StreamOptions, TensorInfo};
 use crate::quant::{dequantize_row, dot_row, BlockFormat};
 use crate::{Error, Result};
 
@@ -102,6 +103,27 @@ impl CpuState {
 }
 
 impl CpuModel {
+    /// The model of an opened GGUF, its weights read with the same batched range reads as a GPU load.
+    pub async fn from_gguf(model: &GgufModel) -> Result<CpuModel> {
+        let (config, plan) = super::plan_of(model)?;
+        let needed: std::collections::HashSet<&str> = plan.tensors.iter().map(|t| t.info.name.as_str()).collect();
+        let mut bytes: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
+        model
+            .stream_tensors(
+                |t| needed.contains(t.name.as_str()),
+                StreamOptions::default(),
+                |chunk| {
+                    bytes.entry(chunk.tensor.name.clone()).or_default().extend_from_slice(chunk.data);
+                    Ok(())
+                },
+                &mut NoEvents,
+            )
+            .await?;
+        CpuModel::load(&config, &plan, |info| {
+            bytes.remove(&info.name).ok_or_else(|| Error::Model(format!("tensor `{}` was not read", info.name)))
+        })
+    }
+
     /// Build the model from a checked plan. `fetch` returns the bytes of one tensor (`info.n_bytes` of them, from
     /// `data_offset + info.offset` of its file), so the caller decides how bytes arrive: a slice of a file in
     /// memory, a read at an offset, a range request.

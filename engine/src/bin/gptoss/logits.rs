@@ -7,9 +7,9 @@
 
 use crate::args::{BackendArg, ExpertBudgetArg, ModelArg};
 use crate::progress::Progress;
-use gptoss_engine::gguf::{GgufModel, TensorInfo};
+use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuModel, GpuOptions, KvStorage};
-use gptoss_engine::model::{CpuModel, CpuState, GptOssConfig, TensorPlan};
+use gptoss_engine::model::{CpuModel, CpuState};
 use gptoss_engine::source::ByteSource;
 use serde_json::json;
 use std::path::PathBuf;
@@ -86,11 +86,7 @@ enum LogitModel {
 
 impl LogitModel {
     fn cpu(file: &GgufModel) -> Result<Self, String> {
-        let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
-        let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
-        let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
-        let model = CpuModel::load(&config, &plan, |info| pollster::block_on(file.read_tensor(&info.name)))
-            .map_err(|e| e.to_string())?;
+        let model = pollster::block_on(CpuModel::from_gguf(file)).map_err(|e| e.to_string())?;
         let state = model.new_state();
         Ok(LogitModel::Cpu(Box::new(model), state))
     }

@@ -10,10 +10,10 @@ use std::rc::Rc;
 
 use gptoss_engine::events::{Event, GenerationStats};
 use gptoss_engine::generate::{generate, Backend, GenerateOptions};
-use gptoss_engine::gguf::{GgufModel, TensorInfo};
+use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::gpu::{load_model, ExpertBudget, GpuContext, GpuOptions};
 use gptoss_engine::harmony::{Channel, Conversation, Message, ReasoningEffort, TokenPart};
-use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
+use gptoss_engine::model::CpuModel;
 use gptoss_engine::tokenizer::Tokenizer;
 use serde::Serialize;
 
@@ -148,11 +148,7 @@ pub(crate) fn load_backend(
             Backend::Gpu(Box::new(model))
         }
         BackendArg::Cpu => {
-            let config = GptOssConfig::from_header(file.header()).map_err(|e| e.to_string())?;
-            let infos: Vec<TensorInfo> = file.tensors().map(|t| t.info.clone()).collect();
-            let plan = TensorPlan::new(&config, &infos).map_err(|e| e.to_string())?;
-            let model = CpuModel::load(&config, &plan, |info| pollster::block_on(file.read_tensor(&info.name)))
-                .map_err(|e| e.to_string())?;
+            let model = pollster::block_on(CpuModel::from_gguf(file)).map_err(|e| e.to_string())?;
             Backend::cpu(model)
         }
     })
