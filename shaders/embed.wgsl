@@ -1,6 +1,6 @@
 // h[t] = dequantised row tokens[t] of token_embd (get_rows). The table may be split by row ranges; each range's
 // dispatch fills only the tokens that fall in it. THREADS is composed in from gpu/kernels.rs. Composed after a
-// format_*.wgsl and step.wgsl.
+// format_*.wgsl, weights.wgsl and step.wgsl.
 
 struct Embed {
     row0: u32,      // first vocabulary row in this binding

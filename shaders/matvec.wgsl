@@ -1,31 +1,14 @@
 // y = W·x (+ bias) for a quantised or plain weight matrix: LANES lanes per row (32 for real widths; one for a row
 // of at most 8 chunks, see kernels.rs `row_lanes`) striding over the row's 16-byte chunks (contiguous loads across
-// a warp), THREADS / LANES rows per workgroup, and up to TOKENS tokens per workgroup so a prefill
-// batch reads each weight chunk once for four tokens (decode runs one; the unused token slots are skipped, not
-// computed). Tree reduction in workgroup memory (WebGPU exposes no subgroups), skipped when one lane holds the
+// a warp), THREADS / LANES rows per workgroup, and up to TOKENS tokens per workgroup so a short batch reads each
+// weight chunk once for four tokens (decode runs one; the unused token slots are skipped, not computed; a batch of
+// `tiled_from` tokens or more runs matmul.wgsl, except the LM head's few rows). Tree reduction in workgroup memory (WebGPU exposes no subgroups), skipped when one lane holds the
 // whole row (LANES is a pipeline constant, so that pipeline has no barrier); f32 accumulation. `accumulate`
 // adds into y (residual connections); `last_tokens` applies the matrix to the batch's trailing `logits_rows`
-// tokens only (the LM head). THREADS and TOKENS are composed in from gpu/kernels.rs. Composed after a format_*.wgsl
-// and step.wgsl.
-
-struct Matvec {
-    rows: u32,          // rows in this binding (a row range for split tensors)
-    blocks: u32,        // 32-element blocks per row
-    mat: u32,           // word offset of the matrix in W
-    x_stride: u32,      // vec4s per token in X
-    y_stride: u32,      // floats per token in Y
-    y_offset: u32,      // first row's index in Y (row ranges of split tensors)
-    flags: u32,         // bit 0: add bias, bit 1: accumulate into Y, bit 2: last tokens only
-    _pad0: u32,
-}
+// tokens only (the LM head). THREADS and TOKENS are composed in from gpu/kernels.rs. Composed after a format_*.wgsl,
+// weights.wgsl, step.wgsl and projection.wgsl.
 
 override LANES: u32;    // lanes per row: a power of two ≤ 32
-
-@group(0) @binding(1) var<uniform> P: Matvec;
-@group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(5) var<storage, read> B: array<f32>;
 
 var<workgroup> partial: array<vec4<f32>, THREADS>;
 
@@ -75,16 +58,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     if (lane == 0u && row < P.rows) {
         let sums = acc;
         for (var j = 0u; j < n; j++) {
-            var y = sums[j];
-            if ((P.flags & 1u) != 0u) {
-                y += B[row];
-            }
-            let i = (t0 + j) * P.y_stride + P.y_offset + row;
-            if ((P.flags & 2u) != 0u) {
-                Y[i] += y;
-            } else {
-                Y[i] = y;
-            }
+            store_projection((t0 + j) * P.y_stride + P.y_offset + row, row, sums[j]);
         }
     }
 }

@@ -1,12 +1,12 @@
-// Shared by moe_gate_up.wgsl and moe_down.wgsl: their parameters, the routing and location bindings, and the
-// lookup of the expert a (token, slot) pair reads: (layer, expert) → pool << 16 | slot in pool.
+// Shared by the expert kernels (moe_gate_up.wgsl, moe_down.wgsl and their tiled forms): their parameters and the
+// lookup of where an expert's weights live: (layer, expert) → pool << 16 | slot in pool.
 
 struct Experts {
     rows: u32,         // output rows per expert matrix
     blocks: u32,       // 32-element blocks per row
     pool: u32,         // which pool this dispatch reads
     slot_words: u32,   // words per expert slot in the pool
-    second: u32,       // word offset within a slot: of up for moe_gate_up, of down for moe_down
+    second: u32,       // word offset within a slot: of up for the gate/up kernels, of down for the down kernels
     n_expert: u32,
     k: u32,
     layer: u32,
@@ -17,30 +17,21 @@ struct Experts {
 }
 
 @group(0) @binding(1) var<uniform> P: Experts;
-// Lanes per row, a pipeline constant (kernels.rs `row_lanes`): one for a short row, whose pipeline then has no
-// reduction barriers.
-override LANES: u32;
-override ROWS_PER_GROUP: u32 = THREADS / LANES;
-@group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
 @group(0) @binding(6) var<storage, read> location: array<u32>;       // [layer][expert] = pool << 16 | slot
 
-// What one thread of a workgroup computes: output `row` of the (token t, slot k) pair, as lane `lane` of the row,
-// and the expert the pair reads: its id, whether it lives in this dispatch's pool, and its slot's word offset there.
-struct ExpertRow {
-    t: u32,
-    slot_k: u32,
-    id: u32,
+// Whether expert `e` of this layer lives in this dispatch's pool, and its slot's word offset there.
+struct ExpertSlot {
     in_pool: bool,
     base: u32,
-    lane: u32,
-    row: u32,
 }
 
-fn expert_row(li: u32, wg: vec3<u32>) -> ExpertRow {
-    let t = wg.z;
-    let slot_k = wg.y;
-    let e = chosen[(P.layer * P.max_tokens + t) * P.k + slot_k];
+fn expert_slot(e: u32) -> ExpertSlot {
     let loc = location[P.layer * P.n_expert + e];
-    let in_pool = (loc >> 16u) == P.pool;
-    return ExpertRow(t, slot_k, e, in_pool, (loc & 0xffffu) * P.slot_words, li % LANES, wg.x * ROWS_PER_GROUP + li / LANES);
+    return ExpertSlot((loc >> 16u) == P.pool, (loc & 0xffffu) * P.slot_words);
+}
+
+// act = min(g, 7) · σ(1.702 · min(g, 7)) · (clamp(u, −7, 7) + 1), of the biased gate and up.
+fn swiglu_oai(g: f32, u: f32) -> f32 {
+    let xg = min(g, 7.0);
+    return xg / (1.0 + exp(-1.702 * xg)) * (clamp(u, -7.0, 7.0) + 1.0);
 }

@@ -3,10 +3,11 @@
 // only; the +1 applies to the clamped up). Only the chosen experts are read: their ids stay on the GPU, and an
 // indirection table maps (layer, expert) to (pool, slot). One dispatch per expert pool (pools keep each binding
 // under the storage-binding limit); a workgroup whose expert lives in another pool does nothing.
-// Decode and prefill both run this per-(token, slot) form: grouping a batch's pairs by expert (to read each
-// expert once per several tokens) measured slower on an H200 for decode and no faster for prefill while each pair
-// still decodes the weights itself (BENCHMARKS.md). THREADS is composed in from gpu/kernels.rs; LANES is a
-// pipeline constant (moe_experts.wgsl). Composed after a format_*.wgsl, step.wgsl and moe_experts.wgsl.
+// Decode and short batches run this per-(token, slot) form, each pair decoding the expert's weights itself; a
+// batch of kernels.rs's `tiled_from` tokens or more runs moe_gate_up_tiles.wgsl, which decodes each weight once
+// per tile of tokens. THREADS is composed in from gpu/kernels.rs; LANES is a pipeline constant
+// (moe_per_token.wgsl). Composed after a format_*.wgsl, weights.wgsl, step.wgsl, moe_experts.wgsl and
+// moe_per_token.wgsl.
 
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;
@@ -14,8 +15,6 @@
 @group(0) @binding(7) var<storage, read> bias_gate: array<f32>;      // [expert][rows]
 @group(0) @binding(8) var<storage, read> bias_up: array<f32>;        // [expert][rows]
 
-const SWIGLU_ALPHA: f32 = 1.702;
-const SWIGLU_LIMIT: f32 = 7.0;
 var<workgroup> gate_partial: array<f32, THREADS>;
 var<workgroup> up_partial: array<f32, THREADS>;
 
@@ -54,8 +53,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         u = up_partial[li];
     }
     if (job.in_pool && job.lane == 0u && job.row < P.rows) {
-        let xg = min(g + bias_gate[job.id * P.rows + job.row], SWIGLU_LIMIT);
-        let xu = clamp(u + bias_up[job.id * P.rows + job.row], -SWIGLU_LIMIT, SWIGLU_LIMIT);
-        A[(job.t * P.k + job.slot_k) * P.rows + job.row] = xg / (1.0 + exp(-SWIGLU_ALPHA * xg)) * (xu + 1.0);
+        let at = job.id * P.rows + job.row;
+        A[(job.t * P.k + job.slot_k) * P.rows + job.row] = swiglu_oai(g + bias_gate[at], u + bias_up[at]);
     }
 }

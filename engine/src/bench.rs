@@ -66,6 +66,8 @@ pub struct BenchReport {
     pub kernel_total_ms: f64,
     /// The same for one prefill batch of `max_batch` tokens.
     pub prefill_batch_tokens: usize,
+    /// Batches of this many tokens or more ran the tiled kernels.
+    pub tiled_from: usize,
     pub prefill_kernels: Vec<KernelFigure>,
     pub prefill_kernel_total_ms: f64,
 }
@@ -153,6 +155,8 @@ pub struct BenchOptions {
     pub decode_tokens: usize,
     pub warmup_tokens: usize,
     pub max_batch: usize,
+    /// Batches from this many tokens run the tiled kernels ([`GpuOptions::tiled_from`]).
+    pub tiled_from: usize,
     pub expert_budget: ExpertBudget,
     /// Read patterns whose fetch ceiling is measured besides the load's own.
     pub reads: Vec<StreamOptions>,
@@ -166,6 +170,7 @@ impl Default for BenchOptions {
             decode_tokens: 32,
             warmup_tokens: 4,
             max_batch: 256,
+            tiled_from: crate::gpu::kernels::TILED_FROM,
             expert_budget: ExpertBudget::All,
             reads: Vec::new(),
         }
@@ -298,6 +303,7 @@ pub async fn measure(
         kv_storage: None,
         expert_budget: options.expert_budget,
         weight_binding_limit: None,
+        tiled_from: options.tiled_from,
     };
     let mut model = load_model(ctx.clone(), &file, gpu_options, events).await?;
     // The load is done when the GPU has every byte: wait for the queue.
@@ -353,6 +359,7 @@ pub async fn measure(
         kernels,
         kernel_total_ms,
         prefill_batch_tokens: options.max_batch,
+        tiled_from: options.tiled_from,
         prefill_kernels,
         prefill_kernel_total_ms,
     })

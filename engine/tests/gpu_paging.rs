@@ -1,5 +1,6 @@
 //! Expert paging: with any budget that holds one token's experts, the logits are bit for bit those of the fully
-//! resident model (same kernels, only the slots differ); a failed expert fetch stops generation with an error.
+//! resident model (same kernels, only the slots differ: paging runs a token at a time, so the resident model is
+//! held to the per-token kernels too); a failed expert fetch stops generation with an error.
 
 mod support;
 
@@ -19,6 +20,8 @@ fn load(ctx: &Rc<GpuContext>, path: &std::path::Path, budget: ExpertBudget) -> G
         max_logit_rows: 64,
         kv_storage: Some(KvStorage::F32),
         expert_budget: budget,
+        // Paging steps one token at a time, through the per-token kernels; so does the resident model here.
+        tiled_from: usize::MAX,
         ..Default::default()
     };
     pollster::block_on(load_model(ctx.clone(), &file, options, &mut NoEvents)).unwrap()

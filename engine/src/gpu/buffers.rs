@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use super::device::AdapterReport;
-use super::kernels::{AttentionSplits, SAMPLE_MAX_PER_THREAD, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS};
+use super::kernels::{group_words, AttentionSplits, SAMPLE_MAX_PER_THREAD, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS};
 use super::paging::ExpertPart;
 use super::params::{RepackParams, SampleResult, StepUniform};
 use super::shaders::KvStorage;
@@ -68,6 +68,8 @@ pub struct Activations<B> {
     pub act: B,
     /// [T][k][E] expert outputs, before the routing weights.
     pub down: B,
+    /// One layer's (token, slot) pairs grouped by expert and cut into tiles (moe_group.wgsl's layout).
+    pub groups: B,
     /// [R][n_vocab]
     pub logits: B,
     /// [sample groups][SAMPLE_PARTIAL_WORDS]
@@ -104,6 +106,7 @@ impl Activations<u64> {
             route_weights: l * t * k * 4,
             act: t * k * c.n_ff_expert as u64 * 4,
             down: t * k * e * 4,
+            groups: group_words(t * k, c.n_expert as u64) * 4,
             logits,
             partials: sample_groups * SAMPLE_PARTIAL_WORDS as u64 * 4,
             result,
@@ -129,6 +132,7 @@ impl Activations<u64> {
             route_weights: a.activation("routing_weights", self.route_weights)?,
             act: a.activation("expert_act", self.act)?,
             down: a.activation("expert_out", self.down)?,
+            groups: a.activation("expert_groups", self.groups)?,
             logits: a.activation("logits", self.logits)?,
             partials: a.activation("sample_partials", self.partials)?,
             result: a.activation("sample_result", self.result)?,
@@ -155,6 +159,7 @@ impl Activations<u64> {
             self.route_weights,
             self.act,
             self.down,
+            self.groups,
             self.logits,
             self.partials,
             self.result,

@@ -11,11 +11,11 @@ use bytemuck::bytes_of;
 use super::buffers::{Activations, BufferSizes};
 use super::kernels::{
     lanes_override, row_lanes, AttentionSplits, AttentionTiling, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS,
-    ROPE_THREADS, SAMPLE_THREADS,
+    ROPE_THREADS, SAMPLE_THREADS, TILE_ROWS,
 };
 use super::loader::{GpuLayer, GpuMatrix, GpuWeights};
 use super::params::*;
-use super::plan::{Dim, Plan, PlanBuilder};
+use super::plan::{Batches, Dim, Plan, PlanBuilder};
 use super::shaders::{Kernel, KvStorage, Variant};
 use super::GpuContext;
 use crate::model::GptOssConfig;
@@ -46,6 +46,8 @@ pub(super) struct Recording<'a> {
     pub config: &'a GptOssConfig,
     /// Tokens per submission at most (the batch dimension of the routing buffers).
     pub max_batch: usize,
+    /// Batches from this many tokens run the tiled kernels.
+    pub tiled_from: usize,
     pub sizes: &'a BufferSizes,
     pub tiling: AttentionTiling,
     pub weights: &'a GpuWeights,
@@ -67,7 +69,7 @@ pub(super) fn record(ctx: Rc<GpuContext>, r: Recording<'_>) -> Result<Plan> {
     let forward = std::mem::take(&mut f.b.dispatches);
     f.sampler()?;
     let sample = std::mem::take(&mut f.b.dispatches);
-    Ok(Plan { pipelines: f.b.into_pipelines(), forward, sample, route_ends: f.route_ends })
+    Ok(Plan { pipelines: f.b.into_pipelines(), forward, sample, route_ends: f.route_ends, tiled_from: r.tiled_from })
 }
 
 struct Forward<'r, 'a> {
@@ -100,9 +102,9 @@ impl Forward<'_, '_> {
         // a = RMSNorm(h) ⊙ attn_norm
         self.norm(&format!("blk.{il}.attn_norm"), &layer.attn_norm)?;
         // q = Wq·a + bq, k = Wk·a + bk, v = Wv·a + bv
-        self.matvec(&layer.wq, &act.xn, &act.q, Some(&layer.bq), 0)?;
-        self.matvec(&layer.wk, &act.xn, &act.k, Some(&layer.bk), 0)?;
-        self.matvec(&layer.wv, &act.xn, &act.v, Some(&layer.bv), 0)?;
+        self.project(&layer.wq, &act.xn, &act.q, Some(&layer.bq), 0)?;
+        self.project(&layer.wk, &act.xn, &act.k, Some(&layer.bk), 0)?;
+        self.project(&layer.wv, &act.xn, &act.v, Some(&layer.bv), 0)?;
         // RoPE on q and k (NEOX pairs (i, i + head_dim/2), YaRN), not v; k and v into the cache
         let sliding = c.is_sliding(il);
         let tables = self.r.tables;
@@ -140,7 +142,7 @@ impl Forward<'_, '_> {
             d.probe_layer = Some(il);
         }
         // h1 = h + (Wo·o + bo)
-        self.matvec(&layer.wo, &act.attn, &act.h, Some(&layer.bo), ACCUMULATE)
+        self.project(&layer.wo, &act.attn, &act.h, Some(&layer.bo), ACCUMULATE)
     }
 
     /// §5.5: h = h1 + moe(RMSNorm(h1) ⊙ post_attention_norm).
@@ -150,7 +152,7 @@ impl Forward<'_, '_> {
         // m = RMSNorm(h1) ⊙ post_attention_norm (the pre-MoE norm)
         self.norm(&format!("blk.{il}.post_attention_norm"), &layer.post_attention_norm)?;
         // r = W_gate_inp·m + b_gate_inp
-        self.matvec(&layer.router, &act.xn, &act.router, Some(&layer.router_bias), 0)?;
+        self.project(&layer.router, &act.xn, &act.router, Some(&layer.router_bias), 0)?;
         // select = top-k of the raw logits (no softmax before selecting); weights = softmax over the k selected
         let route = RouteParams { n_expert: c.n_expert as u32, k, layer: layer_index, max_tokens };
         let (label, bufs) = (format!("blk.{il}.moe_route"), [&act.router, &act.chosen, &act.route_weights]);
@@ -163,13 +165,25 @@ impl Forward<'_, '_> {
             (1, Dim::Tokens, Dim::Fixed(1)),
         )?;
         self.route_ends.push(self.b.dispatches.len());
-        // Per chosen expert e, one dispatch per pool:
+        // A batch from `tiled_from` tokens: the pairs grouped by expert, each expert's cut into tiles of tokens
+        let (label, bufs) = (format!("blk.{il}.moe_group"), [&act.chosen, &act.groups]);
+        self.b.batches = Batches::Tiled;
+        self.b.push(
+            &label,
+            Kernel::MoeGroup,
+            Variant::Plain,
+            bytes_of(&route),
+            &bufs,
+            (1, Dim::Fixed(1), Dim::Fixed(1)),
+        )?;
+        // Per chosen expert e, one dispatch per pool, per pair or per tile of pairs:
         // g = W_gate[e]·m + b_gate[e]; u = W_up[e]·m + b_up[e]; act = min(g,7)·σ(1.702·min(g,7))·(clamp(u,±7) + 1)
         // y_e = W_down[e]·act + b_down[e]  (bias added before the routing weight)
         let pools = &layer.experts;
         let (gate, down) = (pools.sizes.gate, pools.sizes.down);
         let tables = self.r.tables;
         let location = &tables.location;
+        let tiles = Dim::ExpertTiles { k, n_expert: c.n_expert as u32 };
         for (p, pool) in pools.pools.iter().enumerate() {
             let gp = ExpertParams {
                 rows: gate.rows as u32,
@@ -184,21 +198,52 @@ impl Forward<'_, '_> {
                 x_stride: (c.n_embd / 4) as u32,
                 ..Default::default()
             };
-            let label = format!("blk.{il}.moe_gate_up[pool {p}]");
-            let bufs = [pool, &act.xn, &act.act, &act.chosen, location, &layer.gate_bias, &layer.up_bias];
-            let lanes = row_lanes(&gate);
-            let grid = ((gate.rows as u32).div_ceil(EXPERT_THREADS / lanes), Dim::Fixed(k), Dim::Tokens);
-            let (variant, specialise) = (Variant::Weights(gate.format), lanes_override(lanes));
-            self.b.push_specialised(&label, Kernel::MoeGateUp, variant, &specialise, bytes_of(&gp), &bufs, grid)?;
             let (second, x_stride) = (2 * gate.words() as u32, (c.n_ff_expert / 4) as u32);
             let dp = ExpertParams { rows: down.rows as u32, blocks: down.blocks as u32, second, x_stride, ..gp };
+            let gate_bufs = [pool, &act.xn, &act.act, &act.chosen, location, &layer.gate_bias, &layer.up_bias];
+            let down_bufs = [pool, &act.act, &act.down, &act.chosen, location, &layer.down_bias];
+            let (gate_variant, down_variant) = (Variant::Weights(gate.format), Variant::Weights(down.format));
+
+            self.b.batches = Batches::PerToken;
+            let label = format!("blk.{il}.moe_gate_up[pool {p}]");
+            let lanes = row_lanes(&gate);
+            let grid = ((gate.rows as u32).div_ceil(EXPERT_THREADS / lanes), Dim::Fixed(k), Dim::Tokens);
+            let specialise = lanes_override(lanes);
+            self.b.push_specialised(
+                &label,
+                Kernel::MoeGateUp,
+                gate_variant,
+                &specialise,
+                bytes_of(&gp),
+                &gate_bufs,
+                grid,
+            )?;
             let label = format!("blk.{il}.moe_down[pool {p}]");
-            let bufs = [pool, &act.act, &act.down, &act.chosen, location, &layer.down_bias];
             let lanes = row_lanes(&down);
             let grid = ((down.rows as u32).div_ceil(EXPERT_THREADS / lanes), Dim::Fixed(k), Dim::Tokens);
-            let (variant, specialise) = (Variant::Weights(down.format), lanes_override(lanes));
-            self.b.push_specialised(&label, Kernel::MoeDown, variant, &specialise, bytes_of(&dp), &bufs, grid)?;
+            let specialise = lanes_override(lanes);
+            self.b.push_specialised(
+                &label,
+                Kernel::MoeDown,
+                down_variant,
+                &specialise,
+                bytes_of(&dp),
+                &down_bufs,
+                grid,
+            )?;
+
+            // The tiled kernels read the groups where the per-token ones read the routing.
+            let (mut gate_bufs, mut down_bufs) = (gate_bufs, down_bufs);
+            (gate_bufs[3], down_bufs[3]) = (&act.groups, &act.groups);
+            self.b.batches = Batches::Tiled;
+            let label = format!("blk.{il}.moe_gate_up_tiles[pool {p}]");
+            let grid = ((gate.rows as u32).div_ceil(TILE_ROWS / 2), tiles, Dim::Fixed(1));
+            self.b.push(&label, Kernel::MoeGateUpTiles, gate_variant, bytes_of(&gp), &gate_bufs, grid)?;
+            let label = format!("blk.{il}.moe_down_tiles[pool {p}]");
+            let grid = ((down.rows as u32).div_ceil(TILE_ROWS), tiles, Dim::Fixed(1));
+            self.b.push(&label, Kernel::MoeDownTiles, down_variant, bytes_of(&dp), &down_bufs, grid)?;
         }
+        self.b.batches = Batches::All;
         // h = h1 + Σ_k w_k·y_{e_k}, summed over the slots in order
         let cp = MoeCombineParams { width: c.n_embd as u32, k, layer: layer_index, max_tokens };
         let (label, bufs) = (format!("blk.{il}.moe_combine"), [&act.down, &act.route_weights, &act.h]);
@@ -254,7 +299,31 @@ impl Forward<'_, '_> {
         self.b.push(label, Kernel::RmsNorm, Variant::Plain, bytes_of(&p), &[&act.h, w, &act.xn], grid)
     }
 
-    /// y = W·x (+ bias), one dispatch per row range of W.
+    /// y = W·x (+ bias) for every token of the batch: per token (matvec.wgsl) below `tiled_from` tokens, in
+    /// tiles (matmul.wgsl) from there.
+    fn project(
+        &mut self,
+        w: &GpuMatrix,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        bias: Option<&wgpu::Buffer>,
+        flags: u32,
+    ) -> Result<()> {
+        self.b.batches = Batches::PerToken;
+        self.matvec(w, x, y, bias, flags)?;
+        self.b.batches = Batches::Tiled;
+        for (row0, rows, buffer) in &w.parts {
+            let p = projection_params(w, *row0, *rows, bias.is_some(), flags);
+            let b = bias.unwrap_or(buffer);
+            let grid = ((*rows as u32).div_ceil(TILE_ROWS), Dim::BatchTiles, Dim::Fixed(1));
+            let variant = Variant::Weights(w.layout.format);
+            self.b.push(&w.name, Kernel::Matmul, variant, bytes_of(&p), &[buffer, x, y, b], grid)?;
+        }
+        self.b.batches = Batches::All;
+        Ok(())
+    }
+
+    /// y = W·x (+ bias) by mat-vecs, one dispatch per row range of W.
     fn matvec(
         &mut self,
         w: &GpuMatrix,
@@ -263,20 +332,10 @@ impl Forward<'_, '_> {
         bias: Option<&wgpu::Buffer>,
         flags: u32,
     ) -> Result<()> {
-        let cols = w.layout.blocks * 32;
         let lanes = row_lanes(&w.layout);
         let specialise = lanes_override(lanes);
         for (row0, rows, buffer) in &w.parts {
-            let p = MatvecParams {
-                rows: *rows as u32,
-                blocks: w.layout.blocks as u32,
-                mat: 0,
-                x_stride: (cols / 4) as u32,
-                y_stride: w.layout.rows as u32,
-                y_offset: *row0 as u32,
-                flags: flags | if bias.is_some() { ADD_BIAS } else { 0 },
-                _pad0: 0,
-            };
+            let p = projection_params(w, *row0, *rows, bias.is_some(), flags);
             // Without a bias, W stands in for B: the kernel never reads it (flag off), but the binding must exist.
             let b = bias.unwrap_or(buffer);
             let tokens = if flags & LAST_TOKENS != 0 { Dim::LogitRowTiles } else { Dim::TokenTiles };
@@ -293,5 +352,19 @@ impl Forward<'_, '_> {
             )?;
         }
         Ok(())
+    }
+}
+
+/// projection.wgsl's parameters for rows `row0 .. row0 + rows` of `w` (one binding's row range).
+fn projection_params(w: &GpuMatrix, row0: u64, rows: u64, bias: bool, flags: u32) -> MatvecParams {
+    MatvecParams {
+        rows: rows as u32,
+        blocks: w.layout.blocks as u32,
+        mat: 0,
+        x_stride: (w.layout.blocks * 8) as u32,
+        y_stride: w.layout.rows as u32,
+        y_offset: row0 as u32,
+        flags: flags | if bias { ADD_BIAS } else { 0 },
+        _pad0: 0,
     }
 }

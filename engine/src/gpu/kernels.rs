@@ -14,6 +14,15 @@ pub const MATVEC_THREADS: u32 = 256;
 pub const MATVEC_TOKENS: u32 = 4;
 /// moe_gate_up.wgsl, moe_down.wgsl: threads per workgroup (lanes per row × rows).
 pub const EXPERT_THREADS: u32 = 256;
+/// tile.wgsl (matmul.wgsl, moe_*_tiles.wgsl): threads per workgroup, weight rows and tokens per tile. tile.wgsl's
+/// layout is written for these: 8 × 8 threads, each 8 rows × 4 tokens.
+pub const TILE_THREADS: u32 = 64;
+pub const TILE_ROWS: u32 = 64;
+pub const TILE_TOKENS: u32 = 32;
+/// The batch from which the tiled kernels run instead of the per-token ones (GpuOptions::tiled_from's default).
+pub const TILED_FROM: usize = 16;
+/// moe_group.wgsl: threads of its one workgroup.
+pub const GROUP_THREADS: u32 = 256;
 /// Rows of at most this many 16-byte chunks are read by one thread each ([`row_lanes`]).
 pub const SERIAL_ROW_CHUNKS: u64 = 8;
 /// embed.wgsl, moe_combine.wgsl: one thread per element of a row.
@@ -85,6 +94,18 @@ pub fn row_lanes(layout: &MatrixLayout) -> u32 {
     chunks.next_power_of_two().min(32) as u32
 }
 
+/// The most tiles moe_group.wgsl can cut `pairs` (token, slot) pairs into over `n_expert` experts: each expert's
+/// run of n pairs takes ⌈n / TILE_TOKENS⌉, at most n / TILE_TOKENS + 1 for each expert that has any.
+pub fn expert_tiles(pairs: u32, n_expert: u32) -> u32 {
+    pairs.div_ceil(TILE_TOKENS) + pairs.min(n_expert)
+}
+
+/// Words of moe_group.wgsl's output for batches of up to `max_pairs` pairs: the pairs, a 4-word header, 4 words
+/// per tile.
+pub fn group_words(max_pairs: u64, n_expert: u64) -> u64 {
+    max_pairs + 4 + 4 * expert_tiles(max_pairs as u32, n_expert as u32) as u64
+}
+
 /// The pipeline constant a row-reading kernel is specialised with.
 pub fn lanes_override(lanes: u32) -> [(&'static str, f64); 1] {
     [("LANES", lanes as f64)]
@@ -96,6 +117,12 @@ impl Kernel {
         match self {
             Kernel::Embed | Kernel::MoeCombine => vec![("THREADS", ELEMENT_THREADS)],
             Kernel::Matvec => vec![("THREADS", MATVEC_THREADS), ("TOKENS", MATVEC_TOKENS)],
+            Kernel::Matmul | Kernel::MoeGateUpTiles | Kernel::MoeDownTiles => {
+                vec![("TILE_THREADS", TILE_THREADS), ("TILE_ROWS", TILE_ROWS), ("TILE_TOKENS", TILE_TOKENS)]
+            }
+            Kernel::MoeGroup => {
+                vec![("THREADS", GROUP_THREADS), ("MAX_EXPERTS", ROUTE_MAX_EXPERTS), ("TILE_TOKENS", TILE_TOKENS)]
+            }
             Kernel::RopeKv => vec![("THREADS", ROPE_THREADS)],
             Kernel::Attention => vec![
                 ("THREADS", ATTENTION_THREADS),
@@ -131,7 +158,7 @@ impl Kernel {
                 refuse(format!("reads values with the key width, but keys are {} wide and values {}", c.head_dim, c.value_dim))
             }
             Kernel::Attention => AttentionTiling::new(c.n_head, c.n_head_kv, c.head_dim).map(|_| ()).or_else(refuse),
-            Kernel::MoeRoute if c.n_expert > ROUTE_MAX_EXPERTS as usize || c.n_expert_used > ROUTE_MAX_K as usize => {
+            Kernel::MoeRoute | Kernel::MoeGroup if c.n_expert > ROUTE_MAX_EXPERTS as usize || c.n_expert_used > ROUTE_MAX_K as usize => {
                 refuse(format!(
                     "ranks at most {ROUTE_MAX_EXPERTS} experts and keeps at most {ROUTE_MAX_K}; the model has {} and uses {}",
                     c.n_expert, c.n_expert_used

@@ -52,6 +52,9 @@ pub struct GpuOptions {
     /// Split weights as if storage bindings were at most this many bytes (below the adapter's limit), e.g. to
     /// load as a browser with WebGPU's default 128 MiB would.
     pub weight_binding_limit: Option<u64>,
+    /// Batches of this many tokens or more run the tiled mat-mul kernels; shorter ones (decode) the per-token
+    /// mat-vecs. [`kernels::TILED_FROM`] by default; the benchmark sweeps it to find the crossover.
+    pub tiled_from: usize,
 }
 
 impl Default for GpuOptions {
@@ -63,6 +66,7 @@ impl Default for GpuOptions {
             kv_storage: None,
             expert_budget: ExpertBudget::All,
             weight_binding_limit: None,
+            tiled_from: kernels::TILED_FROM,
         }
     }
 }

@@ -11,7 +11,7 @@ use super::kernels::AttentionTiling;
 use super::loader::GpuWeights;
 use super::paging::{ExpertCache, ExpertFileRange, Paging, PagingStats, NOT_RESIDENT};
 use super::params::{SampleResult, StepUniform};
-use super::plan::Plan;
+use super::plan::{Dispatch, Plan};
 use super::shaders::KvStorage;
 use super::weights::WeightUpload;
 use super::{GpuContext, GpuOptions};
@@ -126,6 +126,7 @@ impl GpuModel {
         let recording = Recording {
             config: c,
             max_batch: options.max_batch,
+            tiled_from: options.tiled_from,
             sizes: &sizes,
             tiling,
             weights: &weights,
@@ -204,7 +205,8 @@ impl GpuModel {
 
     /// Dispatches recorded per decoded token (forward pass plus sampling).
     pub fn dispatches_per_token(&self) -> usize {
-        self.plan.forward.iter().chain(&self.plan.sample).filter(|d| d.probe_layer.is_none()).count()
+        let runs = |d: &&Dispatch| d.probe_layer.is_none() && self.plan.runs(d, 1);
+        self.plan.forward.iter().chain(&self.plan.sample).filter(runs).count()
     }
 
     /// Labels of the forward pass's dispatches in order (for the benchmark's per-kernel report).

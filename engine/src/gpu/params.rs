@@ -64,8 +64,8 @@ uniform! {
 }
 
 uniform! {
-    /// matvec.wgsl `Matvec`.
-    MatvecParams = Matvec in [Matvec] {
+    /// projection.wgsl `Matvec` (matvec.wgsl, matmul.wgsl).
+    MatvecParams = Matvec in [Matvec, Matmul] {
         rows: u32,
         blocks: u32,
         mat: u32,
@@ -159,8 +159,8 @@ uniform! {
 }
 
 uniform! {
-    /// moe_route.wgsl `Route`.
-    RouteParams = Route in [MoeRoute] {
+    /// moe_route.wgsl and moe_group.wgsl `Route`.
+    RouteParams = Route in [MoeRoute, MoeGroup] {
         n_expert: u32,
         k: u32,
         layer: u32,
@@ -179,8 +179,8 @@ uniform! {
 }
 
 uniform! {
-    /// moe_gate_up.wgsl and moe_down.wgsl `Experts`.
-    ExpertParams = Experts in [MoeGateUp, MoeDown] {
+    /// moe_experts.wgsl `Experts` (the expert kernels, per token and tiled).
+    ExpertParams = Experts in [MoeGateUp, MoeDown, MoeGateUpTiles, MoeDownTiles] {
         rows: u32,
         blocks: u32,
         pool: u32,

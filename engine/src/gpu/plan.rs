@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use wgpu::util::DeviceExt;
 
-use super::kernels::MATVEC_TOKENS;
+use super::kernels::{expert_tiles, MATVEC_TOKENS, TILE_TOKENS};
 use super::shaders::{self, Kernel, Variant};
 use super::GpuContext;
 use crate::{Error, Result};
@@ -19,6 +19,22 @@ pub(super) enum Dim {
     /// Groups of MATVEC_TOKENS tokens (matvec.wgsl handles that many tokens per workgroup).
     TokenTiles,
     LogitRowTiles,
+    /// Tiles of TILE_TOKENS tokens (tile.wgsl).
+    BatchTiles,
+    /// The most tiles of (token, slot) pairs moe_group.wgsl can cut the batch into.
+    ExpertTiles {
+        k: u32,
+        n_expert: u32,
+    },
+}
+
+/// Which batches a dispatch runs in: the per-token kernels below [`Plan::tiled_from`] tokens, the tiled ones
+/// from there (the plan holds both forms of each projection and expert kernel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Batches {
+    All,
+    PerToken,
+    Tiled,
 }
 
 pub(super) struct Dispatch {
@@ -29,6 +45,7 @@ pub(super) struct Dispatch {
     pub pipeline: usize,
     pub bind_group: wgpu::BindGroup,
     pub grid: (u32, Dim, Dim),
+    pub batches: Batches,
 }
 
 /// The recorded pass: the forward dispatches, the sampler's, and the pipelines they use.
@@ -39,16 +56,33 @@ pub(super) struct Plan {
     /// Index in `forward` just past each layer's router dispatch: a paging step pauses there to learn the layer's
     /// experts.
     pub route_ends: Vec<usize>,
+    /// Batches of this many tokens or more run the tiled kernels.
+    pub tiled_from: usize,
 }
 
 impl Plan {
-    /// Record `d` for a batch of `n_tokens` of which `logits_rows` get logits.
+    /// Whether `d` runs in a batch of `n_tokens`.
+    pub fn runs(&self, d: &Dispatch, n_tokens: usize) -> bool {
+        match d.batches {
+            Batches::All => true,
+            Batches::PerToken => n_tokens < self.tiled_from,
+            Batches::Tiled => n_tokens >= self.tiled_from,
+        }
+    }
+
+    /// Record `d` for a batch of `n_tokens` of which `logits_rows` get logits (nothing if `d` is the other form
+    /// of a kernel than this batch runs).
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch, n_tokens: usize, logits_rows: usize) {
+        if !self.runs(d, n_tokens) {
+            return;
+        }
         let dim = |x: Dim| match x {
             Dim::Fixed(n) => n,
             Dim::Tokens => n_tokens as u32,
             Dim::TokenTiles => (n_tokens as u32).div_ceil(MATVEC_TOKENS),
             Dim::LogitRowTiles => (logits_rows as u32).div_ceil(MATVEC_TOKENS),
+            Dim::BatchTiles => (n_tokens as u32).div_ceil(TILE_TOKENS),
+            Dim::ExpertTiles { k, n_expert } => expert_tiles(n_tokens as u32 * k, n_expert),
         };
         pass.set_pipeline(&self.pipelines[d.pipeline]);
         pass.set_bind_group(0, &d.bind_group, &[]);
@@ -67,6 +101,8 @@ pub(super) struct PlanBuilder<'a> {
     pipelines: Vec<wgpu::ComputePipeline>,
     index: HashMap<PipelineKey, usize>,
     pub dispatches: Vec<Dispatch>,
+    /// The batches the dispatches pushed from now on run in.
+    pub batches: Batches,
     step: &'a wgpu::Buffer,
 }
 
@@ -76,7 +112,15 @@ impl<'a> PlanBuilder<'a> {
         step: &'a wgpu::Buffer,
         constants: HashMap<Kernel, Vec<(&'static str, f64)>>,
     ) -> Self {
-        PlanBuilder { ctx, constants, pipelines: Vec::new(), index: HashMap::new(), dispatches: Vec::new(), step }
+        PlanBuilder {
+            ctx,
+            constants,
+            pipelines: Vec::new(),
+            index: HashMap::new(),
+            dispatches: Vec::new(),
+            batches: Batches::All,
+            step,
+        }
     }
 
     pub fn into_pipelines(self) -> Vec<wgpu::ComputePipeline> {
@@ -171,10 +215,10 @@ impl<'a> PlanBuilder<'a> {
             contents: params,
             usage: wgpu::BufferUsages::UNIFORM,
         });
-        let mut entries = vec![
-            wgpu::BindGroupEntry { binding: 0, resource: self.step.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() },
-        ];
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() }];
+        if kernel.reads_step() {
+            entries.push(wgpu::BindGroupEntry { binding: 0, resource: self.step.as_entire_binding() });
+        }
         entries.extend(
             bindings.iter().map(|(i, buf)| wgpu::BindGroupEntry { binding: *i, resource: buf.as_entire_binding() }),
         );
@@ -190,6 +234,7 @@ impl<'a> PlanBuilder<'a> {
             pipeline,
             bind_group,
             grid,
+            batches: self.batches,
         });
         Ok(())
     }

@@ -17,8 +17,8 @@ impl GpuModel {
             return Err(Error::Usage(format!("a profiled step takes at most {} tokens", self.options.max_batch)));
         }
         self.check_room(tokens.len())?;
-        let dispatches: Vec<&Dispatch> =
-            self.plan.forward.iter().chain(&self.plan.sample).filter(|d| d.probe_layer.is_none()).collect();
+        let runs = |d: &&Dispatch| d.probe_layer.is_none() && self.plan.runs(d, tokens.len());
+        let dispatches: Vec<&Dispatch> = self.plan.forward.iter().chain(&self.plan.sample).filter(runs).collect();
         let n = dispatches.len() as u32 * 2;
         let device = &self.ctx.device;
         let set = device.create_query_set(&wgpu::QuerySetDescriptor {

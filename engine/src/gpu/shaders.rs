@@ -1,7 +1,8 @@
 //! WGSL sources. WGSL has no includes, so each kernel is composed from its variant's snippet (for weight-reading
-//! kernels one `format_*.wgsl`, how a 32-value block is decoded; for KV-cache kernels one `kv_*.wgsl`, the cache's
-//! storage type), the constants it shares with Rust (`kernels.rs`, written out as WGSL `const`s), `step.wgsl` (the
-//! per-submission uniform), the MoE kernels' shared `moe_experts.wgsl`, and the kernel itself.
+//! kernels one `format_*.wgsl`, how a chunk of weights is decoded, and `weights.wgsl` over it; for KV-cache kernels
+//! one `kv_*.wgsl`, the cache's storage type), the constants it shares with Rust (`kernels.rs`, written out as WGSL
+//! `const`s), `step.wgsl` (the per-submission uniform), the snippets it shares with its kin ([`Kernel::shared`]),
+//! and the kernel itself.
 
 use crate::quant::BlockFormat;
 use crate::{Error, Result};
@@ -12,30 +13,38 @@ pub enum Kernel {
     Embed,
     RmsNorm,
     Matvec,
+    Matmul,
     RopeKv,
     Attention,
     AttentionCombine,
     AttentionProbe,
     MoeRoute,
+    MoeGroup,
     MoeGateUp,
     MoeDown,
+    MoeGateUpTiles,
+    MoeDownTiles,
     MoeCombine,
     Sample,
     Repack,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 17] = [
         Kernel::Embed,
         Kernel::RmsNorm,
         Kernel::Matvec,
+        Kernel::Matmul,
         Kernel::RopeKv,
         Kernel::Attention,
         Kernel::AttentionCombine,
         Kernel::AttentionProbe,
         Kernel::MoeRoute,
+        Kernel::MoeGroup,
         Kernel::MoeGateUp,
         Kernel::MoeDown,
+        Kernel::MoeGateUpTiles,
+        Kernel::MoeDownTiles,
         Kernel::MoeCombine,
         Kernel::Sample,
         Kernel::Repack,
@@ -46,13 +55,17 @@ impl Kernel {
             Kernel::Embed => "embed",
             Kernel::RmsNorm => "rmsnorm",
             Kernel::Matvec => "matvec",
+            Kernel::Matmul => "matmul",
             Kernel::RopeKv => "rope_kv",
             Kernel::Attention => "attention",
             Kernel::AttentionCombine => "attention_combine",
             Kernel::AttentionProbe => "attention_probe",
             Kernel::MoeRoute => "moe_route",
+            Kernel::MoeGroup => "moe_group",
             Kernel::MoeGateUp => "moe_gate_up",
             Kernel::MoeDown => "moe_down",
+            Kernel::MoeGateUpTiles => "moe_gate_up_tiles",
+            Kernel::MoeDownTiles => "moe_down_tiles",
             Kernel::MoeCombine => "moe_combine",
             Kernel::Sample => "sample",
             Kernel::Repack => "repack",
@@ -62,9 +75,13 @@ impl Kernel {
     /// The variants the kernel is built in.
     pub fn variants(self) -> Vec<Variant> {
         match self {
-            Kernel::Embed | Kernel::Matvec | Kernel::MoeGateUp | Kernel::MoeDown => {
-                GPU_FORMATS.into_iter().map(Variant::Weights).collect()
-            }
+            Kernel::Embed
+            | Kernel::Matvec
+            | Kernel::Matmul
+            | Kernel::MoeGateUp
+            | Kernel::MoeDown
+            | Kernel::MoeGateUpTiles
+            | Kernel::MoeDownTiles => GPU_FORMATS.into_iter().map(Variant::Weights).collect(),
             Kernel::RopeKv | Kernel::Attention | Kernel::AttentionProbe => {
                 vec![Variant::Kv(KvStorage::F16), Variant::Kv(KvStorage::F32)]
             }
@@ -77,22 +94,48 @@ impl Kernel {
             Kernel::Embed => include_str!("../../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../../shaders/rmsnorm.wgsl"),
             Kernel::Matvec => include_str!("../../../shaders/matvec.wgsl"),
+            Kernel::Matmul => include_str!("../../../shaders/matmul.wgsl"),
             Kernel::RopeKv => include_str!("../../../shaders/rope_kv.wgsl"),
             Kernel::Attention => include_str!("../../../shaders/attention.wgsl"),
             Kernel::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Kernel::AttentionProbe => include_str!("../../../shaders/attention_probe.wgsl"),
             Kernel::MoeRoute => include_str!("../../../shaders/moe_route.wgsl"),
+            Kernel::MoeGroup => include_str!("../../../shaders/moe_group.wgsl"),
             Kernel::MoeGateUp => include_str!("../../../shaders/moe_gate_up.wgsl"),
             Kernel::MoeDown => include_str!("../../../shaders/moe_down.wgsl"),
+            Kernel::MoeGateUpTiles => include_str!("../../../shaders/moe_gate_up_tiles.wgsl"),
+            Kernel::MoeDownTiles => include_str!("../../../shaders/moe_down_tiles.wgsl"),
             Kernel::MoeCombine => include_str!("../../../shaders/moe_combine.wgsl"),
             Kernel::Sample => include_str!("../../../shaders/sample.wgsl"),
             Kernel::Repack => include_str!("../../../shaders/repack.wgsl"),
         }
     }
+
+    /// Whether the kernel reads the step uniform (binding 0). The tiled expert kernels take their work from
+    /// moe_group.wgsl's tiles instead, and WebGPU refuses a binding the pipeline does not use.
+    pub fn reads_step(self) -> bool {
+        !matches!(self, Kernel::MoeGateUpTiles | Kernel::MoeDownTiles)
+    }
+
+    /// The snippets composed between step.wgsl and the kernel, in order.
+    fn shared(self) -> &'static [&'static str] {
+        match self {
+            Kernel::Matvec => &[PROJECTION],
+            Kernel::Matmul => &[PROJECTION, TILE],
+            Kernel::MoeGateUp | Kernel::MoeDown => &[MOE_EXPERTS, MOE_PER_TOKEN],
+            Kernel::MoeGateUpTiles | Kernel::MoeDownTiles => &[MOE_EXPERTS, TILE, MOE_TILES],
+            _ => &[],
+        }
+    }
 }
 
 const STEP: &str = include_str!("../../../shaders/step.wgsl");
+const WEIGHTS: &str = include_str!("../../../shaders/weights.wgsl");
+const PROJECTION: &str = include_str!("../../../shaders/projection.wgsl");
+const TILE: &str = include_str!("../../../shaders/tile.wgsl");
 const MOE_EXPERTS: &str = include_str!("../../../shaders/moe_experts.wgsl");
+const MOE_PER_TOKEN: &str = include_str!("../../../shaders/moe_per_token.wgsl");
+const MOE_TILES: &str = include_str!("../../../shaders/moe_tiles.wgsl");
 
 /// How the KV cache stores keys and values: f16 where the adapter has shader-f16 (half the memory and reads),
 /// else f32. Attention arithmetic is f32 either way.
@@ -150,16 +193,20 @@ pub fn source(kernel: Kernel, variant: Variant) -> Result<String> {
     if !kernel.variants().contains(&variant) {
         return Err(Error::Gpu(format!("kernel {} has no {variant:?} build", kernel.name())));
     }
-    let prefix: &str = match variant {
-        Variant::Plain => "",
-        Variant::Weights(format) => format_snippet(format)
-            .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?,
-        Variant::Kv(KvStorage::F16) => include_str!("../../../shaders/kv_f16.wgsl"),
-        Variant::Kv(KvStorage::F32) => include_str!("../../../shaders/kv_f32.wgsl"),
+    let prefix: String = match variant {
+        Variant::Plain => String::new(),
+        Variant::Weights(format) => {
+            format_snippet(format)
+                .ok_or_else(|| Error::Gpu(format!("no GPU kernel decodes {format:?} weights (the CPU path does)")))?
+                .to_string()
+                + WEIGHTS
+        }
+        Variant::Kv(KvStorage::F16) => include_str!("../../../shaders/kv_f16.wgsl").into(),
+        Variant::Kv(KvStorage::F32) => include_str!("../../../shaders/kv_f32.wgsl").into(),
     };
     let constants: String =
         kernel.wgsl_constants().iter().map(|(name, value)| format!("const {name}: u32 = {value}u;\n")).collect();
-    let shared = if matches!(kernel, Kernel::MoeGateUp | Kernel::MoeDown) { MOE_EXPERTS } else { "" };
+    let shared = kernel.shared().concat();
     // `enable` directives must come first, so the variant's snippet leads.
     Ok(format!("{prefix}{constants}{STEP}{shared}{}", kernel.body()))
 }

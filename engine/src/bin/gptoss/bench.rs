@@ -1,5 +1,5 @@
 //! `gptoss bench <MODEL> [--json] [--decode-tokens N] [--prefill 128,1024] [--contexts 0,1024,4096]
-//! [--max-batch N] [--expert-budget min|N%|BYTES] [--reads 8x8,4x32]`, with each phase's progress on stderr.
+//! [--max-batch N] [--tiled-from N] [--expert-budget min|N%|BYTES] [--reads 8x8,4x32]`, with each phase's progress on stderr.
 
 use std::sync::LazyLock;
 
@@ -35,6 +35,9 @@ pub struct BenchArgs {
     /// The largest prefill batch (longer prompts run in batches of this many tokens)
     #[arg(long, value_name = "N", default_value_t = BenchOptions::default().max_batch)]
     max_batch: usize,
+    /// Batches of at least this many tokens run the tiled mat-mul kernels (a large N: never; 1: always)
+    #[arg(long, value_name = "N", default_value_t = BenchOptions::default().tiled_from)]
+    tiled_from: usize,
     #[command(flatten)]
     expert_budget: ExpertBudgetArg,
     /// Other read patterns whose fetch ceiling is measured too: reads in flight x MiB per read, comma-separated
@@ -48,6 +51,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         decode_contexts: args.contexts,
         decode_tokens: args.decode_tokens,
         max_batch: args.max_batch,
+        tiled_from: args.tiled_from,
         expert_budget: args.expert_budget.expert_budget,
         reads: args.reads,
         ..BenchOptions::default()

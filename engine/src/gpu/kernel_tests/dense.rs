@@ -73,36 +73,89 @@ fn matvec_matches_cpu_in_every_format() {
     }
 }
 
+/// Every format's `weight_at` (weights.wgsl over the format's chunk decode), through get_rows.
 #[test]
-fn embed_matches_cpu() {
+fn embed_matches_cpu_in_every_format() {
     let h = Harness::new();
     let mut rng = Rng(3);
-    let (rows, width, format) = (50, 96, BlockFormat::Q8_0);
-    let gguf: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, width)).collect();
+    let (rows, width) = (50, 96);
     let ids = [7u32, 0, 49, 7];
-    let (w, tokens, out) =
-        (h.matrix(format, rows, width, &gguf), h.buffer(cast_slice(&ids)), h.zeros(ids.len() * width * 4));
-    let p = EmbedParams { row0: 0, rows: rows as u32, width: width as u32, mat: 0 };
-    let run = Step {
-        kernel: Kernel::Embed,
-        variant: Variant::Weights(format),
-        entry: "main",
-        specialise: vec![],
-        params: bytes_of(&p),
-        bindings: vec![(2, &w), (3, &tokens), (4, &out)],
-        grid: ((width as u32).div_ceil(ELEMENT_THREADS), ids.len() as u32, 1),
-    };
-    let got = floats(&h.run(step(ids.len() as u32, 0), vec![], &[run], &[&out])[0], ids.len() * width);
-    let row_bytes = gguf.len() / rows;
-    let want: Vec<f32> = ids
-        .iter()
-        .flat_map(|&id| {
-            let mut row = vec![0f32; width];
-            dequantize_row(format, &gguf[id as usize * row_bytes..][..row_bytes], &mut row).unwrap();
-            row
-        })
-        .collect();
-    assert_close("kernel embed+Q8_0", &got, &want, 0.0);
+    for format in GPU_FORMATS {
+        let gguf: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, width)).collect();
+        let (w, tokens, out) =
+            (h.matrix(format, rows, width, &gguf), h.buffer(cast_slice(&ids)), h.zeros(ids.len() * width * 4));
+        let p = EmbedParams { row0: 0, rows: rows as u32, width: width as u32, mat: 0 };
+        let run = Step {
+            kernel: Kernel::Embed,
+            variant: Variant::Weights(format),
+            entry: "main",
+            specialise: vec![],
+            params: bytes_of(&p),
+            bindings: vec![(2, &w), (3, &tokens), (4, &out)],
+            grid: ((width as u32).div_ceil(ELEMENT_THREADS), ids.len() as u32, 1),
+        };
+        let got = floats(&h.run(step(ids.len() as u32, 0), vec![], &[run], &[&out])[0], ids.len() * width);
+        let row_bytes = gguf.len() / rows;
+        let want: Vec<f32> = ids
+            .iter()
+            .flat_map(|&id| {
+                let mut row = vec![0f32; width];
+                dequantize_row(format, &gguf[id as usize * row_bytes..][..row_bytes], &mut row).unwrap();
+                row
+            })
+            .collect();
+        assert_close(&format!("kernel embed+{format:?}"), &got, &want, 0.0);
+    }
+}
+
+/// The tiled projection against `dot_row` in every format: rows that leave the last tile part-full, token counts
+/// that do (1, 33: one past a tile, 70), with a bias, and accumulating into what Y holds.
+#[test]
+fn matmul_matches_cpu_in_every_format() {
+    let h = Harness::new();
+    let mut rng = Rng(12);
+    for format in GPU_FORMATS {
+        for (rows, cols, tokens) in [(70, 96, 33), (64, 32, 1), (5, 64, 70)] {
+            let gguf: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, cols)).collect();
+            let (x, bias, before) = (rng.vec(tokens * cols, 1.0), rng.vec(rows, 0.5), rng.vec(tokens * rows, 1.0));
+            let (w, xb, bb) =
+                (h.matrix(format, rows, cols, &gguf), h.buffer(cast_slice(&x)), h.buffer(cast_slice(&bias)));
+            let y = h.buffer(cast_slice(&before));
+            let p = MatvecParams {
+                rows: rows as u32,
+                blocks: (cols / 32) as u32,
+                mat: 0,
+                x_stride: (cols / 4) as u32,
+                y_stride: rows as u32,
+                y_offset: 0,
+                flags: ADD_BIAS | ACCUMULATE,
+                _pad0: 0,
+            };
+            let run = Step {
+                kernel: Kernel::Matmul,
+                variant: Variant::Weights(format),
+                entry: "main",
+                specialise: vec![],
+                params: bytes_of(&p),
+                bindings: vec![(2, &w), (3, &xb), (4, &y), (5, &bb)],
+                grid: ((rows as u32).div_ceil(TILE_ROWS), (tokens as u32).div_ceil(TILE_TOKENS), 1),
+            };
+            let got = floats(&h.run(step(tokens as u32, 0), vec![], &[run], &[&y])[0], tokens * rows);
+            let row_bytes = gguf.len() / rows;
+            let want: Vec<f32> = x
+                .chunks(cols)
+                .zip(before.chunks(rows))
+                .flat_map(|(xt, yt)| {
+                    gguf.chunks(row_bytes)
+                        .zip(&bias)
+                        .zip(yt)
+                        .map(|((r, b), y0)| y0 + dot_row(format, r, xt) + b)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            assert_close(&format!("kernel matmul+{format:?} {rows}×{cols}, {tokens} tokens"), &got, &want, 1e-4);
+        }
+    }
 }
 
 /// Both sampler passes against `sampler::sample` over a vocabulary that leaves the last workgroup part-full.

@@ -143,7 +143,8 @@ impl Harness {
                 .unwrap();
         }
         let forward = std::mem::take(&mut b.dispatches);
-        let plan = Plan { pipelines: b.into_pipelines(), forward, sample: Vec::new(), route_ends: Vec::new() };
+        let plan =
+            Plan { pipelines: b.into_pipelines(), forward, sample: Vec::new(), route_ends: Vec::new(), tiled_from: 0 };
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("test") });
         {
             let mut pass =

@@ -1,0 +1,28 @@
+// Shared by moe_gate_up.wgsl and moe_down.wgsl, the per-(token, slot) expert kernels: the routing binding, and
+// what one thread computes. Composed after moe_experts.wgsl.
+
+// Lanes per row, a pipeline constant (kernels.rs `row_lanes`): one for a short row, whose pipeline then has no
+// reduction barriers.
+override LANES: u32;
+override ROWS_PER_GROUP: u32 = THREADS / LANES;
+@group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
+
+// What one thread of a workgroup computes: output `row` of the (token t, slot k) pair, as lane `lane` of the row,
+// and the expert the pair reads: its id, whether it lives in this dispatch's pool, and its slot's word offset there.
+struct ExpertRow {
+    t: u32,
+    slot_k: u32,
+    id: u32,
+    in_pool: bool,
+    base: u32,
+    lane: u32,
+    row: u32,
+}
+
+fn expert_row(li: u32, wg: vec3<u32>) -> ExpertRow {
+    let t = wg.z;
+    let slot_k = wg.y;
+    let e = chosen[(P.layer * P.max_tokens + t) * P.k + slot_k];
+    let slot = expert_slot(e);
+    return ExpertRow(t, slot_k, e, slot.in_pool, slot.base, li % LANES, wg.x * ROWS_PER_GROUP + li / LANES);
+}
