@@ -20,7 +20,11 @@ pub const TILE_THREADS: u32 = 64;
 pub const TILE_ROWS: u32 = 64;
 pub const TILE_TOKENS: u32 = 32;
 /// The batch from which the tiled kernels run instead of the per-token ones (GpuOptions::tiled_from's default).
-pub const TILED_FROM: usize = 16;
+/// A tile costs about as much with a few tokens as with 32 (it decodes its expert's rows whole either way), so the
+/// tiled pass grows only from ~52 to ~87 ms between 4 and 64 tokens on an H200 (gpt-oss-20b), where the per-token
+/// pass costs ~2.2 ms a token: 72 against 80 ms at 32 tokens, 140 against 87 at 64 (`bench --tiled-from`,
+/// BENCHMARKS.md); they cross near 37.
+pub const TILED_FROM: usize = 40;
 /// moe_group.wgsl: threads of its one workgroup.
 pub const GROUP_THREADS: u32 = 256;
 /// Rows of at most this many 16-byte chunks are read by one thread each ([`row_lanes`]).
