@@ -3,19 +3,11 @@
 // most TILE_TOKENS pairs, and scatter the pair indices (token · k + slot) into their expert's run. One workgroup.
 // The order of pairs within a run is whatever the atomics give; no result depends on it (each pair's output is
 // its own, summed by one thread in column order). THREADS, MAX_EXPERTS and TILE_TOKENS are composed in from
-// gpu/kernels.rs. Composed after step.wgsl.
+// gpu/kernels.rs. Composed after step.wgsl and route.wgsl.
 //
 // groups: [max pairs] pair indices by expert, then the tile count at [max pairs], then from max pairs + 4 four
 // words per tile: expert, first index into the pairs, pairs in the tile, 0.
 
-struct Route {
-    n_expert: u32,
-    k: u32,
-    layer: u32,
-    max_tokens: u32,
-}
-
-@group(0) @binding(1) var<uniform> P: Route;
 @group(0) @binding(2) var<storage, read> chosen: array<u32>;          // [layer][token][k]
 @group(0) @binding(3) var<storage, read_write> groups: array<u32>;
 

@@ -2,16 +2,8 @@
 // id, as a stable descending argsort would), then softmax over those k logits only — not softmax over all experts
 // first, and no renormalisation (llama.cpp SOFTMAX_WEIGHT gating). Each thread ranks one expert by counting the
 // experts ahead of it, so selection is one pass, not k serial scans. MAX_EXPERTS and MAX_K are composed in from
-// gpu/kernels.rs, whose guard refuses larger models. Composed after step.wgsl.
+// gpu/kernels.rs, whose guard refuses larger models. Composed after step.wgsl and route.wgsl.
 
-struct Route {
-    n_expert: u32,
-    k: u32,
-    layer: u32,
-    max_tokens: u32,
-}
-
-@group(0) @binding(1) var<uniform> P: Route;
 @group(0) @binding(2) var<storage, read> logits: array<f32>;        // [token][expert]
 @group(0) @binding(3) var<storage, read_write> chosen: array<u32>;  // [layer][token][k]
 @group(0) @binding(4) var<storage, read_write> weights: array<f32>; // [layer][token][k]

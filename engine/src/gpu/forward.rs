@@ -201,8 +201,9 @@ impl Forward<'_, '_> {
             };
             let (second, x_stride) = (2 * gate.words() as u32, (c.n_ff_expert / 4) as u32);
             let dp = ExpertParams { rows: down.rows as u32, blocks: down.blocks as u32, second, x_stride, ..gp };
-            let gate_bufs = [pool, &act.xn, &act.act, &act.chosen, location, &layer.gate_bias, &layer.up_bias];
-            let down_bufs = [pool, &act.act, &act.down, &act.chosen, location, &layer.down_bias];
+            // The per-token kernels read the routing at binding 5, the tiled ones the groups.
+            let gate_bufs = |routing| [pool, &act.xn, &act.act, routing, location, &layer.gate_bias, &layer.up_bias];
+            let down_bufs = |routing| [pool, &act.act, &act.down, routing, location, &layer.down_bias];
             let (gate_variant, down_variant) = (Variant::Weights(gate.format), Variant::Weights(down.format));
 
             self.b.batches = Batches::PerToken;
@@ -216,7 +217,7 @@ impl Forward<'_, '_> {
                 gate_variant,
                 &specialise,
                 bytes_of(&gp),
-                &gate_bufs,
+                &gate_bufs(&act.chosen),
                 grid,
             )?;
             let label = format!("blk.{il}.moe_down[pool {p}]");
@@ -229,20 +230,17 @@ impl Forward<'_, '_> {
                 down_variant,
                 &specialise,
                 bytes_of(&dp),
-                &down_bufs,
+                &down_bufs(&act.chosen),
                 grid,
             )?;
 
-            // The tiled kernels read the groups where the per-token ones read the routing.
-            let (mut gate_bufs, mut down_bufs) = (gate_bufs, down_bufs);
-            (gate_bufs[3], down_bufs[3]) = (&act.groups, &act.groups);
             self.b.batches = Batches::Tiled;
             let label = format!("blk.{il}.moe_gate_up_tiles[pool {p}]");
             let grid = ((gate.rows as u32).div_ceil(TILE_ROWS / 2), tiles, Dim::Fixed(1));
-            self.b.push(&label, Kernel::MoeGateUpTiles, gate_variant, bytes_of(&gp), &gate_bufs, grid)?;
+            self.b.push(&label, Kernel::MoeGateUpTiles, gate_variant, bytes_of(&gp), &gate_bufs(&act.groups), grid)?;
             let label = format!("blk.{il}.moe_down_tiles[pool {p}]");
             let grid = ((down.rows as u32).div_ceil(TILE_ROWS), tiles, Dim::Fixed(1));
-            self.b.push(&label, Kernel::MoeDownTiles, down_variant, bytes_of(&dp), &down_bufs, grid)?;
+            self.b.push(&label, Kernel::MoeDownTiles, down_variant, bytes_of(&dp), &down_bufs(&act.groups), grid)?;
         }
         self.b.batches = Batches::All;
         // h = h1 + Σ_k w_k·y_{e_k}, summed over the slots in order

@@ -159,7 +159,7 @@ uniform! {
 }
 
 uniform! {
-    /// moe_route.wgsl and moe_group.wgsl `Route`.
+    /// route.wgsl `Route` (moe_route.wgsl, moe_group.wgsl).
     RouteParams = Route in [MoeRoute, MoeGroup] {
         n_expert: u32,
         k: u32,

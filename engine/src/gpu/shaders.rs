@@ -122,6 +122,7 @@ impl Kernel {
         match self {
             Kernel::Matvec => &[PROJECTION],
             Kernel::Matmul => &[PROJECTION, TILE],
+            Kernel::MoeRoute | Kernel::MoeGroup => &[ROUTE],
             Kernel::MoeGateUp | Kernel::MoeDown => &[MOE_EXPERTS, MOE_PER_TOKEN],
             Kernel::MoeGateUpTiles | Kernel::MoeDownTiles => &[MOE_EXPERTS, TILE, MOE_TILES],
             _ => &[],
@@ -133,6 +134,7 @@ const STEP: &str = include_str!("../../../shaders/step.wgsl");
 const WEIGHTS: &str = include_str!("../../../shaders/weights.wgsl");
 const PROJECTION: &str = include_str!("../../../shaders/projection.wgsl");
 const TILE: &str = include_str!("../../../shaders/tile.wgsl");
+const ROUTE: &str = include_str!("../../../shaders/route.wgsl");
 const MOE_EXPERTS: &str = include_str!("../../../shaders/moe_experts.wgsl");
 const MOE_PER_TOKEN: &str = include_str!("../../../shaders/moe_per_token.wgsl");
 const MOE_TILES: &str = include_str!("../../../shaders/moe_tiles.wgsl");
