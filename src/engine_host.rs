@@ -119,6 +119,30 @@ impl Queue {
     }
 }
 
+/// The chosen model and everything built from it, so that choosing another drops all of it in one place: its
+/// source, the opened header and the tokenizer once read, and the model in memory once loaded.
+struct Chosen {
+    source: ByteSource,
+    model: Option<Rc<GgufModel>>,
+    tokenizer: Option<Rc<Tokenizer>>,
+    /// Taken out while a generation runs on it.
+    loaded: Option<Loaded>,
+}
+
+/// A loaded model and what generating on it left behind.
+struct Loaded {
+    backend: Backend,
+    /// The prompt and generated ids of its last greedy generation on the GPU: the GPU/CPU check compares the CPU
+    /// reference with them instead of running the GPU again.
+    last_greedy: Option<(Vec<u32>, Vec<u32>)>,
+}
+
+impl Loaded {
+    fn new(backend: Backend) -> Loaded {
+        Loaded { backend, last_greedy: None }
+    }
+}
+
 /// The engine objects, shared by the host's commands and its task. No borrow is held across an await.
 #[derive(Default)]
 struct Engine {
@@ -127,11 +151,8 @@ struct Engine {
     phase: Cell<Phase>,
     task: Cell<Option<AbortHandle>>,
     stop: Rc<Cell<bool>>,
-    source: RefCell<Option<ByteSource>>,
-    model: RefCell<Option<Rc<GgufModel>>>,
-    tokenizer: RefCell<Option<Rc<Tokenizer>>>,
-    /// The model on the GPU; taken out while a generation runs on it.
-    backend: RefCell<Option<Backend>>,
+    /// The chosen model and what was built from it; `None` until a model is chosen.
+    chosen: RefCell<Option<Chosen>>,
     /// Where URLs' bytes are kept between loads (none where the engine runs on the page's thread).
     cache: Option<gptoss_engine::source::ModelCache>,
     /// Whether the cache's traffic meter holds a finished load's bytes: the next load starts it again. Choosing a
@@ -139,9 +160,6 @@ struct Engine {
     traffic_spent: Cell<bool>,
     /// The attention view's (layer, head), applied when a generation starts.
     probe: Cell<Option<(usize, usize)>>,
-    /// The prompt and generated ids of the last greedy generation on the GPU: the check compares the CPU
-    /// reference with them instead of running the GPU again.
-    last_greedy: RefCell<Option<(Vec<u32>, Vec<u32>)>>,
     /// The chat, and which of its ids the backend's KV cache holds.
     chat: RefCell<Chat>,
 }
@@ -156,21 +174,29 @@ impl Engine {
         self.queue.push(Update::Log(tone, text.into()));
     }
 
+    /// Reads (or, with `f`, changes) the chosen model's cells; no borrow outlives the call.
+    fn with_chosen<T>(&self, f: impl FnOnce(&mut Chosen) -> T) -> Result<T> {
+        match self.chosen.borrow_mut().as_mut() {
+            Some(chosen) => Ok(f(chosen)),
+            None => Err(Error::Usage("choose a model first".into())),
+        }
+    }
+
     /// The opened model of the chosen source, opening it (header only) if that has not happened yet.
     async fn model(&self) -> Result<Rc<GgufModel>> {
-        if let Some(model) = self.model.borrow().clone() {
+        let (opened, source) = self.with_chosen(|c| (c.model.clone(), c.source.clone()))?;
+        if let Some(model) = opened {
             return Ok(model);
         }
-        let source = self.source.borrow().clone().ok_or_else(|| Error::Usage("choose a model first".into()))?;
         let model = Rc::new(GgufModel::open(source, &mut self.queue.sink()).await?);
         self.queue.push(Update::Facts(ModelFacts::from_model(&model)));
-        *self.model.borrow_mut() = Some(model.clone());
+        self.with_chosen(|c| c.model = Some(model.clone()))?;
         Ok(model)
     }
 
     /// The model's tokenizer, built once per model (a stage of its own: the o200k vocabulary takes a moment).
     async fn tokenizer(&self, model: &GgufModel) -> Result<Rc<Tokenizer>> {
-        if let Some(tokenizer) = self.tokenizer.borrow().clone() {
+        if let Some(tokenizer) = self.with_chosen(|c| c.tokenizer.clone())? {
             return Ok(tokenizer);
         }
         let stage = StageTimer::start(Stage::Tokenizer, &mut self.queue.sink());
@@ -178,22 +204,46 @@ impl Engine {
         yield_to_page().await;
         let built = Tokenizer::from_gguf(model.header());
         let tokenizer = Rc::new(stage.end(&mut self.queue.sink(), built, 0)?);
-        *self.tokenizer.borrow_mut() = Some(tokenizer.clone());
+        self.with_chosen(|c| c.tokenizer = Some(tokenizer.clone()))?;
         Ok(tokenizer)
     }
 
-    /// Drops the model on the GPU, if any, and says how many bytes that released.
+    /// The loaded model and its tokenizer, taken out for a generation: [`Engine::put_back`] returns the model.
+    fn take_loaded(&self) -> Result<(Loaded, Rc<Tokenizer>)> {
+        let not_loaded = || Error::Usage("load the chosen model first (LOAD MODEL)".into());
+        let taken = self.with_chosen(|c| c.tokenizer.clone().zip(c.loaded.take()))?;
+        let (tokenizer, loaded) = taken.ok_or_else(not_loaded)?;
+        Ok((loaded, tokenizer))
+    }
+
+    fn put_back(&self, loaded: Loaded) {
+        if let Some(chosen) = self.chosen.borrow_mut().as_mut() {
+            chosen.loaded = Some(loaded);
+        }
+    }
+
+    fn is_loaded(&self) -> bool {
+        self.chosen.borrow().as_ref().is_some_and(|c| c.loaded.is_some())
+    }
+
+    /// Drops the loaded model, if any, and says how many bytes of GPU memory that released.
     fn release(&self) {
         self.chat.borrow_mut().forget_cache();
-        let old = self.backend.borrow_mut().take();
-        if let Some(backend) = old {
-            let bytes = match &backend {
+        let old = self.chosen.borrow_mut().as_mut().and_then(|c| c.loaded.take());
+        if let Some(loaded) = old {
+            let bytes = match &loaded.backend {
                 Backend::Gpu(model) => model.gpu_bytes(),
                 Backend::Cpu { .. } => 0,
             };
-            drop(backend);
+            drop(loaded);
             self.queue.push(Update::Released { bytes });
         }
+    }
+
+    /// Makes `source` the chosen model, dropping the one chosen before with everything built from it.
+    fn choose(&self, source: ByteSource) {
+        self.release();
+        *self.chosen.borrow_mut() = Some(Chosen { source, model: None, tokenizer: None, loaded: None });
     }
 
     async fn load(&self, settings: &Settings) -> Result<()> {
@@ -225,7 +275,7 @@ impl Engine {
             }
             None => gpu::load_model(ctx, &model, options, &mut self.queue.sink()).await?,
         };
-        *self.backend.borrow_mut() = Some(Backend::Gpu(Box::new(loaded)));
+        self.with_chosen(|c| c.loaded = Some(Loaded::new(Backend::Gpu(Box::new(loaded)))))?;
         Ok(())
     }
 
@@ -245,14 +295,10 @@ impl Engine {
         let Some(cache) = self.cache.clone() else {
             return Err(Error::Usage("the model cache is off (the engine runs on the page's thread)".into()));
         };
-        let chosen = self.source.borrow().clone();
+        let chosen = self.chosen.borrow().as_ref().map(|c| c.source.clone());
         if let Some(ByteSource::Cached(source)) = chosen {
             if model.as_deref().is_none_or(|m| m == source.model()) {
-                self.release();
-                *self.model.borrow_mut() = None;
-                *self.tokenizer.borrow_mut() = None;
-                *self.last_greedy.borrow_mut() = None;
-                *self.source.borrow_mut() = Some(ByteSource::Cached(source.detached()));
+                self.choose(ByteSource::Cached(source.detached()));
             }
         }
         let deleted = cache.delete(model.as_deref()).await;
@@ -264,22 +310,14 @@ impl Engine {
 
     /// Generates on the loaded model from an empty context.
     async fn generate(&self, settings: &Settings) -> Result<()> {
-        let tokenizer = self
-            .tokenizer
-            .borrow()
-            .clone()
-            .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
-        let mut backend = self
-            .backend
-            .borrow_mut()
-            .take()
-            .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
-        let result = self.generate_on(&mut backend, &tokenizer, settings).await;
-        *self.backend.borrow_mut() = Some(backend);
+        let (mut loaded, tokenizer) = self.take_loaded()?;
+        let result = self.generate_on(&mut loaded, &tokenizer, settings).await;
+        self.put_back(loaded);
         result
     }
 
-    async fn generate_on(&self, backend: &mut Backend, tokenizer: &Tokenizer, settings: &Settings) -> Result<()> {
+    async fn generate_on(&self, loaded: &mut Loaded, tokenizer: &Tokenizer, settings: &Settings) -> Result<()> {
+        let backend = &mut loaded.backend;
         backend.reset();
         self.chat.borrow_mut().forget_cache();
         let context = match backend {
@@ -322,23 +360,23 @@ impl Engine {
         };
         let result = generate(backend, tokenizer, &prompt, &options, &mut sink, move || !stop.get()).await;
         let greedy = options.sampler.temperature == 0.0 && matches!(backend, Backend::Gpu(_));
-        *self.last_greedy.borrow_mut() = (greedy && !ids.is_empty()).then_some((prompt, ids));
+        loaded.last_greedy = (greedy && !ids.is_empty()).then_some((prompt, ids));
         result.map(drop)
     }
 
     /// The chat's next turn on the loaded model (loading it first when none is).
     async fn chat(&self, request: &ChatRequest) -> Result<()> {
-        if self.backend.borrow().is_none() {
+        if !self.is_loaded() {
             self.load(&request.settings).await?;
         }
-        let tokenizer = self.tokenizer.borrow().clone().ok_or_else(|| Error::Usage("no tokenizer loaded".into()))?;
-        let mut backend = self.backend.borrow_mut().take().ok_or_else(|| Error::Usage("no model loaded".into()))?;
-        if let Backend::Gpu(model) = &mut backend {
+        let (mut loaded, tokenizer) = self.take_loaded()?;
+        if let Backend::Gpu(model) = &mut loaded.backend {
             model.set_attention_probe(self.probe.get())?;
         }
         self.set_phase(Phase::Generating);
-        let result = chat_turn(&self.chat, &mut backend, &tokenizer, request, &self.queue, self.stop.clone()).await;
-        *self.backend.borrow_mut() = Some(backend);
+        let result =
+            chat_turn(&self.chat, &mut loaded.backend, &tokenizer, request, &self.queue, self.stop.clone()).await;
+        self.put_back(loaded);
         result
     }
 
@@ -354,7 +392,7 @@ impl Engine {
                 PARITY_MAX_TENSOR_BYTES
             )));
         }
-        let last = self.last_greedy.borrow().clone();
+        let last = self.with_chosen(|c| c.loaded.as_ref().and_then(|l| l.last_greedy.clone()))?;
         let (prompt, gpu_ids) = match last {
             Some((prompt, mut ids)) => {
                 ids.truncate(PARITY_TOKENS);
@@ -364,15 +402,11 @@ impl Engine {
             None => {
                 let prompt = settings.conversation().prompt_ids(&tokenizer)?;
                 let options = GenerateOptions { max_new_tokens: PARITY_TOKENS, sampler: SamplerConfig::greedy() };
-                let mut gpu = self
-                    .backend
-                    .borrow_mut()
-                    .take()
-                    .ok_or_else(|| Error::Usage("load the chosen model first (LOAD MODEL)".into()))?;
-                gpu.reset();
+                let (mut gpu, _) = self.take_loaded()?;
+                gpu.backend.reset();
                 self.chat.borrow_mut().forget_cache();
-                let ids = generated_ids(&mut gpu, &tokenizer, &prompt, &options, &self.stop).await;
-                *self.backend.borrow_mut() = Some(gpu);
+                let ids = generated_ids(&mut gpu.backend, &tokenizer, &prompt, &options, &self.stop).await;
+                self.put_back(gpu);
                 let ids = ids?;
                 self.log(Tone::Data, format!("parity: GPU ids {ids:?} (greedy)"));
                 (prompt, ids)
@@ -488,14 +522,13 @@ impl Host {
         if self.refuse_if_busy("choosing a model") {
             return;
         }
-        *self.engine.source.borrow_mut() = Some(source.clone());
+        let name = source.name();
+        self.engine.choose(source);
+        self.engine.queue.push(Update::SourceChosen { name });
         if let Some(cache) = &self.engine.cache {
             cache.reset_traffic();
             self.engine.traffic_spent.set(false);
         }
-        *self.engine.model.borrow_mut() = None;
-        *self.engine.tokenizer.borrow_mut() = None;
-        self.engine.queue.push(Update::SourceChosen { name: source.name() });
         let engine = self.engine.clone();
         self.run(Phase::Inspecting, async move {
             let opened = engine.model().await.map(drop);
@@ -531,7 +564,7 @@ impl Host {
             return;
         }
         let engine = self.engine.clone();
-        let phase = if engine.backend.borrow().is_some() { Phase::Generating } else { Phase::Loading };
+        let phase = if engine.is_loaded() { Phase::Generating } else { Phase::Loading };
         self.run(phase, async move { engine.chat(&request).await });
     }
 
@@ -542,7 +575,8 @@ impl Host {
         }
         let mut chat = self.engine.chat.borrow_mut();
         chat.clear();
-        let context = self.engine.backend.borrow().as_ref().map_or(0, Backend::context);
+        let chosen = self.engine.chosen.borrow();
+        let context = chosen.as_ref().and_then(|c| c.loaded.as_ref()).map_or(0, |l| l.backend.context());
         self.engine.queue.push(Update::Chat(ChatSnapshot::of(&chat, context, None, Vec::new())));
     }
 
@@ -605,7 +639,8 @@ impl Host {
     /// Watches another layer and head; a running generation keeps its view until it ends.
     fn set_attention_view(&self, layer: usize, head: usize) {
         self.engine.probe.set(Some((layer, head)));
-        if let Some(Backend::Gpu(model)) = self.engine.backend.borrow_mut().as_mut() {
+        let mut chosen = self.engine.chosen.borrow_mut();
+        if let Some(Backend::Gpu(model)) = chosen.as_mut().and_then(|c| c.loaded.as_mut()).map(|l| &mut l.backend) {
             if let Err(e) = model.set_attention_probe(Some((layer, head))) {
                 self.engine.log(Tone::Warning, e.to_string());
             }

@@ -6,7 +6,7 @@ use gptoss_components::{file_text, format_bytes, Fact, Tone};
 use gptoss_engine::gguf::GgufModel;
 use gptoss_engine::gpu::buffers::{binding_limit, weight_limit};
 use gptoss_engine::gpu::{BufferSizes, ExpertBudget, GpuOptions, KvStorage};
-use gptoss_engine::model::{GptOssConfig, TensorPlan};
+use gptoss_engine::model::{plan_of, GptOssConfig, TensorPlan};
 
 /// Characters of `general.name` shown before the rest is summarised (a file may carry a megabyte there).
 const SHOWN_NAME_CHARS: usize = 120;
@@ -38,25 +38,18 @@ impl ModelFacts {
             .and_then(|v| v.as_str())
             .map(|name| file_text(name, SHOWN_NAME_CHARS))
             .unwrap_or_else(|| model.shards()[0].source.file_name());
-        let infos: Vec<_> = model.tensors().map(|t| t.info.clone()).collect();
-        let config = GptOssConfig::from_header(header).map_err(|e| e.to_string());
-        let plan = config.as_ref().ok().map(|c| TensorPlan::new(c, &infos).map_err(|e| e.to_string()));
-        let tensor_bytes = match &plan {
-            Some(Ok(plan)) => plan.total_bytes(),
-            _ => model.tensor_bytes(),
+        let (config, plan) = match plan_of(model) {
+            Ok((config, plan)) => (Ok(config), Some(plan)),
+            Err(e) => (Err(e.to_string()), None),
         };
-        let largest_tensor =
-            infos.iter().max_by_key(|t| t.n_bytes).map(|t| (t.name.clone(), t.n_bytes)).unwrap_or_default();
-        let (config, plan) = match plan {
-            Some(Err(e)) => (Err(e), None),
-            Some(Ok(plan)) => (config, Some(plan)),
-            None => (config, None),
-        };
+        let tensor_bytes = plan.as_ref().map_or_else(|| model.tensor_bytes(), TensorPlan::total_bytes);
+        let largest = model.tensors().max_by_key(|t| t.info.n_bytes);
+        let largest_tensor = largest.map(|t| (t.info.name.clone(), t.info.n_bytes)).unwrap_or_default();
         ModelFacts {
             name,
             file_bytes: model.shards().iter().map(|s| s.file_len).sum(),
             files: model.shards().len(),
-            tensor_count: infos.len(),
+            tensor_count: model.tensors().count(),
             tensor_bytes,
             plan,
             largest_tensor,

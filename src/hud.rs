@@ -172,12 +172,10 @@ impl Hud {
             Update::SourceChosen { name } => {
                 let adapter = self.adapter.take();
                 let log = std::mem::take(&mut self.log);
-                let gpu = (self.gpu_bytes, std::mem::take(&mut self.buffers), self.ready, self.kv.take());
                 let listing = self.cache.listing.take();
+                // The engine released the model loaded before (an `Update::Released` came first).
                 *self = Hud { adapter, log, ..Hud::default() };
                 self.cache.listing = listing;
-                // The loaded model (if any) stays on the GPU until a new load replaces it.
-                (self.gpu_bytes, self.buffers, self.ready, self.kv) = gpu;
                 self.log(at_ms, Tone::Data, format!("source: {name}"));
                 self.source = Some(name);
             }
@@ -516,7 +514,7 @@ mod tests {
     }
 
     #[test]
-    fn choosing_a_source_keeps_the_resident_model_and_the_log() {
+    fn choosing_a_source_starts_again_but_keeps_the_log() {
         let mut hud = Hud::default();
         hud.apply(
             0.0,
@@ -528,10 +526,11 @@ mod tests {
             }),
         );
         hud.apply(1.0, Update::Engine(Event::StageStarted { stage: Stage::FetchHeader }));
+        hud.apply(2.0, Update::Released { bytes: 64 });
         hud.apply(2.0, Update::SourceChosen { name: "b.gguf".into() });
-        assert_eq!(hud.gpu_bytes, 64);
+        assert_eq!((hud.gpu_bytes, hud.buffers.len()), (0, 0));
         assert!(hud.stages.is_empty());
         assert_eq!(hud.source.as_deref(), Some("b.gguf"));
-        assert_eq!(hud.log.len(), 1);
+        assert_eq!(hud.log.len(), 2);
     }
 }

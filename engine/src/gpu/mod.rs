@@ -32,8 +32,7 @@ pub use probe::{compute_check, read_ceiling, ComputeCheck, ReadCeiling};
 pub use shaders::KvStorage;
 
 use crate::events::{Event, EventSink, Stage, StageTimer};
-use crate::gguf::{GgufModel, StreamOptions, TensorInfo};
-use crate::model::{GptOssConfig, TensorPlan};
+use crate::gguf::{GgufModel, StreamOptions};
 use crate::Result;
 
 /// Sizes chosen at load.
@@ -80,9 +79,7 @@ pub async fn load_model(
     events: &mut dyn EventSink,
 ) -> Result<GpuModel> {
     events.emit(Event::GpuAdapter { report: ctx.report.clone() });
-    let config = GptOssConfig::from_header(model.header())?;
-    let infos: Vec<TensorInfo> = model.tensors().map(|t| t.info.clone()).collect();
-    let plan = TensorPlan::new(&config, &infos)?;
+    let (config, plan) = crate::model::plan_of(model)?;
     let needed: std::collections::HashSet<String> = plan.tensors.iter().map(|t| t.info.name.clone()).collect();
     let mut loader = GpuLoader::new(ctx, config, plan, options, events)?;
     if loader.pages_experts() {
