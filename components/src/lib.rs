@@ -55,9 +55,9 @@ mod webgpu_status;
 pub use button::{Button, ButtonProps};
 pub use cache_panel::{CachePanel, CachePanelProps, CachedModelRow};
 pub use charts::{
-    palette, ChartCanvas, ChartCanvasProps, ChartFigure, ChartFigureProps, Draw, DrawResult, HeatPalette, Heatmap,
-    HeatmapData, HeatmapProps, KvFill, KvFillData, KvFillProps, KvLayer, Sparkline, SparklineData, SparklineProps,
-    Waterfall, WaterfallData, WaterfallProps,
+    palette, palette::Palette, ChartCanvas, ChartCanvasProps, ChartFigure, ChartFigureProps, Draw, DrawResult,
+    HeatPalette, Heatmap, HeatmapData, HeatmapProps, KvFill, KvFillData, KvFillProps, KvLayer, Sparkline,
+    SparklineData, SparklineProps, Waterfall, WaterfallData, WaterfallProps,
 };
 pub use chat_message::{ChatMessage, ChatMessageProps};
 pub use context_bar::{ContextBar, ContextBarProps};

@@ -28,8 +28,10 @@ use dioxus::prelude::*;
 /// - `--hud-data` (primary data), `--hud-dim` (labels, pending), `--hud-warning`, `--hud-done`, `--hud-error`: the
 ///   colours of the [`Tone`](crate::Tone)s
 /// - `--hud-text`: body text; `--hud-font`: the monospace face
+/// - `--hud-track` (an empty chart cell), `--hud-resident` (a resident expert's backdrop): chart colours only
 ///
-/// Charts paint their canvas with [`palette`](crate::palette), the default values of these variables.
+/// Charts read these variables where their canvas is shown, before each paint (see [`Palette`](crate::Palette)):
+/// in hex or `rgb()` notation they recolour the pixels too.
 #[component]
 pub fn Theme() -> Element {
     rsx! { document::Stylesheet { href: asset!("/src/theme.css") } }

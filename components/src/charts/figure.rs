@@ -3,6 +3,8 @@
 use dioxus::prelude::*;
 
 use super::draw::Draw;
+#[cfg(target_arch = "wasm32")]
+use super::palette::Palette;
 
 /// # ChartCanvas
 ///
@@ -104,14 +106,30 @@ pub fn ChartFigure<T: Draw + Clone + PartialEq + 'static>(
     }
 }
 
-/// Paints the canvas once it is mounted and again whenever `chart` changes.
+/// Paints the canvas once it is mounted, again whenever `chart` changes, and again when a stylesheet finishes
+/// loading (the theme's colours are read at each paint, and a stylesheet may load after the first).
 #[cfg(target_arch = "wasm32")]
 fn use_painter<T: Draw + Clone + PartialEq + 'static>(chart: T) -> impl FnMut(MountedEvent) + 'static {
+    use std::cell::RefCell;
+    use std::rc::Rc;
     use wasm_bindgen::JsCast;
     let mut canvas = use_signal(|| None::<web_sys::HtmlCanvasElement>);
+    // What the canvas shows now, for the repaint when a stylesheet loads.
+    let shown = use_hook(|| Rc::new(RefCell::new(None::<(web_sys::HtmlCanvasElement, T)>)));
+    use_hook({
+        let shown = shown.clone();
+        move || {
+            Rc::new(StylesheetWatch::new(move || {
+                if let Some((canvas, chart)) = &*shown.borrow() {
+                    paint(canvas, chart);
+                }
+            }))
+        }
+    });
     use_effect(use_reactive(&chart, move |chart| {
         if let Some(canvas) = &*canvas.read() {
             paint(canvas, &chart);
+            *shown.borrow_mut() = Some((canvas.clone(), chart));
         }
     }));
     move |event: MountedEvent| {
@@ -120,15 +138,74 @@ fn use_painter<T: Draw + Clone + PartialEq + 'static>(chart: T) -> impl FnMut(Mo
     }
 }
 
+/// Calls its function whenever a `<link>` (a stylesheet) of the document finishes loading, until dropped.
+#[cfg(target_arch = "wasm32")]
+struct StylesheetWatch(Option<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>);
+
+#[cfg(target_arch = "wasm32")]
+impl StylesheetWatch {
+    fn new(on_load: impl Fn() + 'static) -> StylesheetWatch {
+        use wasm_bindgen::JsCast;
+        let listener =
+            wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let target = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+                if target.is_some_and(|e| e.tag_name().eq_ignore_ascii_case("link")) {
+                    on_load();
+                }
+            });
+        // `load` does not bubble: listen in the capture phase, where every element's reaches the document.
+        let added = web_sys::window()
+            .and_then(|w| w.document())
+            .map(|d| d.add_event_listener_with_callback_and_bool("load", listener.as_ref().unchecked_ref(), true));
+        match added {
+            Some(Ok(())) => StylesheetWatch(Some(listener)),
+            _ => {
+                web_sys::console::warn_1(&"chart: cannot watch stylesheets load; a late theme will not repaint".into());
+                StylesheetWatch(None)
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl Drop for StylesheetWatch {
+    fn drop(&mut self) {
+        use wasm_bindgen::JsCast;
+        let (Some(listener), Some(document)) = (&self.0, web_sys::window().and_then(|w| w.document())) else {
+            return;
+        };
+        let _ = document.remove_event_listener_with_callback_and_bool("load", listener.as_ref().unchecked_ref(), true);
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 fn paint<T: Draw>(canvas: &web_sys::HtmlCanvasElement, chart: &T) {
+    let palette = theme_palette(canvas);
     let Some(backend) = plotters_canvas::CanvasBackend::with_canvas_object(canvas.clone()) else {
         web_sys::console::error_1(&"chart: the canvas has no 2D context".into());
         return;
     };
-    if let Err(e) = super::draw::paint(chart, &plotters::prelude::IntoDrawingArea::into_drawing_area(backend)) {
+    let area = plotters::prelude::IntoDrawingArea::into_drawing_area(backend);
+    if let Err(e) = super::draw::paint(chart, &area, &palette) {
         web_sys::console::error_1(&format!("chart: drawing failed: {e}").into());
     }
+}
+
+/// The theme's colours where `canvas` is shown. A variable whose value this cannot read as a colour is drawn in
+/// the default theme's colour, and said once in the console.
+#[cfg(target_arch = "wasm32")]
+fn theme_palette(canvas: &web_sys::Element) -> Palette {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let style = web_sys::window().and_then(|w| w.get_computed_style(canvas).ok().flatten());
+    let Some(style) = style else { return Palette::DEFAULT };
+    let (palette, unread) = Palette::from_variables(|name| style.get_property_value(name).ok());
+    if !unread.is_empty() && !WARNED.swap(true, Ordering::Relaxed) {
+        let message =
+            format!("chart: {} not in hex or rgb() notation; drawn in the default theme's colour", unread.join(", "));
+        web_sys::console::warn_1(&message.into());
+    }
+    palette
 }
 
 /// Natively (server-side rendering, tests) there is no canvas to paint.

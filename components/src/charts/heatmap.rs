@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use super::draw::{Draw, DrawResult};
 use super::figure::ChartFigure;
-use super::palette;
+use super::palette::Palette;
 
 /// Which colour a heatmap's intensity runs through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct HeatmapData {
 const MARGIN: i32 = 2;
 
 impl Draw for HeatmapData {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, palette: &Palette) -> DrawResult<DB> {
         let data = self;
         if data.rows == 0 || data.cols == 0 {
             return Ok(());
@@ -45,8 +45,8 @@ impl Draw for HeatmapData {
         let gap = |size: f32| i32::from(size >= 4.0);
         let max = data.values.iter().cloned().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
         let mid = match data.palette {
-            HeatPalette::Data => palette::DATA,
-            HeatPalette::Warm => palette::WARNING,
+            HeatPalette::Data => palette.data,
+            HeatPalette::Warm => palette.warning,
         };
         let cell = |r: usize, c: usize| {
             let x0 = MARGIN + (c as f32 * cell_w).round() as i32;
@@ -60,18 +60,18 @@ impl Draw for HeatmapData {
                 let i = r * data.cols + c;
                 let v = data.values.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0);
                 let colour = if v > 0.0 && max > 0.0 {
-                    palette::ramp(mid, v / max)
+                    palette.ramp(mid, v / max)
                 } else if data.resident.get(i).copied().unwrap_or(false) {
-                    palette::RESIDENT
+                    palette.resident
                 } else {
-                    palette::TRACK
+                    palette.track
                 };
                 area.draw(&Rectangle::new(cell(r, c), colour.filled()))?;
             }
         }
         for &(r, c) in &data.marked {
             if r < data.rows && c < data.cols {
-                area.draw(&Rectangle::new(cell(r, c), palette::DONE.stroke_width(1)))?;
+                area.draw(&Rectangle::new(cell(r, c), palette.done.stroke_width(1)))?;
             }
         }
         Ok(())
@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn routing_grid_as_svg() {
-        let svg = routing().to_svg(84, 36).unwrap();
+        let svg = routing().to_svg(84, 36, &Palette::DEFAULT).unwrap();
         assert_snapshot("charts/snapshots/heatmap/routing.svg", &svg);
         // 12 cells and 3 outlines.
         assert_eq!(svg.matches("<rect").count(), 1 + 12 + 3, "{svg}");
@@ -164,7 +164,7 @@ mod tests {
             palette: HeatPalette::Warm,
             ..Default::default()
         };
-        let svg = data.to_svg(40, 12).unwrap();
+        let svg = data.to_svg(40, 12, &Palette::DEFAULT).unwrap();
         assert_snapshot("charts/snapshots/heatmap/residency.svg", &svg);
         assert!(svg.contains("#083426"), "resident backdrop: {svg}");
     }

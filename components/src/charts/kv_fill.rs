@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use super::draw::{Draw, DrawResult};
 use super::figure::ChartFigure;
-use super::palette;
+use super::palette::Palette;
 
 /// One layer's KV cache.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,7 +28,7 @@ const MARGIN: i32 = 3;
 const RING_SEGMENTS: usize = 32;
 
 impl Draw for KvFillData {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, palette: &Palette) -> DrawResult<DB> {
         let data = self;
         let n = data.layers.len();
         if n == 0 {
@@ -41,9 +41,15 @@ impl Draw for KvFillData {
             let x0 = MARGIN + (i as f32 * cell).round() as i32;
             let x1 = MARGIN + ((i + 1) as f32 * cell).round() as i32;
             if layer.sliding {
-                ring(area, layer, ((x0 + x1) / 2, MARGIN + height / 2), ((x1 - x0).min(height) / 2 - 1).max(3))?;
+                ring(
+                    area,
+                    palette,
+                    layer,
+                    ((x0 + x1) / 2, MARGIN + height / 2),
+                    ((x1 - x0).min(height) / 2 - 1).max(3),
+                )?;
             } else {
-                bar(area, layer, x0 + 1, (x1 - 2).max(x0 + 2), height)?;
+                bar(area, palette, layer, x0 + 1, (x1 - 2).max(x0 + 2), height)?;
             }
         }
         Ok(())
@@ -53,25 +59,27 @@ impl Draw for KvFillData {
 /// A full layer: a bar filling from the bottom with written / capacity.
 fn bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    palette: &Palette,
     layer: &KvLayer,
     x0: i32,
     x1: i32,
     height: i32,
 ) -> DrawResult<DB> {
     let (top, bottom) = (MARGIN, MARGIN + height);
-    area.draw(&Rectangle::new([(x0, top), (x1, bottom)], palette::TRACK.filled()))?;
+    area.draw(&Rectangle::new([(x0, top), (x1, bottom)], palette.track.filled()))?;
     let fraction = if layer.capacity > 0 { (layer.written as f32 / layer.capacity as f32).min(1.0) } else { 0.0 };
     if layer.written > 0 {
         // At least a pixel once anything is written, so a long context still shows activity.
         let filled = ((height as f32 * fraction).round() as i32).max(1);
-        area.draw(&Rectangle::new([(x0, bottom - filled), (x1, bottom)], palette::DATA.filled()))?;
+        area.draw(&Rectangle::new([(x0, bottom - filled), (x1, bottom)], palette.data.filled()))?;
     }
-    area.draw(&Rectangle::new([(x0, top), (x1, bottom)], palette::DIM.stroke_width(1)))
+    area.draw(&Rectangle::new([(x0, top), (x1, bottom)], palette.dim.stroke_width(1)))
 }
 
 /// A sliding layer: a ring of the window, arcs lit where positions are held, the next write position amber.
 fn ring<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    palette: &Palette,
     layer: &KvLayer,
     centre: (i32, i32),
     radius: i32,
@@ -86,11 +94,11 @@ fn ring<DB: DrawingBackend>(
         let first = s * capacity / segments;
         let end = (s + 1) * capacity / segments;
         let colour = if (first..end).contains(&head) && layer.written > 0 {
-            palette::WARNING
+            palette.warning
         } else if first < held {
-            palette::DATA
+            palette.data
         } else {
-            palette::TRACK
+            palette.track
         };
         area.draw(&Polygon::new(arc(centre, inner, radius as f32, s, segments), colour.filled()))?;
     }
@@ -181,7 +189,7 @@ mod tests {
         let layers = (0..4)
             .map(|il| KvLayer { sliding: il % 2 == 0, capacity: if il % 2 == 0 { 8 } else { 64 }, written: 11 })
             .collect();
-        let svg = KvFillData { layers }.to_svg(96, 30).unwrap();
+        let svg = KvFillData { layers }.to_svg(96, 30, &Palette::DEFAULT).unwrap();
         assert_snapshot("charts/snapshots/kv_fill/four_layers.svg", &svg);
         // Two rings of 8 arcs; 11 written wraps a window of 8: all held, next write at 3 (amber).
         assert_eq!(svg.matches("<polygon").count(), 16, "{svg}");

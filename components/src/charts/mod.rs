@@ -3,8 +3,8 @@
 //! ([`Draw::to_svg`]), so the snapshot tests check the very drawing code the page runs. Every chart is shown in a
 //! [`ChartFigure`]: the canvas (or why there is nothing to draw) above a caption.
 //!
-//! The canvas is painted with [`palette`]'s colours, the default theme's (see [`crate::theme`]); CSS variables
-//! reach the figure's caption and frame, not the pixels.
+//! The canvas is painted in a [`palette::Palette`] read from the theme's CSS variables where the canvas is shown
+//! (see [`crate::theme`]), so an app's or a subtree's override reaches the pixels as it reaches the caption.
 
 mod draw;
 mod figure;

@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use super::draw::{Draw, DrawResult};
 use super::figure::ChartFigure;
-use super::palette;
+use super::palette::Palette;
 
 /// A series drawn as a line over a shaded area.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,12 +18,12 @@ pub struct SparklineData {
 const MARGIN: i32 = 4;
 
 impl Draw for SparklineData {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, palette: &Palette) -> DrawResult<DB> {
         let data = self;
         let (w, h) = area.dim_in_pixel();
         let (w, h) = (w as i32, h as i32);
         let bottom = h - MARGIN;
-        area.draw(&PathElement::new(vec![(MARGIN, bottom), (w - MARGIN, bottom)], palette::DIM.stroke_width(1)))?;
+        area.draw(&PathElement::new(vec![(MARGIN, bottom), (w - MARGIN, bottom)], palette.dim.stroke_width(1)))?;
         let finite: Vec<f32> = data.values.iter().map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect();
         if finite.is_empty() {
             return Ok(());
@@ -46,11 +46,11 @@ impl Draw for SparklineData {
             let mut shade = points.clone();
             shade.push((points[points.len() - 1].0, bottom));
             shade.push((points[0].0, bottom));
-            area.draw(&Polygon::new(shade, palette::DATA.mix(0.15).filled()))?;
-            area.draw(&PathElement::new(points.clone(), palette::DATA.stroke_width(2)))?;
+            area.draw(&Polygon::new(shade, palette.data.mix(0.15).filled()))?;
+            area.draw(&PathElement::new(points.clone(), palette.data.stroke_width(2)))?;
         }
         let last = points[points.len() - 1];
-        area.draw(&Circle::new(last, 3, palette::DONE.filled()))?;
+        area.draw(&Circle::new(last, 3, palette.done.filled()))?;
         Ok(())
     }
 }
@@ -119,17 +119,26 @@ mod tests {
     #[test]
     fn entropy_series_as_svg() {
         let data = SparklineData { values: vec![2.0, 3.5, 1.0, 4.0, 2.5], max: None };
-        let svg = data.to_svg(120, 40).unwrap();
+        let svg = data.to_svg(120, 40, &Palette::DEFAULT).unwrap();
         assert_snapshot("charts/snapshots/sparkline/series.svg", &svg);
         // Five points: the last (4th index, 2.5 of 4.0) is the dot at x = 116.
         assert!(svg.contains(r#"<circle cx="116""#), "{svg}");
     }
 
     #[test]
+    fn drawn_in_the_palette_it_is_given() {
+        let data = SparklineData { values: vec![2.0, 3.5, 1.0], max: None };
+        let palette = Palette { data: RGBColor(255, 0, 0), done: RGBColor(0, 0, 255), ..Palette::DEFAULT };
+        let svg = data.to_svg(120, 40, &palette).unwrap();
+        assert!(svg.contains("#FF0000") && svg.contains("#0000FF"), "{svg}");
+        assert!(!svg.contains("#7FD3E5"), "{svg}");
+    }
+
+    #[test]
     fn empty_and_single_value() {
-        let empty = SparklineData::default().to_svg(60, 20).unwrap();
+        let empty = SparklineData::default().to_svg(60, 20, &Palette::DEFAULT).unwrap();
         assert!(!empty.contains("<circle"), "{empty}");
-        let one = SparklineData { values: vec![f32::NAN], max: Some(1.0) }.to_svg(60, 20).unwrap();
+        let one = SparklineData { values: vec![f32::NAN], max: Some(1.0) }.to_svg(60, 20, &Palette::DEFAULT).unwrap();
         assert!(one.contains("<circle"), "{one}");
     }
 

@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use super::draw::{Draw, DrawResult};
 use super::figure::ChartFigure;
-use super::palette;
+use super::palette::Palette;
 
 /// Recent tokens' top candidates.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23,7 +23,7 @@ const MARGIN: i32 = 2;
 const RANK_SHADES: [f32; 5] = [0.6, 0.45, 0.33, 0.24, 0.16];
 
 impl Draw for WaterfallData {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, palette: &Palette) -> DrawResult<DB> {
         let data = self;
         let capacity = data.capacity.max(1);
         let (w, h) = area.dim_in_pixel();
@@ -33,7 +33,7 @@ impl Draw for WaterfallData {
         for (slot, (r, row)) in data.rows.iter().enumerate().skip(skip).enumerate() {
             let y0 = MARGIN + (slot as f32 * row_h).round() as i32;
             let y1 = (MARGIN + ((slot + 1) as f32 * row_h).round() as i32 - i32::from(row_h >= 4.0)).max(y0 + 1);
-            area.draw(&Rectangle::new([(MARGIN, y0), (MARGIN + width as i32, y1)], palette::TRACK.filled()))?;
+            area.draw(&Rectangle::new([(MARGIN, y0), (MARGIN + width as i32, y1)], palette.track.filled()))?;
             let mut x = 0.0f32;
             for (rank, p) in row.iter().enumerate() {
                 let p = if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };
@@ -44,9 +44,9 @@ impl Draw for WaterfallData {
                     continue;
                 }
                 let shade = RANK_SHADES[rank.min(RANK_SHADES.len() - 1)];
-                area.draw(&Rectangle::new([(x0, y0), (x1, y1)], palette::ramp(palette::DATA, shade).filled()))?;
+                area.draw(&Rectangle::new([(x0, y0), (x1, y1)], palette.ramp(palette.data, shade).filled()))?;
                 if data.chosen.get(r).copied().flatten() == Some(rank) {
-                    area.draw(&Rectangle::new([(x0, y0), (x1, y1)], palette::DONE.stroke_width(1)))?;
+                    area.draw(&Rectangle::new([(x0, y0), (x1, y1)], palette.done.stroke_width(1)))?;
                 }
             }
         }
@@ -116,7 +116,7 @@ mod tests {
             chosen: vec![Some(1), Some(0), None],
             capacity: 2,
         };
-        let svg = data.to_svg(104, 24).unwrap();
+        let svg = data.to_svg(104, 24, &Palette::DEFAULT).unwrap();
         assert_snapshot("charts/snapshots/waterfall/two_rows.svg", &svg);
         // Rows 2 and 3 only (capacity 2): 2 tracks + 3 + 4 slices + 1 outline, plus the background.
         assert_eq!(svg.matches("<rect").count(), 1 + 2 + 7 + 1, "{svg}");

@@ -284,14 +284,14 @@ fn Tokens() -> Element {
 struct Bars(Vec<f32>);
 
 impl Draw for Bars {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, palette: &Palette) -> DrawResult<DB> {
         let (w, h) = area.dim_in_pixel();
         let max = self.0.iter().cloned().fold(0.0f32, f32::max);
         let width = w as i32 / self.0.len().max(1) as i32;
         for (i, v) in self.0.iter().enumerate() {
             let top = h as i32 - (v / max.max(f32::MIN_POSITIVE) * h as f32) as i32;
             let x = i as i32 * width;
-            area.draw(&Rectangle::new([(x + 1, top), (x + width - 1, h as i32)], palette::DATA.filled()))?;
+            area.draw(&Rectangle::new([(x + 1, top), (x + width - 1, h as i32)], palette.data.filled()))?;
         }
         Ok(())
     }
@@ -381,6 +381,9 @@ fn Chat() -> Element {
                     Button { "WARM" }
                     Metric { label: "VALUE", value: Some(1.0), unit: "" }
                 }
+                // A cell at 0.6 of the largest value is drawn in exactly the data colour: the override's.
+                Heatmap { data: HeatmapData { rows: 1, cols: 2, values: vec![0.6, 1.0], ..HeatmapData::default() },
+                    label: "THEMED", rows_label: "", cols_label: "", height: 24 }
             }
         }
     }
