@@ -240,6 +240,13 @@ impl Engine {
         }
     }
 
+    /// After the device was lost: the loaded model's buffers went with it, so it is released, and the next load
+    /// runs on a new device.
+    fn gpu_lost(&self) {
+        self.release();
+        self.log(Tone::Warning, "the GPU was lost: the model was released; LOAD MODEL loads it again on a new device");
+    }
+
     /// Makes `source` the chosen model, dropping the one chosen before with everything built from it.
     fn choose(&self, source: ByteSource) {
         self.release();
@@ -497,6 +504,9 @@ impl Host {
                         engine.phase.set(Phase::Failed);
                         log_error(&e.to_string());
                         engine.queue.push(Update::Failed(e.to_string()));
+                        if matches!(e, Error::GpuLost(_)) {
+                            engine.gpu_lost();
+                        }
                     }
                 }
             },

@@ -70,9 +70,24 @@ pub fn serve() {
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    install_gpu_loss_hook(&scope);
     let ready = Object::new();
     let _ = Reflect::set(&ready, &"ready".into(), &JsValue::TRUE);
     let _ = scope.post_message(&ready);
+}
+
+/// The browser tests' way to lose the GPU as a driver reset would: `__gptossLoseGpu()` in the worker's scope
+/// (Playwright evaluates it there; the page's scripts cannot reach it) destroys the engine's device.
+fn install_gpu_loss_hook(scope: &DedicatedWorkerGlobalScope) {
+    let lose = Closure::<dyn Fn() -> bool>::new(|| match gptoss_engine::gpu::GpuContext::current() {
+        Some(ctx) => {
+            ctx.destroy("destroyed by the test hook __gptossLoseGpu");
+            true
+        }
+        None => false,
+    });
+    let _ = Reflect::set(scope, &"__gptossLoseGpu".into(), lose.as_ref());
+    lose.forget();
 }
 
 fn scope_of() -> DedicatedWorkerGlobalScope {

@@ -17,9 +17,13 @@ pub enum Error {
     /// Tokenizer or Harmony failure.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
-    /// The GPU cannot do what was asked (missing feature, limit exceeded, device lost).
+    /// The GPU cannot do what was asked (missing feature, limit exceeded).
     #[error("gpu: {0}")]
     Gpu(String),
+    /// The GPU device was lost (a driver reset, the GPU taken away, the device destroyed): everything on it is
+    /// gone, and only a new device can run the model again. The text is the browser's or driver's reason.
+    #[error("the GPU device was lost: {0}")]
+    GpuLost(String),
     /// Bad command-line or API input.
     #[error("{0}")]
     Usage(String),

@@ -13,3 +13,41 @@ fn device_computes() {
     let n = 1024u64;
     assert_eq!(check.checksum, (n - 1) * n * (2 * n - 1) / 6 + 7 * n);
 }
+
+/// A lost device (destroyed here, as a driver reset would lose it) fails the next step with `Error::GpuLost`
+/// naming why, not a hang or a panic; the shared device is replaced by a new one, on which the model loads and
+/// generates again.
+#[test]
+fn a_lost_device_fails_the_next_step_and_a_new_one_takes_over() {
+    use gptoss_engine::events::NoEvents;
+    use gptoss_engine::gguf::GgufModel;
+    use gptoss_engine::gpu::{load_model, GpuOptions};
+    use gptoss_engine::sampler::SamplerConfig;
+    use gptoss_engine::source::ByteSource;
+    use gptoss_engine::Error;
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
+    let file = pollster::block_on(GgufModel::open(ByteSource::file(&path), &mut NoEvents)).unwrap();
+    let options = GpuOptions { context: 64, max_batch: 16, max_logit_rows: 16, ..Default::default() };
+    let load = |ctx: std::rc::Rc<GpuContext>| {
+        pollster::block_on(load_model(ctx, &file, options.clone(), &mut NoEvents)).unwrap()
+    };
+    let greedy = SamplerConfig::greedy();
+
+    let first = pollster::block_on(GpuContext::shared()).expect("a Vulkan adapter");
+    let mut model = load(first.clone());
+    let before = pollster::block_on(model.step(&[1, 2, 3], &greedy)).unwrap().choice.token;
+    first.destroy("destroyed by the test");
+    assert_eq!(first.lost().as_deref(), Some("destroyed by the test"));
+    match pollster::block_on(model.step(&[before], &greedy)) {
+        Err(Error::GpuLost(why)) => assert_eq!(why, "destroyed by the test"),
+        other => panic!("a step on a lost device gave {:?}", other.map(|s| s.choice.token)),
+    }
+    drop(model);
+
+    let second = pollster::block_on(GpuContext::shared()).unwrap();
+    assert!(!std::rc::Rc::ptr_eq(&first, &second), "the lost device was handed out again");
+    assert_eq!(second.lost(), None);
+    let mut model = load(second);
+    assert_eq!(pollster::block_on(model.step(&[1, 2, 3], &greedy)).unwrap().choice.token, before);
+}

@@ -385,6 +385,36 @@ test("LOAD MODEL again releases the first model: the GPU-bytes gauge returns to 
   assert.match(await page.locator("#event-log").innerText(), /\(stopped\)/);
 });
 
+test("the GPU lost in the middle of a generation: the HUD says so, the model is released, LOAD MODEL works again", async () => {
+  const errorsBefore = consoleErrors.length;
+  await page.click("#generate");
+  await phase(page, "generating");
+  await tokensShown(1);
+  // The engine's device is destroyed from its worker, as a driver reset would lose it (the test hook).
+  const worker = page.workers()[0];
+  assert.ok(worker, "the engine runs in a worker");
+  assert.equal(await worker.evaluate(() => self.__gptossLoseGpu()), true);
+  await phase(page, "error");
+  assert.match(await page.locator("#hud-error").innerText(), /GPU device was lost: destroyed by the test hook/);
+  const log = await page.locator("#event-log").innerText();
+  assert.match(log, /the GPU was lost: the model was released; LOAD MODEL loads it again on a new device/);
+  assert.equal(await attr("#memory-gauge", "data-allocated"), "0");
+  assert.equal(await count("#model-ready"), 0);
+  // The failure went to the console as an error, and nothing else did.
+  const logged = consoleErrors.splice(errorsBefore);
+  assert.ok(logged.length >= 1 && logged.every((e) => /GPU device was lost/.test(e)), JSON.stringify(logged));
+
+  // A new device: the model loads and generates again.
+  await page.waitForSelector('#load-model[data-state="idle"]', { timeout: LOAD_TIMEOUT_MS });
+  const started = Date.now();
+  await page.click("#load-model");
+  await page.waitForSelector("#model-ready", { timeout: RUN_TIMEOUT_MS });
+  await tokensShown(1);
+  console.log(`after the GPU was lost: LOAD MODEL → first token in ${Date.now() - started} ms on a new device`);
+  await page.click("#stop");
+  await phase(page, "idle");
+});
+
 test("no console error, no page error, no live-reload socket", () => {
   assert.deepEqual(pageErrors, []);
   assert.deepEqual(consoleErrors, []);

@@ -14,22 +14,32 @@ pub struct GpuContext {
     /// The first GPU error no error scope caught (wgpu's default handler would panic natively); the next
     /// readback returns it as an error instead.
     uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// Why the device was lost, once it was.
+    lost: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 thread_local! {
     // wasm is single-threaded and the app wants exactly one device; natively each thread that asks gets its own.
-    static SHARED: std::cell::RefCell<Option<Rc<GpuContext>>> = const { std::cell::RefCell::new(None) };
+    // It is never dropped when its thread exits: wgpu's queue reads a thread-local of its own as it drops, which
+    // may be gone by then (an abort).
+    static SHARED: std::mem::ManuallyDrop<std::cell::RefCell<Option<Rc<GpuContext>>>> =
+        const { std::mem::ManuallyDrop::new(std::cell::RefCell::new(None)) };
 }
 
 impl GpuContext {
-    /// The app's one device, created on first call and shared after.
+    /// The app's one device, created on first call and shared after; a new one once that device is lost.
     pub async fn shared() -> Result<Rc<GpuContext>> {
-        if let Some(ctx) = SHARED.with(|s| s.borrow().clone()) {
+        if let Some(ctx) = SHARED.with(|s| s.borrow().clone()).filter(|ctx| ctx.lost().is_none()) {
             return Ok(ctx);
         }
         let ctx = Rc::new(Self::new().await?);
         SHARED.with(|s| *s.borrow_mut() = Some(ctx.clone()));
         Ok(ctx)
+    }
+
+    /// The shared device, if one was created (lost or not).
+    pub fn current() -> Option<Rc<GpuContext>> {
+        SHARED.with(|s| s.borrow().clone())
     }
 
     /// A new device on the best adapter, with the adapter's maximum limits and the optional features we use.
@@ -86,7 +96,36 @@ impl GpuContext {
                 slot.get_or_insert_with(|| e.to_string());
             }
         }));
-        Ok(GpuContext { device, queue, adapter, report, uncaptured })
+        let lost = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = sink.lock() {
+                slot.get_or_insert_with(|| lost_reason(reason, &message));
+            }
+        });
+        Ok(GpuContext { device, queue, adapter, report, uncaptured, lost })
+    }
+
+    /// Why the device was lost, if it was.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Destroys the device, as a driver reset or a GPU taken away would lose it (the app's test hook): every
+    /// buffer and pipeline on it is gone, and the next readback fails with [`Error::GpuLost`].
+    pub fn destroy(&self, why: &str) {
+        if let Ok(mut slot) = self.lost.lock() {
+            slot.get_or_insert_with(|| why.to_string());
+        }
+        self.device.destroy();
+    }
+
+    /// A failed GPU wait as its error: the device's loss when it was lost, else `what` happened.
+    fn failed(&self, what: String) -> Error {
+        match self.lost() {
+            Some(why) => Error::GpuLost(why),
+            None => Error::Gpu(what),
+        }
     }
 
     /// The compute pipeline of `wgsl`'s `main`, its bind group layout taken from the shader.
@@ -140,10 +179,10 @@ impl GpuContext {
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::Wait { submission_index: index, timeout: None })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+            .map_err(|e| self.failed(format!("waiting for the GPU failed: {e}")))?;
         rx.await
-            .map_err(|_| Error::Gpu("buffer map was cancelled (device lost?)".into()))?
-            .map_err(|e| Error::Gpu(format!("mapping a buffer for readback failed: {e}")))?;
+            .map_err(|_| self.failed("buffer map was cancelled".into()))?
+            .map_err(|e| self.failed(format!("mapping a buffer for readback failed: {e}")))?;
         let bytes =
             slice.get_mapped_range().map_err(|e| Error::Gpu(format!("reading a mapped buffer failed: {e}")))?.to_vec();
         buffer.unmap();
@@ -161,13 +200,16 @@ impl GpuContext {
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-        rx.await.map_err(|_| Error::Gpu("waiting for the GPU was cancelled (device lost?)".into()))?;
+            .map_err(|e| self.failed(format!("waiting for the GPU failed: {e}")))?;
+        rx.await.map_err(|_| self.failed("waiting for the GPU was cancelled".into()))?;
         self.check_errors()
     }
 
-    /// Fail with the GPU error that no error scope caught, if one happened.
+    /// Fail with the device's loss, or the GPU error that no error scope caught, if either happened.
     pub fn check_errors(&self) -> Result<()> {
+        if let Some(why) = self.lost() {
+            return Err(Error::GpuLost(why));
+        }
         match self.uncaptured.lock().map(|mut e| e.take()) {
             Ok(Some(e)) => Err(Error::Gpu(e)),
             _ => Ok(()),
@@ -190,6 +232,18 @@ fn instance_descriptor() -> wgpu::InstanceDescriptor {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = wgpu::Backends::BROWSER_WEBGPU;
     desc
+}
+
+fn lost_reason(reason: wgpu::DeviceLostReason, message: &str) -> String {
+    let reason = match reason {
+        wgpu::DeviceLostReason::Destroyed => "destroyed",
+        wgpu::DeviceLostReason::Unknown => "unknown reason",
+    };
+    if message.is_empty() {
+        reason.to_string()
+    } else {
+        format!("{reason}: {message}")
+    }
 }
 
 fn vendor_name(id: u32) -> String {

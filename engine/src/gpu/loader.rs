@@ -180,6 +180,10 @@ impl GpuLoader {
 
     /// Stream the next bytes of tensor `name` (consecutive chunks in file order).
     pub fn push(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        // Writes to a lost device vanish without an error: stop the load at the first chunk after the loss.
+        if let Some(why) = self.ctx.lost() {
+            return Err(Error::GpuLost(why));
+        }
         let upload =
             self.upload.as_ref().ok_or_else(|| Error::Gpu("tensor bytes pushed after the load finished".into()))?;
         let intake = self
