@@ -8,8 +8,8 @@
 #      screenshots it saves. Then tests/browser/chat.test.mjs: two chat turns (the second prefilling only its new
 #      tokens) and a tool call card; and tests/browser/reference.test.mjs: the trained model's log-probabilities on
 #      the browser's GPU against PyTorch's; and tests/browser/cache.test.mjs: the model cache in OPFS (a reload
-#      loads from it, a corrupt chunk is repaired, a cut-off load resumes, delete, a quota that refuses writes, a
-#      server without range support); and tests/browser/transport.test.mjs: broken range answers named in the HUD.
+#      loads from it, a picked file is cached and loaded again through the cache panel's USE, a corrupt chunk is
+#      repaired, a cut-off load resumes, delete, a quota that refuses writes, a server without range support); and tests/browser/transport.test.mjs: broken range answers named in the HUD.
 #   3. Component gallery: dx builds examples/gallery (every gptoss-components component with made-up data, no
 #      engine) and tests/browser/gallery.test.mjs checks that each exported component rendered (seconds).
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.

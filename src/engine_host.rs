@@ -19,7 +19,8 @@ use gptoss_engine::gpu::{self, ExpertBudget, GpuContext};
 use gptoss_engine::harmony::{Conversation, Message, ReasoningEffort, SystemMessage};
 use gptoss_engine::model::{CpuModel, GptOssConfig};
 use gptoss_engine::sampler::SamplerConfig;
-use gptoss_engine::source::ByteSource;
+use gptoss_engine::source::cache::key_name;
+use gptoss_engine::source::{ByteSource, ModelCache};
 use gptoss_engine::tokenizer::Tokenizer;
 use gptoss_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -667,11 +668,8 @@ impl Host {
     /// Does what `command` says (`blob`: the picked file of a [`Command::Choose`] of a [`SourceSpec::File`]).
     pub fn handle(&self, command: Command, blob: Option<ByteSource>) {
         match command {
-            Command::Choose(spec) => match spec.into_source(blob) {
-                Ok(source) => self.choose(match &self.engine.cache {
-                    Some(cache) => cache.wrap(source),
-                    None => source,
-                }),
+            Command::Choose(spec) => match spec.into_source(blob, self.engine.cache.as_ref()) {
+                Ok(source) => self.choose(source),
                 Err(e) => self.engine.queue.push(Update::Failed(e)),
             },
             Command::Start(settings) => self.start(settings),
@@ -704,7 +702,7 @@ pub enum Command {
     },
     /// The cache panel's list.
     CacheList,
-    /// Deletes a cached model by its first file's URL; `None` clears the cache.
+    /// Deletes a cached model by its first file's cache key (URL); `None` clears the cache.
     CacheDelete(Option<String>),
 }
 
@@ -714,6 +712,8 @@ pub enum SourceSpec {
     Url(String),
     /// A picked or dropped file; its `Blob` comes with the command.
     File(String),
+    /// A model in the cache, by its first file's cache key (the cache panel's USE): read from its copy.
+    Cached(String),
 }
 
 impl SourceSpec {
@@ -721,19 +721,33 @@ impl SourceSpec {
     pub fn of(source: &ByteSource) -> std::result::Result<(SourceSpec, Option<ByteSource>), String> {
         match source {
             ByteSource::Http(http) => Ok((SourceSpec::Url(http.url().to_string()), None)),
-            ByteSource::Cached(cached) => Ok((SourceSpec::Url(cached.url().to_string()), None)),
+            ByteSource::Cached(cached) => Ok((SourceSpec::Cached(cached.key().to_string()), None)),
             #[cfg(target_arch = "wasm32")]
             ByteSource::Blob { name, .. } => Ok((SourceSpec::File(name.clone()), Some(source.clone()))),
             other => Err(format!("{}: the page loads models from URLs and picked files only", other.name())),
         }
     }
 
-    fn into_source(self, blob: Option<ByteSource>) -> std::result::Result<ByteSource, String> {
-        match (self, blob) {
-            (SourceSpec::Url(url), _) => Ok(ByteSource::http(url)),
-            (SourceSpec::File(_), Some(source)) => Ok(source),
-            (SourceSpec::File(name), None) => Err(format!("{name}: the file did not reach the engine")),
-        }
+    /// The source, read through `cache` where there is one (URLs and picked files are kept in it as they load).
+    fn into_source(
+        self,
+        blob: Option<ByteSource>,
+        cache: Option<&ModelCache>,
+    ) -> std::result::Result<ByteSource, String> {
+        let source = match (self, blob) {
+            (SourceSpec::Cached(model), _) => {
+                let off =
+                    || format!("{}: the model cache is off (the engine runs on the page's thread)", key_name(&model));
+                return cache.map(|c| c.cached(&model)).ok_or_else(off);
+            }
+            (SourceSpec::Url(url), _) => ByteSource::http(url),
+            (SourceSpec::File(_), Some(source)) => source,
+            (SourceSpec::File(name), None) => return Err(format!("{name}: the file did not reach the engine")),
+        };
+        Ok(match cache {
+            Some(cache) => cache.wrap(source),
+            None => source,
+        })
     }
 }
 

@@ -1,13 +1,14 @@
 //! The page's side of the model cache (the engine's `source::cache`, in the origin private file system): the
 //! engine host opens it in its worker, checks a load's room against the storage quota before any tensor byte is
 //! fetched, reports where bytes come from while a load runs, and lists and deletes cached models for the cache
-//! panel. What the HUD keeps of it is [`CacheView`].
+//! panel, whose USE makes a cached model the chosen one, read from the cache alone. What the HUD keeps of it is
+//! [`CacheView`].
 
 use dioxus::prelude::*;
 use gptoss_components::{format_bytes, CachePanel, CachedModelRow, Readout, Tone};
 use gptoss_engine::events::Event;
 use gptoss_engine::gguf::GgufModel;
-use gptoss_engine::source::cache::{CachedModel, Estimate, Traffic};
+use gptoss_engine::source::cache::{key_name, CachedModel, Estimate, Traffic};
 use gptoss_engine::source::{ByteSource, ModelCache};
 use gptoss_engine::Result;
 
@@ -65,6 +66,7 @@ impl CacheView {
             .iter()
             .map(|m| CachedModelRow {
                 model: m.model.clone(),
+                name: key_name(&m.model).to_string(),
                 files: m.files,
                 bytes: m.bytes,
                 cached_bytes: m.cached_bytes,
@@ -73,7 +75,8 @@ impl CacheView {
             .collect()
     }
 
-    /// "network 70.0 MiB at 12.3 MiB/s · cache 0 B": where the last load's bytes came from.
+    /// "network 70.0 MiB at 12.3 MiB/s · cache 0 B": where the last load's bytes came from (a picked file's,
+    /// "· file 70.0 MiB at …", when it read any).
     pub fn traffic_line(&self) -> Option<String> {
         let t = self.traffic?;
         let side = |bytes: u64, rate: f64| {
@@ -85,8 +88,10 @@ impl CacheView {
         };
         let repaired =
             if t.repaired_chunks > 0 { format!(" · {} chunks repaired", t.repaired_chunks) } else { String::new() };
+        let file =
+            if t.file_bytes > 0 { format!(" · file {}", side(t.file_bytes, t.file_rate())) } else { String::new() };
         Some(format!(
-            "network {} · cache {}{repaired}",
+            "network {} · cache {}{file}{repaired}",
             side(t.network_bytes, t.network_rate()),
             side(t.cache_bytes, t.cache_rate())
         ))
@@ -215,9 +220,10 @@ pub fn ask_persistence(check: &StorageCheck, queue: &Queue) {
     });
 }
 
-/// The HUD's cache panel: where the last load's bytes came from, the room it needed, and the cached models.
+/// The HUD's cache panel: where the last load's bytes came from, the room it needed, and the cached models;
+/// `on_use` gets the key of a cached model chosen with USE.
 #[component]
-pub fn CacheSection(app: crate::session::GptossSession, view: CacheView) -> Element {
+pub fn CacheSection(app: crate::session::GptossSession, view: CacheView, on_use: EventHandler<String>) -> Element {
     use_hook({
         let app = app.clone();
         move || app.list_cache()
@@ -237,7 +243,7 @@ pub fn CacheSection(app: crate::session::GptossSession, view: CacheView) -> Elem
         if let Some(line) = view.traffic_line() {
             Readout { id: "bytes-from", label: "BYTES FROM", tone: Tone::Data,
                 "data-network-bytes": traffic.network_bytes, "data-cache-bytes": traffic.cache_bytes,
-                "data-repaired": traffic.repaired_chunks, {line}
+                "data-file-bytes": traffic.file_bytes, "data-repaired": traffic.repaired_chunks, {line}
             }
         }
         if let Some(line) = storage {
@@ -248,8 +254,41 @@ pub fn CacheSection(app: crate::session::GptossSession, view: CacheView) -> Elem
             "data-listed": view.listing.is_some(),
             models: view.rows(now_ms),
             usage,
+            on_use,
             on_delete: move |model: String| delete.delete_cached(Some(model)),
             on_clear: move |_| clear.delete_cached(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picked_files_row_is_named_by_the_file_and_the_traffic_line_says_where_bytes_came_from() {
+        let key = gptoss_engine::source::cache::file_key("m.gguf", 70 << 20, 1_718_000_000_000.0);
+        let model = |model: &str| CachedModel {
+            model: model.into(),
+            files: 1,
+            bytes: 70 << 20,
+            cached_bytes: 70 << 20,
+            last_used_ms: 1_000.0,
+        };
+        let mut view = CacheView::default();
+        view.apply(CacheUpdate::Listing(CacheListing {
+            models: vec![model(&key), model("/models/m.gguf")],
+            estimate: None,
+        }));
+        let rows = view.rows(2_000.0);
+        assert_eq!((rows[0].model.as_str(), rows[0].name.as_str()), (key.as_str(), "m.gguf"));
+        assert_eq!(rows[1].name, "/models/m.gguf");
+
+        let picked = Traffic { file_bytes: 70 << 20, file_ms: 1_000.0, ..Traffic::default() };
+        view.apply(CacheUpdate::Traffic(picked));
+        assert_eq!(view.traffic_line().unwrap(), "network 0 B · cache 0 B · file 70 MiB at 70.0 MiB/s");
+        let from_cache = Traffic { cache_bytes: 70 << 20, cache_ms: 100.0, ..Traffic::default() };
+        view.apply(CacheUpdate::Traffic(from_cache));
+        assert_eq!(view.traffic_line().unwrap(), "network 0 B · cache 70 MiB at 700.0 MiB/s");
     }
 }

@@ -231,6 +231,11 @@ impl GptossSession {
         }
     }
 
+    /// Makes the cached model `model` (its first file's cache key) the model to load, read from the cache alone.
+    pub fn use_cached(&self, model: String) {
+        self.link.send(Command::Choose(SourceSpec::Cached(model)), None);
+    }
+
     /// Loads the chosen model (releasing the one loaded before) and generates from the prompt.
     pub fn start(&self, settings: Settings) {
         self.link.send(Command::Start(settings), None);

@@ -1,12 +1,14 @@
 //! The model cache against a local HTTP server that counts what it serves: a second load reads from disk with no
 //! range request, an interrupted load resumes with only the missing chunks, a corrupt chunk is named and fetched
-//! again, a changed ETag discards the copy, and the cache lists and deletes models (a split model as one).
+//! again, a changed ETag discards the copy, and the cache lists and deletes models (a split model as one). A picked
+//! file is cached as a URL is (bytes in memory stand in for the browser's `Blob`), and a cached model chosen by its
+//! key reads its copy alone: a picked file's copy names what it lacks, a URL's fetches only that.
 
 mod support;
 
 use gptoss_engine::events::NoEvents;
 use gptoss_engine::gguf::{GgufModel, StreamOptions};
-use gptoss_engine::source::cache::{Root, CHUNK_BYTES};
+use gptoss_engine::source::cache::{file_key, Root, CHUNK_BYTES};
 use gptoss_engine::source::{ByteSource, HttpSource, ModelCache, RetryPolicy};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -343,5 +345,91 @@ fn unaligned_reads_of_two_chunks_four_in_flight_fetch_each_chunk_once() {
     assert_eq!(&got[..], &bytes[..]);
     let ranges: Vec<_> = server.take_requests().into_iter().filter_map(|(_, _, r)| r).collect();
     assert_eq!(server.take_body_bytes(), len as u64, "every byte fetched exactly once: {ranges:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A picked file's last-modified time (ms), as the browser's `File` gives it.
+const PICKED_AT_MS: f64 = 1_718_000_000_123.0;
+
+#[test]
+fn a_picked_file_is_cached_as_it_is_read_and_its_copy_alone_reads_it_again() {
+    let bytes = pattern(FILE_LEN);
+    let dir = temp_dir("picked");
+    let cache = ModelCache::new(Root::new(&dir));
+    let picked = cache.wrap_file(ByteSource::memory("m:odel.gguf", bytes.clone()), FILE_LEN as u64, PICKED_AT_MS);
+    assert_eq!((picked.name(), picked.file_name()), ("m:odel.gguf".to_string(), "m:odel.gguf".to_string()));
+    assert_eq!(&read_all(&picked, 3 << 19).unwrap()[..], &bytes[..]);
+    let traffic = cache.traffic();
+    assert_eq!((traffic.file_bytes, traffic.network_bytes, traffic.cache_bytes), (FILE_LEN as u64, 0, 0));
+    let key = format!("file:m:odel.gguf:{FILE_LEN}:1718000000123");
+    assert_eq!(file_key("m:odel.gguf", FILE_LEN as u64, PICKED_AT_MS), key);
+    let list = pollster::block_on(cache.list()).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!((&list[0].model, list[0].bytes, list[0].cached_bytes), (&key, FILE_LEN as u64, FILE_LEN as u64));
+    drop(picked);
+
+    // A new page: the model chosen in the cache panel, with no file picked.
+    let cache = ModelCache::new(Root::new(&dir));
+    let copy = cache.cached(&key);
+    assert_eq!(copy.name(), "m:odel.gguf");
+    assert_eq!(&read_all(&copy, 1 << 20).unwrap()[..], &bytes[..]);
+    let traffic = cache.traffic();
+    assert_eq!((traffic.cache_bytes, traffic.file_bytes, traffic.network_bytes), (FILE_LEN as u64, 0, 0));
+    assert!(cache.take_notes().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_picked_files_copy_refuses_a_chunk_it_lacks_naming_the_file_and_the_bytes() {
+    let bytes = pattern(FILE_LEN);
+    let dir = temp_dir("picked-part");
+    let cache = ModelCache::new(Root::new(&dir));
+    // A load of the picked file stopped after its first chunk.
+    let picked = cache.wrap_file(ByteSource::memory("m.gguf", bytes.clone()), FILE_LEN as u64, PICKED_AT_MS);
+    pollster::block_on(picked.read(0, CHUNK_BYTES)).unwrap();
+    drop(picked);
+
+    let cache = ModelCache::new(Root::new(&dir));
+    let copy = cache.cached(&file_key("m.gguf", FILE_LEN as u64, PICKED_AT_MS));
+    assert_eq!(&pollster::block_on(copy.read(100, 1000)).unwrap()[..], &bytes[100..1100]);
+    let err = pollster::block_on(copy.read(CHUNK_BYTES + 5, 10)).unwrap_err().to_string();
+    let (a, b) = (CHUNK_BYTES, 2 * CHUNK_BYTES);
+    assert!(err.contains(&format!("m.gguf: bytes {a}..{b} are not in the model cache")), "{err}");
+    assert!(err.contains("pick the file again"), "{err}");
+
+    let gone = cache.cached(&file_key("other.gguf", 5, PICKED_AT_MS));
+    let err = pollster::block_on(gone.len()).unwrap_err().to_string();
+    assert!(err.contains("other.gguf: not in the cache"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_urls_copy_chosen_by_key_asks_the_server_nothing_while_complete_and_fetches_only_what_it_lacks() {
+    let bytes = pattern(FILE_LEN);
+    let server = Server::start(&[("m.gguf", bytes.clone())]);
+    let dir = temp_dir("url-copy");
+    let url = server.url("m.gguf");
+    read_all(&ModelCache::new(Root::new(&dir)).wrap(ByteSource::http(url.clone())), 1 << 20).unwrap();
+    server.take_requests();
+    server.take_body_bytes();
+    let copy = ModelCache::new(Root::new(&dir)).cached(&url);
+    assert_eq!(&read_all(&copy, 1 << 20).unwrap()[..], &bytes[..]);
+    assert_eq!(server.take_requests(), Vec::<Request>::new(), "not even a HEAD");
+    drop(copy);
+
+    // A copy cut off after 1.5 chunks: its URL is asked (HEAD) and only the chunks it lacks are fetched.
+    std::fs::remove_dir_all(&dir).unwrap();
+    server.state.lock().unwrap().budget = Some(CHUNK_BYTES * 3 / 2);
+    read_all(&ModelCache::new(Root::new(&dir)).wrap(no_retry(url.clone())), 1 << 20).unwrap_err();
+    server.state.lock().unwrap().budget = None;
+    server.take_requests();
+    server.take_body_bytes();
+    let cache = ModelCache::new(Root::new(&dir));
+    assert_eq!(&read_all(&cache.cached(&url), 1 << 20).unwrap()[..], &bytes[..]);
+    assert_eq!(server.take_body_bytes(), FILE_LEN as u64 - CHUNK_BYTES);
+    let requests = server.take_requests();
+    assert_eq!(requests.iter().filter(|(m, _, _)| m == "HEAD").count(), 1, "{requests:?}");
+    assert!(requests.iter().filter_map(|(_, _, r)| *r).all(|(a, _)| a >= CHUNK_BYTES), "{requests:?}");
+    assert_eq!(cache.traffic().cache_bytes, CHUNK_BYTES);
     std::fs::remove_dir_all(&dir).unwrap();
 }

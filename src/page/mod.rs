@@ -12,7 +12,10 @@ mod tests;
 
 use dioxus::html::FileData;
 use dioxus::prelude::*;
-use gptoss_components::{EventLog, FactTable, Panel, Readout, SourcePicker, Tone, WebGpuStatus, SOURCE_URL};
+use gptoss_components::{
+    EventLog, FactTable, Panel, Readout, SourcePicker, Tone, WebGpuStatus, SOURCE_FILE, SOURCE_URL,
+};
+use gptoss_engine::source::cache::{is_file_key, key_name};
 use gptoss_engine::source::ByteSource;
 
 use crate::hud::Phase;
@@ -85,6 +88,23 @@ fn HudPage(app: GptossSession, gpu: WebGpu) -> Element {
         let app = app.clone();
         move |file: FileData| choose_file(&app, picked, file)
     };
+    // A cached model chosen in the cache panel: the picker shows it as the file or URL it was.
+    let oncached = {
+        let app = app.clone();
+        move |model: String| {
+            picked.with_mut(|p| match is_file_key(&model) {
+                true => {
+                    p.selected = SOURCE_FILE.into();
+                    p.file_name = Some(format!("{} (from the cache)", key_name(&model)));
+                }
+                false => {
+                    p.selected = SOURCE_URL.into();
+                    p.url = model.clone();
+                }
+            });
+            app.use_cached(model);
+        }
+    };
 
     rsx! {
         main { class: "hud-page",
@@ -144,7 +164,7 @@ fn HudPage(app: GptossSession, gpu: WebGpu) -> Element {
                     }
                 }
                 Panel { title: "MODEL CACHE", id: "model-cache",
-                    crate::model_cache::CacheSection { app: app.clone(), view: (views.cache)() }
+                    crate::model_cache::CacheSection { app: app.clone(), view: (views.cache)(), on_use: oncached }
                 }
                 Panel { title: "CHAT", id: "chat-panel", "data-wide": "true",
                     crate::chat_panel::ChatPanel { app: app.clone(), settings, chat: views.chat, busy, device_ready }

@@ -2,12 +2,14 @@
 // a second load after a reload asks the server for no model byte and generates the same greedy ids; a corrupt
 // cached chunk is named and fetched again alone; deleting from the cache panel lowers the storage estimate; a load
 // cut off half way resumes with only the missing part; a quota that refuses the cache's writes leaves no
-// half-written copy and the model still loads.
+// half-written copy and the model still loads; a picked file is cached as it loads, and after a reload USE in the
+// cache panel loads it from the cache alone, with no file picked, and generates the same greedy ids.
 //
 //   APP_DIR=<dx build output>/public node --test tests/browser/cache.test.mjs
 //
 // Loads are stopped by leaving the page once what a check needs has happened (a reload ends the worker, as a
-// closed tab does): SwiftShader's first token takes tens of seconds, so only the first two loads generate.
+// closed tab does): SwiftShader's first token takes tens of seconds, so only the first two tests' loads generate
+// (three greedy tokens each).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { rm, stat } from "node:fs/promises";
@@ -52,9 +54,10 @@ const resetCounts = () => {
   playwrightRanges.length = 0;
 };
 
-/** The app at /gptoss with the bundled model chosen (its header read) and the cache panel listed. */
+/** The app at /gptoss with the bundled model chosen (its header read) and the cache panel listed. Leaving a page
+ * whose engine is generating waits for the GPU work it submitted (SwiftShader's prefill takes tens of seconds). */
 async function openApp() {
-  await page.goto(`${server.url}/gptoss`);
+  await page.goto(`${server.url}/gptoss`, { timeout: TIMEOUT_MS });
   await page.waitForSelector('#webgpu-status[data-state="ready"]', { timeout: TIMEOUT_MS });
   await page.locator("#preload-summary").getByText(/GPU memory @ 4096 ctx/).waitFor({ timeout: TIMEOUT_MS });
   await page.waitForSelector('#cache-panel[data-listed="true"]', { timeout: TIMEOUT_MS });
@@ -62,7 +65,7 @@ async function openApp() {
 
 /** A same-origin page without the app (no worker holds the cache's files), for OPFS work from the test. */
 async function openBlank() {
-  await page.goto(`${server.url}/no-app-here.txt`);
+  await page.goto(`${server.url}/no-app-here.txt`, { timeout: TIMEOUT_MS });
 }
 
 async function clearOpfs() {
@@ -116,6 +119,58 @@ test("the first load streams from the network into the cache; after a reload the
   assert.equal(await bytesFrom("network-bytes"), 0);
   assert.ok((await bytesFrom("cache-bytes")) > 0.9 * modelBytes, await page.innerText("#bytes-from"));
   console.log(`load from the cache: ${second.loadMs} ms; bytes from: ${await page.innerText("#bytes-from")}`);
+});
+
+/** Waits until `name` is the chosen source, its header read (the summary shown) and the engine idle again. */
+async function chosen(name) {
+  await page.waitForFunction(
+    (name) =>
+      (document.querySelector("#event-log")?.innerText ?? "").includes(`source: ${name}`) &&
+      /GPU memory @ 4096 ctx/.test(document.querySelector("#preload-summary")?.innerText ?? "") &&
+      document.querySelector("#load-model")?.dataset.phase === "idle",
+    name,
+    { timeout: TIMEOUT_MS },
+  );
+}
+
+test("a picked file is cached as it loads; after a reload USE in the cache panel loads it from the cache alone, with the same greedy ids", async () => {
+  assert.ok(firstIds, "the first test's greedy ids of the bundled model");
+  const name = MODEL_PATH.split("/").pop();
+  const fileRowSelector = `.hud-cache-model[data-model^="file:${name}:${modelBytes}:"]`;
+  const fileRow = () => page.locator(fileRowSelector);
+  await openApp();
+  resetCounts();
+  await page.setInputFiles("#source-picker input.hud-source-file-input", join(APP_DIR, MODEL_PATH));
+  await chosen(name);
+  // Greedy, to the end: the URL's first ids, and no generation left running for the reload to wait for (the
+  // prefill is most of it, and leaving the page would wait for it anyway).
+  const picked = await loadGreedy();
+  assert.deepEqual(picked.ids, firstIds, "the picked file's first greedy ids are the URL's");
+  await page.waitForSelector(`${fileRowSelector}[data-complete="true"]`, { timeout: TIMEOUT_MS });
+  assert.deepEqual(ranges.seen, [], "a picked file asks the server for no model byte");
+  assert.equal(await bytesFrom("file-bytes"), modelBytes, "each byte read from the file once");
+  assert.equal(await bytesFrom("network-bytes"), 0);
+  assert.equal(await bytesFrom("cache-bytes"), 0);
+  const key = await fileRow().getAttribute("data-model");
+  assert.equal(await fileRow().locator(".hud-cache-name").innerText(), name);
+  console.log(`picked file: loaded in ${picked.loadMs} ms, cached as ${key}; bytes from: ${await page.innerText("#bytes-from")}`);
+
+  // A reload ends the load (and its worker); the file is not picked again.
+  await openApp();
+  assert.equal(await page.$eval("#source-picker input.hud-source-file-input", (i) => i.files.length), 0);
+  resetCounts();
+  await fileRow().locator(".hud-cache-use").click();
+  await chosen(name);
+  assert.match(await page.innerText("#source-picker .hud-source-file-name"), /\(from the cache\)/);
+  const fromCache = await loadGreedy();
+  assert.deepEqual(fromCache.ids, firstIds, "the same first greedy ids as the bundled model's first load");
+  assert.deepEqual(ranges.seen, [], "no range request for model bytes");
+  assert.deepEqual(playwrightRanges, [], "Playwright saw no range request either");
+  assert.equal(await bytesFrom("network-bytes"), 0);
+  assert.equal(await bytesFrom("file-bytes"), 0);
+  assert.ok((await bytesFrom("cache-bytes")) > 0.9 * modelBytes, await page.innerText("#bytes-from"));
+  assert.match(await page.innerText("#bytes-from"), /network 0 B · cache [\d.]+ MiB at/);
+  console.log(`USE from the cache panel: loaded in ${fromCache.loadMs} ms; bytes from: ${await page.innerText("#bytes-from")}`);
 });
 
 test("a corrupt cached chunk is named in the log and fetched again, alone", async () => {

@@ -17,6 +17,12 @@ pub use http::{HttpSource, RetryPolicy, TransferStats};
 use crate::{Error, Result};
 use std::sync::Arc;
 
+/// The last path segment of `url`, its query and fragment stripped.
+fn url_file_name(url: &str) -> String {
+    let (base, _) = http::split_url(url);
+    base.rsplit('/').next().unwrap_or(base).to_string()
+}
+
 /// One readable file.
 #[derive(Clone)]
 pub enum ByteSource {
@@ -27,11 +33,13 @@ pub enum ByteSource {
     File { path: std::path::PathBuf },
     /// A URL read with `Range` requests.
     Http(HttpSource),
-    /// A URL read through the model cache: from disk where its bytes are cached, else from the network.
+    /// A URL or a picked file read through the model cache: from disk where its bytes are cached, else from the
+    /// network or the file; or a cached copy alone, chosen by its key.
     Cached(CachedSource),
-    /// A browser `File` or `Blob`, read with `Blob.slice`.
+    /// A browser `File` or `Blob`, read with `Blob.slice`; a `File`'s last-modified time (ms since the Unix epoch)
+    /// names its version in the model cache.
     #[cfg(target_arch = "wasm32")]
-    Blob { name: String, blob: web_sys::Blob },
+    Blob { name: String, blob: web_sys::Blob, last_modified_ms: Option<f64> },
 }
 
 impl std::fmt::Debug for ByteSource {
@@ -54,9 +62,12 @@ impl ByteSource {
         ByteSource::File { path: path.into() }
     }
 
+    /// A picked file: a `File` (also one passed to a worker, which keeps its type) brings its last-modified time.
     #[cfg(target_arch = "wasm32")]
     pub fn blob(name: impl Into<String>, blob: web_sys::Blob) -> Self {
-        ByteSource::Blob { name: name.into(), blob }
+        use wasm_bindgen::JsCast;
+        let last_modified_ms = blob.dyn_ref::<web_sys::File>().map(web_sys::File::last_modified);
+        ByteSource::Blob { name: name.into(), blob, last_modified_ms }
     }
 
     /// An `http://` or `https://` argument is a URL, anything else a local path (the CLI's `<path-or-url>`).
@@ -69,14 +80,14 @@ impl ByteSource {
         }
     }
 
-    /// What errors and events call this source: the URL, the path or the given name.
+    /// What errors and events call this source: the URL, the path or the given (picked file's) name.
     pub fn name(&self) -> String {
         match self {
             ByteSource::Memory { name, .. } => name.clone(),
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => path.display().to_string(),
             ByteSource::Http(h) => h.url().to_string(),
-            ByteSource::Cached(c) => c.url().to_string(),
+            ByteSource::Cached(c) => c.name().to_string(),
             #[cfg(target_arch = "wasm32")]
             ByteSource::Blob { name, .. } => name.clone(),
         }
@@ -87,11 +98,8 @@ impl ByteSource {
         match self {
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            ByteSource::Http(_) | ByteSource::Cached(_) => {
-                let url = self.name();
-                let (base, _) = http::split_url(&url);
-                base.rsplit('/').next().unwrap_or(base).to_string()
-            }
+            ByteSource::Http(h) => url_file_name(h.url()),
+            ByteSource::Cached(c) => c.file_name(),
             _ => self.name(),
         }
     }
@@ -103,7 +111,7 @@ impl ByteSource {
             #[cfg(not(target_arch = "wasm32"))]
             ByteSource::File { path } => Some(ByteSource::File { path: path.with_file_name(file_name) }),
             ByteSource::Http(h) => Some(ByteSource::Http(h.sibling(file_name))),
-            ByteSource::Cached(c) => Some(ByteSource::Cached(c.sibling(file_name))),
+            ByteSource::Cached(c) => c.sibling(file_name).map(ByteSource::Cached),
             _ => None,
         }
     }
@@ -173,7 +181,7 @@ impl ByteSource {
             ByteSource::Http(h) => h.read(offset, len).await,
             ByteSource::Cached(c) => c.read(offset, len).await,
             #[cfg(target_arch = "wasm32")]
-            ByteSource::Blob { name, blob } => web::blob_read(name, blob, offset, end).await,
+            ByteSource::Blob { name, blob, .. } => web::blob_read(name, blob, offset, end).await,
         }
     }
 }

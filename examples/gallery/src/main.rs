@@ -149,6 +149,7 @@ fn Status() -> Element {
                 models: vec![
                     CachedModelRow {
                         model: "https://example.org/gpt-oss-20b-00001-of-00003.gguf".into(),
+                        name: "https://example.org/gpt-oss-20b-00001-of-00003.gguf".into(),
                         files: 3,
                         bytes: 12 << 30,
                         cached_bytes: 12 << 30,
@@ -156,13 +157,23 @@ fn Status() -> Element {
                     },
                     CachedModelRow {
                         model: "/models/wordnet-gpt-oss.gguf".into(),
+                        name: "/models/wordnet-gpt-oss.gguf".into(),
                         files: 1,
                         bytes: 12 << 20,
                         cached_bytes: 5 << 20,
                         last_used: "2026-12-02 10:00".into(),
                     },
+                    CachedModelRow {
+                        model: "file:my-model.gguf:12582912:1796000000000".into(),
+                        name: "my-model.gguf".into(),
+                        files: 1,
+                        bytes: 12 << 20,
+                        cached_bytes: 12 << 20,
+                        last_used: "2026-12-03 08:30".into(),
+                    },
                 ],
                 usage: Some((12 << 30, 40 << 30)),
+                on_use: |_| {},
                 on_delete: |_| {},
                 on_clear: |_| {},
             }

@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use futures::channel::oneshot;
 
 use super::manifest::{checksum, now_unix_ms, stem, Manifest, Validator};
+use super::origin::Origin;
 use super::store::{RandomFile, Root};
 use super::traffic::{Side, TrafficMeter};
-use crate::source::HttpSource;
 use crate::{Error, Result};
 
 pub(super) struct Entry {
@@ -32,7 +32,7 @@ struct State {
     fetching: HashSet<u64>,
     waiters: HashMap<u64, Vec<oneshot::Sender<()>>>,
     /// Set when the storage refused a write (its quota is full): the copy is emptied and every read from then on
-    /// goes to the network, so the cache never holds half a file it cannot finish.
+    /// goes to the origin (the network, the picked file), so the cache never holds half a file it cannot finish.
     refused: bool,
 }
 
@@ -50,13 +50,14 @@ struct Corrupt;
 const MAX_ROUNDS: u32 = 4;
 
 impl Entry {
-    /// Opens the entry of `key`, checking a cached copy against what the server says now (`validator`; an error when
-    /// the server could not be asked). Anything that makes the copy unusable is said in `notes` and starts it over.
+    /// Opens the entry of `key`, checking a cached copy against what its origin says now (`validator`; an error when
+    /// the server could not be asked; `None` for a copy taken as it is, chosen in the cache panel). Anything that
+    /// makes the copy unusable is said in `notes` and starts it over.
     pub async fn open(
         root: &Root,
         key: &str,
         model: &str,
-        validator: Result<Validator>,
+        validator: Result<Option<Validator>>,
         notes: &mut Vec<String>,
     ) -> Result<Entry> {
         let stem = stem(key);
@@ -79,7 +80,7 @@ impl Entry {
             },
         };
         let manifest = match (cached, validator) {
-            (Some(m), Ok(now)) => match m.validator.mismatch(&now) {
+            (Some(m), Ok(Some(now))) => match m.validator.mismatch(&now) {
                 None => m,
                 Some(why) => {
                     notes.push(format!("{key}: the cached copy is stale ({why}): it is discarded and fetched again"));
@@ -87,6 +88,8 @@ impl Entry {
                     Manifest::new(key, model, now)
                 }
             },
+            // Its chunks' checksums are still checked as they are read.
+            (Some(m), Ok(None)) => m,
             (Some(m), Err(e)) => {
                 notes.push(format!(
                     "{key}: the server could not say whether the cached copy is current ({e}); using it, every \
@@ -94,10 +97,11 @@ impl Entry {
                 ));
                 m
             }
-            (None, Ok(now)) => {
+            (None, Ok(Some(now))) => {
                 data.replace(&[]).map_err(fail)?;
                 Manifest::new(key, model, now)
             }
+            (None, Ok(None)) => return Err(fail(format!("{key}: not in the cache"))),
             (None, Err(e)) => return Err(e),
         };
         let n = manifest.chunks.len();
@@ -133,10 +137,10 @@ impl Entry {
         self.manifest_file.replace(&text).map_err(|e| Error::Source(format!("model cache: {e}")))
     }
 
-    /// Bytes `[offset, offset + len)`, `len >= 1`, inside the file: from disk where cached, else from `inner`.
+    /// Bytes `[offset, offset + len)`, `len >= 1`, inside the file: from disk where cached, else from `origin`.
     pub async fn read(
         &self,
-        inner: &HttpSource,
+        origin: &Origin,
         meter: &TrafficMeter,
         notes: &Mutex<Vec<String>>,
         offset: u64,
@@ -145,7 +149,7 @@ impl Entry {
         let chunks = self.lock().manifest.chunks_of(offset, len);
         for _ in 0..MAX_ROUNDS {
             if self.lock().refused {
-                return meter.network_read(inner, offset, len).await;
+                return meter.origin_read(origin, offset, len).await;
             }
             let plan = self.plan(chunks.clone());
             if plan.fetch.is_empty() && plan.wait.is_empty() {
@@ -156,7 +160,7 @@ impl Entry {
                 }
             }
             for run in plan.fetch {
-                self.fetch(inner, meter, notes, run).await?;
+                self.fetch(origin, meter, notes, run).await?;
             }
             for waiter in plan.wait {
                 // A cancelled sender only means the other read ended; the next round looks again.
@@ -165,7 +169,7 @@ impl Entry {
         }
         Err(Error::Source(format!(
             "{}: bytes {offset}..{} kept failing their checksum after being fetched again {MAX_ROUNDS} times",
-            inner.url(),
+            self.lock().manifest.key,
             offset + len
         )))
     }
@@ -193,24 +197,24 @@ impl Entry {
         plan
     }
 
-    /// The storage refused a write: empties the copy, notes why, and sends every later read to the network.
-    fn refuse(&self, why: &str, notes: &Mutex<Vec<String>>) -> Result<()> {
+    /// The storage refused a write: empties the copy, notes why, and sends every later read to `origin`.
+    fn refuse(&self, why: &str, origin: &Origin, notes: &Mutex<Vec<String>>) -> Result<()> {
         let key = {
             let mut s = self.lock();
             s.refused = true;
             s.manifest.chunks.iter_mut().for_each(|c| *c = None);
             s.manifest.key.clone()
         };
-        let note = format!("{key}: not cached: the browser refused to store more ({why}); the copy is emptied and the model streams from the network");
+        let note = format!("{key}: not cached: the browser refused to store more ({why}); the copy is emptied and the model streams from {}", origin.describe());
         notes.lock().unwrap_or_else(|p| p.into_inner()).push(note);
         self.data.replace(&[]).map_err(|e| Error::Source(format!("model cache: {e}")))?;
         self.save()
     }
 
-    /// Fetches the claimed chunks `run` from `inner` and writes them; the claim ends however this does.
+    /// Fetches the claimed chunks `run` from `origin` and writes them; the claim ends however this does.
     async fn fetch(
         &self,
-        inner: &HttpSource,
+        origin: &Origin,
         meter: &TrafficMeter,
         notes: &Mutex<Vec<String>>,
         run: RangeInclusive<u64>,
@@ -220,13 +224,13 @@ impl Entry {
             let s = self.lock();
             (s.manifest.chunk_range(*run.start()).0, s.manifest.chunk_range(*run.end()).1)
         };
-        let bytes = meter.network_read(inner, start, end - start).await?;
+        let bytes = meter.origin_read(origin, start, end - start).await?;
         let fail = |e: String| Error::Source(format!("model cache: {e}"));
         if let Err(e) = self.data.write_at(start, &bytes) {
             if !e.contains("QuotaExceededError") {
                 return Err(fail(e));
             }
-            return self.refuse(&e, notes);
+            return self.refuse(&e, origin, notes);
         }
         // On disk before the manifest lists it: a crash in between leaves a chunk that is fetched again.
         self.data.flush().map_err(fail)?;

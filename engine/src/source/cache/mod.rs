@@ -1,16 +1,19 @@
-//! The model cache: a URL's bytes kept on disk as they stream, so the next load of the same model reads them
-//! from there. In the browser it lives in the Origin Private File System (synchronous access handles, which only
-//! a dedicated worker has: the engine's), natively in a folder (`gptoss --cache DIR`).
+//! The model cache: a URL's or a picked file's bytes kept on disk as they stream, so the next load of the same
+//! model reads them from there. In the browser it lives in the Origin Private File System (synchronous access
+//! handles, which only a dedicated worker has: the engine's), natively in a folder (`gptoss --cache DIR`).
 //!
-//! A cached file is a data file at the file's own offsets plus a manifest: the server's size, ETag and
-//! Last-Modified when it was first fetched, and an xxh3 checksum per [`CHUNK_BYTES`] chunk that is on disk. A
-//! load fetches only the chunks the manifest does not list, whole, and writes each as it arrives, in the same pass
-//! that hands the bytes on (nothing reads the file twice, nothing holds more than the ranges in flight). So an
-//! interrupted load resumes from what it wrote; a chunk whose bytes fail their checksum is named and fetched
-//! again; a copy whose server-side size or ETag changed is named and discarded.
+//! A cached file is a data file at the file's own offsets plus a manifest: its key (the URL, or a picked file's
+//! name, size and last-modified time: [`file_key`]), the server's size, ETag and Last-Modified when it was first
+//! fetched (a picked file's size and last-modified time), and an xxh3 checksum per [`CHUNK_BYTES`] chunk that is on
+//! disk. A load fetches only the chunks the manifest does not list, whole, and writes each as it arrives, in the
+//! same pass that hands the bytes on (nothing reads the file twice, nothing holds more than the ranges in flight).
+//! So an interrupted load resumes from what it wrote; a chunk whose bytes fail their checksum is named and fetched
+//! again; a copy whose server-side size or ETag changed is named and discarded. A cached model can also be chosen
+//! by its key alone ([`ModelCache::cached`]: the cache panel), with no URL asked and no file picked.
 
 mod entry;
 mod manifest;
+mod origin;
 mod traffic;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -30,6 +33,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 
 use entry::Entry;
+use origin::Origin;
 
 use super::{ByteSource, HttpSource};
 use crate::{Error, Result};
@@ -45,10 +49,37 @@ pub struct Estimate {
     pub quota: u64,
 }
 
+/// What begins the key of a picked file's copy.
+const FILE_KEY: &str = "file:";
+
+/// The cache key of a picked file: `file:<name>:<size>:<last-modified ms>`, what the browser's `File` says of it (a
+/// file with the same three is taken for the same file).
+pub fn file_key(name: &str, size: u64, last_modified_ms: f64) -> String {
+    format!("{FILE_KEY}{name}:{size}:{last_modified_ms:.0}")
+}
+
+/// The parts of a [`file_key`]: name, size, last-modified ms; `None` for any other key (a URL).
+fn file_key_parts(key: &str) -> Option<(&str, u64, u64)> {
+    let mut parts = key.strip_prefix(FILE_KEY)?.rsplitn(3, ':');
+    let last_modified = parts.next()?.parse().ok()?;
+    let size = parts.next()?.parse().ok()?;
+    Some((parts.next()?, size, last_modified))
+}
+
+/// Whether `key` is a picked file's (else it is a URL).
+pub fn is_file_key(key: &str) -> bool {
+    file_key_parts(key).is_some()
+}
+
+/// What errors and the HUD call the file of `key`: a picked file's name, else the URL.
+pub fn key_name(key: &str) -> &str {
+    file_key_parts(key).map_or(key, |(name, _, _)| name)
+}
+
 /// A cached model as the cache panel lists it: all its files (a split model's shards) together.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CachedModel {
-    /// The URL of its first file.
+    /// The key of its first file: a URL or a [`file_key`].
     pub model: String,
     pub files: usize,
     /// The model's size.
@@ -95,15 +126,39 @@ impl ModelCache {
         self.shared.root.describe()
     }
 
-    /// `source` read through the cache: URLs are cached; a local or picked file is read where it is.
+    /// `source` read through the cache: URLs and picked files (a browser `File`, whose last-modified time names
+    /// its version) are cached; a local file, or a `Blob` with no last-modified time, is read where it is.
     pub fn wrap(&self, source: ByteSource) -> ByteSource {
         match source {
             ByteSource::Http(inner) => {
-                let model = inner.url().to_string();
-                ByteSource::Cached(CachedSource { inner, cache: self.clone(), model, entry: Arc::default() })
+                let key = inner.url().to_string();
+                ByteSource::Cached(CachedSource::new(key, Origin::Http(inner), self))
+            }
+            #[cfg(target_arch = "wasm32")]
+            ByteSource::Blob { ref blob, last_modified_ms: Some(ms), .. } => {
+                let size = blob.size() as u64;
+                self.wrap_file(source, size, ms)
             }
             other => other,
         }
+    }
+
+    /// `source`, a file of `size` bytes read where it is (a picked file: [`ModelCache::wrap`]; natively, bytes in
+    /// memory), cached under its [`file_key`].
+    pub fn wrap_file(&self, source: ByteSource, size: u64, last_modified_ms: f64) -> ByteSource {
+        let key = file_key(&source.name(), size, last_modified_ms);
+        let origin = Origin::File { source: Box::new(source), last_modified_ms };
+        ByteSource::Cached(CachedSource::new(key, origin, self))
+    }
+
+    /// The cached model `model` (a [`CachedModel::model`]) as a source of its own, read from its copy: nothing is
+    /// asked of a server while the copy is complete. What a URL's copy lacks is read from the URL (the copy checked
+    /// against the server first, as any URL load does); a picked file's copy has nowhere else to read from, and a
+    /// read of what it lacks is an error naming the file and the bytes.
+    pub fn cached(&self, model: &str) -> ByteSource {
+        let url = (!is_file_key(model)).then(|| HttpSource::new(model));
+        let origin = Origin::Copy { name: key_name(model).to_string(), url };
+        ByteSource::Cached(CachedSource::new(model.to_string(), origin, self))
     }
 
     /// What the cache has found since last asked: each line names the file (and chunk) and what was done.
@@ -111,7 +166,7 @@ impl ModelCache {
         std::mem::take(&mut *locked(&self.shared.notes))
     }
 
-    /// Bytes from the network and from the cache since the last [`ModelCache::reset_traffic`].
+    /// Bytes from the network, picked files and the cache since the last [`ModelCache::reset_traffic`].
     pub fn traffic(&self) -> Traffic {
         self.shared.meter.snapshot()
     }
@@ -177,11 +232,7 @@ impl ModelCache {
                 out.push(m.clone());
                 continue;
             }
-            let read = async {
-                let text = self.shared.root.open(name).await?.read_all()?;
-                Manifest::parse(&String::from_utf8_lossy(&text), name)
-            };
-            match read.await {
+            match self.read_manifest(name).await {
                 Ok(m) => out.push(m),
                 Err(why) => locked(&self.shared.notes).push(format!("model cache: {why}: left out of the list")),
             }
@@ -189,33 +240,59 @@ impl ModelCache {
         Ok(out)
     }
 
+    async fn read_manifest(&self, name: &str) -> std::result::Result<Manifest, String> {
+        let text = self.shared.root.open(name).await?.read_all()?;
+        Manifest::parse(&String::from_utf8_lossy(&text), name)
+    }
+
+    /// What a copy chosen by its key ([`ModelCache::cached`]) is checked against: nothing while it is complete or
+    /// there is nothing to ask (a picked file's copy), its URL's `HEAD` when part of it must come from there. A
+    /// copy that is not on disk is an error.
+    async fn copy_validator(&self, key: &str, url: Option<&HttpSource>) -> Result<Result<Option<Validator>>> {
+        let name = format!("{}.json", manifest::stem(key));
+        let fail = |e: String| Error::Source(format!("model cache ({}): {e}", self.describe()));
+        if !self.shared.root.names().await.map_err(fail)?.contains(&name) {
+            return Err(fail(format!("{}: not in the cache (deleted since it was listed?)", key_name(key))));
+        }
+        let copy = self.read_manifest(&name).await.map_err(fail)?;
+        Ok(match url {
+            Some(url) if !copy.is_complete() => url.validator().await.map(Some),
+            _ => Ok(None),
+        })
+    }
+
     fn open_entry(&self, key: &str) -> Option<Arc<Entry>> {
         locked(&self.shared.open).get(key).and_then(Weak::upgrade)
     }
 
-    /// The entry of `inner`'s URL, opened (and checked against the server) if no load holds it yet; `None` when
-    /// the file is read past the cache, which is noted: a file not cached yet that the storage quota cannot hold
-    /// (so the cache never fills the disk half way), or one whose cache files another tab of the site holds open.
-    async fn entry(&self, inner: &HttpSource, model: &str) -> Result<Option<Arc<Entry>>> {
-        let key = inner.url();
+    /// The entry of `key`, opened (and checked against its origin) if no load holds it yet; `None` when the file is
+    /// read past the cache, which is noted: a file not cached yet that the storage quota cannot hold (so the cache
+    /// never fills the disk half way), or one whose cache files another tab of the site holds open.
+    async fn entry(&self, key: &str, origin: &Origin, model: &str) -> Result<Option<Arc<Entry>>> {
         if let Some(entry) = self.open_entry(key) {
             return Ok(Some(entry));
         }
-        let validator = inner.validator().await;
-        if let Ok(v) = &validator {
-            if let Some(why) = self.no_room_for(key, v.len).await? {
-                locked(&self.shared.notes).push(format!("{key}: not cached: {why}"));
-                return Ok(None);
+        let validator = match origin {
+            Origin::Copy { url, .. } => self.copy_validator(key, url.as_ref()).await?,
+            live => {
+                let validator = live.validator().await;
+                if let Ok(v) = &validator {
+                    if let Some(why) = self.no_room_for(key, v.len).await? {
+                        locked(&self.shared.notes).push(format!("{key}: not cached: {why}"));
+                        return Ok(None);
+                    }
+                }
+                validator.map(Some)
             }
-        }
+        };
         let mut notes = Vec::new();
         let opened = Entry::open(&self.shared.root, key, model, validator, &mut notes).await;
         locked(&self.shared.notes).extend(notes);
         let entry = match opened {
             Ok(entry) => Arc::new(entry),
-            Err(Error::Source(why)) if why.contains(BUSY) => {
-                locked(&self.shared.notes)
-                    .push(format!("{key}: not cached in this load: {why}; its bytes come from the network"));
+            Err(Error::Source(why)) if why.contains(BUSY) && origin.reaches_past_cache() => {
+                let note = format!("{key}: not cached in this load: {why}; its bytes come from {}", origin.describe());
+                locked(&self.shared.notes).push(note);
                 return Ok(None);
             }
             Err(e) => return Err(e),
@@ -238,13 +315,15 @@ impl ModelCache {
     }
 }
 
-/// A URL read through a [`ModelCache`]. Its entry is opened on the first read, so building one (and naming a split
-/// model's siblings) costs nothing.
+/// A file read through a [`ModelCache`]: a URL, a picked file, or a copy chosen by its key. Its entry is opened on
+/// the first read, so building one (and naming a split model's siblings) costs nothing.
 #[derive(Clone)]
 pub struct CachedSource {
-    inner: HttpSource,
+    /// The cache key: the URL or a [`file_key`].
+    key: String,
+    origin: Origin,
     cache: ModelCache,
-    /// The URL of the model's first file (the cache panel's entry).
+    /// The key of the model's first file (the cache panel's entry).
     model: String,
     /// The entry once opened: `Some(None)` when the file is read past the cache.
     entry: Arc<futures::lock::Mutex<Option<Option<Arc<Entry>>>>>,
@@ -252,26 +331,46 @@ pub struct CachedSource {
 
 impl std::fmt::Debug for CachedSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CachedSource({})", self.inner.url())
+        write!(f, "CachedSource({})", self.key)
     }
 }
 
 impl CachedSource {
-    pub fn url(&self) -> &str {
-        self.inner.url()
+    /// The first (or only) file of a model.
+    fn new(key: String, origin: Origin, cache: &ModelCache) -> CachedSource {
+        CachedSource { model: key.clone(), key, origin, cache: cache.clone(), entry: Arc::default() }
+    }
+
+    /// Its cache key: the URL, or a picked file's [`file_key`].
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// What errors and the HUD call it: the URL, or a picked file's name.
+    pub fn name(&self) -> &str {
+        key_name(&self.key)
+    }
+
+    /// The last path segment of its URL, or a picked file's name: what split-file naming works on.
+    pub fn file_name(&self) -> String {
+        match is_file_key(&self.key) {
+            true => self.name().to_string(),
+            false => super::url_file_name(&self.key),
+        }
     }
 
     /// Its server's retries since the last call (see [`HttpSource::take_retries`]).
     pub fn take_retries(&self) -> Vec<String> {
-        self.inner.take_retries()
+        self.origin.take_retries()
     }
 
-    /// Whether its server answers range requests with the whole file.
+    /// Whether its server answers range requests with the whole file: the cache then fills in file order, and
+    /// serves random reads from disk once it holds the whole file.
     pub fn server_ignores_ranges(&self) -> bool {
-        self.inner.whole_file_only()
+        self.origin.whole_file_only()
     }
 
-    /// The URL of the model's first file.
+    /// The key of the model's first file.
     pub fn model(&self) -> &str {
         &self.model
     }
@@ -280,13 +379,16 @@ impl CachedSource {
         &self.cache
     }
 
-    /// The same URL with its entry not yet opened: dropping every holder of the old one closes its files.
+    /// The same file with its entry not yet opened: dropping every holder of the old one closes its files.
     pub fn detached(&self) -> CachedSource {
         CachedSource { entry: Arc::default(), ..self.clone() }
     }
 
-    pub(super) fn sibling(&self, file_name: &str) -> CachedSource {
-        CachedSource { inner: self.inner.sibling(file_name), entry: Arc::default(), ..self.clone() }
+    /// The file called `file_name` beside this one (a split model's other shards), of the same model; a picked
+    /// file has none to name.
+    pub(super) fn sibling(&self, file_name: &str) -> Option<CachedSource> {
+        let (key, origin) = self.origin.sibling(file_name)?;
+        Some(CachedSource { key, origin, entry: Arc::default(), ..self.clone() })
     }
 
     async fn entry(&self) -> Result<Option<Arc<Entry>>> {
@@ -294,7 +396,7 @@ impl CachedSource {
         if let Some(entry) = &*slot {
             return Ok(entry.clone());
         }
-        let entry = self.cache.entry(&self.inner, &self.model).await?;
+        let entry = self.cache.entry(&self.key, &self.origin, &self.model).await?;
         *slot = Some(entry.clone());
         Ok(entry)
     }
@@ -302,7 +404,7 @@ impl CachedSource {
     pub async fn len(&self) -> Result<u64> {
         match self.entry().await? {
             Some(entry) => Ok(entry.manifest().validator.len),
-            None => self.inner.len().await,
+            None => self.origin.len().await,
         }
     }
 
@@ -313,7 +415,7 @@ impl CachedSource {
                 let manifest = entry.manifest();
                 Ok(manifest.validator.len - manifest.cached_bytes())
             }
-            None => self.inner.len().await,
+            None => self.origin.len().await,
         }
     }
 
@@ -321,8 +423,25 @@ impl CachedSource {
     pub(super) async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
         let shared = &self.cache.shared;
         match self.entry().await? {
-            Some(entry) => entry.read(&self.inner, &shared.meter, &shared.notes, offset, len).await,
-            None => shared.meter.network_read(&self.inner, offset, len).await,
+            Some(entry) => entry.read(&self.origin, &shared.meter, &shared.notes, offset, len).await,
+            None => shared.meter.origin_read(&self.origin, offset, len).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picked_files_key_names_it_and_a_url_is_no_file_key() {
+        let key = file_key("a:b.gguf", 70 << 20, 1_718_000_000_123.4);
+        assert_eq!(key, "file:a:b.gguf:73400320:1718000000123");
+        assert!(is_file_key(&key));
+        assert_eq!(key_name(&key), "a:b.gguf");
+        for url in ["https://h.example/m.gguf", "/models/m.gguf", "file:///m.gguf", "file:m.gguf:12"] {
+            assert!(!is_file_key(url), "{url}");
+            assert_eq!(key_name(url), url);
         }
     }
 }

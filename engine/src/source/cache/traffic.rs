@@ -1,10 +1,10 @@
-//! Where a load's bytes came from: the network or the cache, each with the wall time during which at least one
-//! read of that kind was in flight (reads overlap, so summing their durations would understate the rate).
+//! Where a load's bytes came from: the network, a picked file or the cache, each with the wall time during which at
+//! least one read of that kind was in flight (reads overlap, so summing their durations would understate the rate).
 
 use std::sync::Mutex;
 use web_time::Instant;
 
-use crate::source::HttpSource;
+use super::origin::Origin;
 use crate::Result;
 
 /// Bytes from each side and the time each was busy.
@@ -14,6 +14,9 @@ pub struct Traffic {
     pub network_ms: f64,
     pub cache_bytes: u64,
     pub cache_ms: f64,
+    /// Bytes read from a picked file, which the cache keeps as it does a URL's.
+    pub file_bytes: u64,
+    pub file_ms: f64,
     /// Cached chunks found corrupt or unreadable and fetched again.
     pub repaired_chunks: u64,
 }
@@ -25,6 +28,10 @@ impl Traffic {
 
     pub fn cache_rate(&self) -> f64 {
         rate(self.cache_bytes, self.cache_ms)
+    }
+
+    pub fn file_rate(&self) -> f64 {
+        rate(self.file_bytes, self.file_ms)
     }
 }
 
@@ -42,7 +49,10 @@ fn rate(bytes: u64, ms: f64) -> f64 {
 pub(super) enum Side {
     Network,
     Cache,
+    File,
 }
+
+const SIDES: usize = 3;
 
 #[derive(Default)]
 struct Busy {
@@ -54,7 +64,7 @@ struct Busy {
 /// The running count behind [`Traffic`].
 #[derive(Default)]
 pub(super) struct TrafficMeter {
-    inner: Mutex<(Traffic, [Busy; 2])>,
+    inner: Mutex<(Traffic, [Busy; SIDES])>,
 }
 
 /// A read in flight on one side; ends when dropped (also when a cancelled load drops it).
@@ -64,7 +74,7 @@ pub(super) struct InFlight<'a> {
 }
 
 impl TrafficMeter {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Traffic, [Busy; 2])> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Traffic, [Busy; SIDES])> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -82,16 +92,17 @@ impl TrafficMeter {
         match side {
             Side::Network => traffic.network_bytes += bytes,
             Side::Cache => traffic.cache_bytes += bytes,
+            Side::File => traffic.file_bytes += bytes,
         }
     }
 
-    /// `[offset, offset + len)` from the network, timed and counted on the network side.
-    pub async fn network_read(&self, inner: &HttpSource, offset: u64, len: u64) -> Result<Vec<u8>> {
+    /// `[offset, offset + len)` from `origin`, timed and counted on its side.
+    pub async fn origin_read(&self, origin: &Origin, offset: u64, len: u64) -> Result<Vec<u8>> {
         let bytes = {
-            let _busy = self.start(Side::Network);
-            inner.read(offset, len).await?
+            let _busy = self.start(origin.side());
+            origin.read(offset, len).await?
         };
-        self.add(Side::Network, bytes.len() as u64);
+        self.add(origin.side(), bytes.len() as u64);
         Ok(bytes)
     }
 
@@ -106,6 +117,7 @@ impl TrafficMeter {
         let busy_ms = |b: &Busy| b.ms + b.since.filter(|_| b.in_flight > 0).map_or(0.0, ms_since);
         t.network_ms = busy_ms(&guard.1[Side::Network as usize]);
         t.cache_ms = busy_ms(&guard.1[Side::Cache as usize]);
+        t.file_ms = busy_ms(&guard.1[Side::File as usize]);
         t
     }
 
