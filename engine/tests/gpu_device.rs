@@ -51,3 +51,36 @@ fn a_lost_device_fails_the_next_step_and_a_new_one_takes_over() {
     let mut model = load(second);
     assert_eq!(pollster::block_on(model.step(&[1, 2, 3], &greedy)).unwrap().choice.token, before);
 }
+
+/// A device lost while the model streams in stops the load at the next chunk with `Error::GpuLost` (writes to a
+/// lost device would vanish without an error, and the load would end "ready" with nothing on the GPU).
+#[test]
+fn a_device_lost_during_a_load_stops_the_load() {
+    use gptoss_engine::events::Event;
+    use gptoss_engine::gguf::GgufModel;
+    use gptoss_engine::gpu::{load_model, GpuOptions};
+    use gptoss_engine::source::ByteSource;
+    use gptoss_engine::Error;
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
+    let file =
+        pollster::block_on(GgufModel::open(ByteSource::file(&path), &mut gptoss_engine::events::NoEvents)).unwrap();
+    let ctx = std::rc::Rc::new(pollster::block_on(GpuContext::new()).expect("a Vulkan adapter"));
+    let victim = ctx.clone();
+    let mut fetched = 0;
+    let mut destroy_after_three = |event: Event| {
+        if matches!(event, Event::TensorFetched { .. }) {
+            fetched += 1;
+            if fetched == 3 {
+                victim.destroy("destroyed during the load");
+            }
+        }
+    };
+    let options = GpuOptions { context: 64, max_batch: 16, max_logit_rows: 16, ..Default::default() };
+    match pollster::block_on(load_model(ctx.clone(), &file, options, &mut destroy_after_three)) {
+        Err(Error::GpuLost(why)) => assert_eq!(why, "destroyed during the load"),
+        Err(e) => panic!("the load failed otherwise: {e}"),
+        Ok(_) => panic!("the load ended as if the model were on the GPU"),
+    }
+    assert!(fetched >= 3);
+}

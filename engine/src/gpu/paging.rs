@@ -119,20 +119,17 @@ impl GpuModel {
             stats.hits += placement.hits;
             stats.syncs += 1;
             let pools = &self.weights.layers[layer].experts;
+            // Every part of every missing expert is asked for at once: over HTTP (or a picked file) the reads
+            // overlap, where one at a time each waited out its own round trip.
+            let reads = placement.loads.iter().flat_map(|load| {
+                (paging.files[layer].iter().zip(ExpertPart::ALL))
+                    .map(move |(file, part)| read_part(layer, load, file, part))
+            });
+            for (load, part, data) in futures::future::try_join_all(reads).await? {
+                pools.write_rows(&self.upload, load.slot as u64, part, 0, &data)?;
+                stats.bytes_uploaded += data.len() as u64;
+            }
             for load in &placement.loads {
-                for (file, part) in paging.files[layer].iter().zip(ExpertPart::ALL) {
-                    let at = file.offset + load.expert as u64 * file.bytes_per_expert;
-                    let data = file.source.read(at, file.bytes_per_expert).await.map_err(|e| {
-                        Error::Gpu(format!(
-                            "paging in expert {} of layer {layer} ({}, bytes {at}..{}) failed: {e}",
-                            load.expert,
-                            file.tensor,
-                            at + file.bytes_per_expert
-                        ))
-                    })?;
-                    pools.write_rows(&self.upload, load.slot as u64, part, 0, &data)?;
-                    stats.bytes_uploaded += data.len() as u64;
-                }
                 let entry = |e: u32| (layer * c.n_expert + e as usize) as u64 * 4;
                 if let Some(old) = load.evicted {
                     self.ctx.queue.write_buffer(&self.location, entry(old), bytemuck::bytes_of(&NOT_RESIDENT));
@@ -147,6 +144,25 @@ impl GpuModel {
         }
         Ok(stats)
     }
+}
+
+/// One part of an expert that `load` brings in, read from its file.
+async fn read_part<'a>(
+    layer: usize,
+    load: &'a Load,
+    file: &ExpertFileRange,
+    part: ExpertPart,
+) -> Result<(&'a Load, ExpertPart, Vec<u8>)> {
+    let at = file.offset + load.expert as u64 * file.bytes_per_expert;
+    let data = file.source.read(at, file.bytes_per_expert).await.map_err(|e| {
+        Error::Gpu(format!(
+            "paging in expert {} of layer {layer} ({}, bytes {at}..{}) failed: {e}",
+            load.expert,
+            file.tensor,
+            at + file.bytes_per_expert
+        ))
+    })?;
+    Ok((load, part, data))
 }
 
 /// How much GPU memory the experts may take.
