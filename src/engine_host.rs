@@ -304,15 +304,29 @@ impl Engine {
             return Err(Error::Usage("the model cache is off (the engine runs on the page's thread)".into()));
         };
         let chosen = self.chosen.borrow().as_ref().map(|c| c.source.clone());
+        let mut unchosen = None;
         if let Some(ByteSource::Cached(source)) = chosen {
             if model.as_deref().is_none_or(|m| m == source.model()) {
-                self.choose(ByteSource::Cached(source.detached()));
+                if source.reaches_past_cache() {
+                    self.choose(ByteSource::Cached(source.detached()));
+                } else {
+                    // A picked file chosen from the panel: its copy was all there was to read.
+                    self.release();
+                    *self.chosen.borrow_mut() = None;
+                    unchosen = Some(source.name().to_string());
+                }
             }
         }
         let deleted = cache.delete(model.as_deref()).await;
         self.push_cache_listing().await;
         deleted?;
         self.log(Tone::Data, format!("cache: deleted {}", model.as_deref().unwrap_or("every cached model")));
+        if let Some(name) = unchosen {
+            self.log(
+                Tone::Warning,
+                format!("{name}: no model is chosen now (its cached copy was its only source): pick the file again"),
+            );
+        }
         Ok(())
     }
 

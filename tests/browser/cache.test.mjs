@@ -171,6 +171,14 @@ test("a picked file is cached as it loads; after a reload USE in the cache panel
   assert.ok((await bytesFrom("cache-bytes")) > 0.9 * modelBytes, await page.innerText("#bytes-from"));
   assert.match(await page.innerText("#bytes-from"), /network 0 B · cache [\d.]+ MiB at/);
   console.log(`USE from the cache panel: loaded in ${fromCache.loadMs} ms; bytes from: ${await page.innerText("#bytes-from")}`);
+
+  // Deleting that copy leaves nothing to read the chosen model from: the choice goes with it, said in the log, and
+  // LOAD MODEL says to choose a model instead of failing on a missing chunk.
+  await fileRow().locator(".hud-cache-delete").click();
+  await fileRow().waitFor({ state: "detached", timeout: TIMEOUT_MS });
+  await page.locator("#event-log").getByText(`${name}: no model is chosen now`).waitFor({ timeout: TIMEOUT_MS });
+  await page.click("#load-model");
+  await page.locator("#hud-error").getByText("choose a model first").waitFor({ timeout: TIMEOUT_MS });
 });
 
 test("a corrupt cached chunk is named in the log and fetched again, alone", async () => {

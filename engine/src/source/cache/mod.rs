@@ -370,6 +370,12 @@ impl CachedSource {
         self.origin.whole_file_only()
     }
 
+    /// Whether a read the cache cannot serve has somewhere else to go (a picked file's copy chosen by its key has
+    /// not).
+    pub fn reaches_past_cache(&self) -> bool {
+        self.origin.reaches_past_cache()
+    }
+
     /// The key of the model's first file.
     pub fn model(&self) -> &str {
         &self.model
