@@ -13,9 +13,29 @@ pub struct GpuContext {
     pub report: AdapterReport,
     /// The first GPU error no error scope caught (wgpu's default handler would panic natively); the next
     /// readback returns it as an error instead.
-    uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    uncaptured: FirstMessage,
     /// Why the device was lost, once it was.
-    lost: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    lost: FirstMessage,
+}
+
+/// The first message put in it, kept until taken; shared with the device's callbacks.
+#[derive(Clone, Default)]
+struct FirstMessage(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl FirstMessage {
+    fn keep(&self, message: impl FnOnce() -> String) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.get_or_insert_with(message);
+        }
+    }
+
+    fn peek(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
 }
 
 thread_local! {
@@ -89,34 +109,24 @@ impl GpuContext {
         };
         #[cfg(target_arch = "wasm32")]
         web_adapter_info(&mut report).await;
-        let uncaptured = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let uncaptured = FirstMessage::default();
         let sink = uncaptured.clone();
-        device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
-            if let Ok(mut slot) = sink.lock() {
-                slot.get_or_insert_with(|| e.to_string());
-            }
-        }));
-        let lost = std::sync::Arc::new(std::sync::Mutex::new(None));
+        device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| sink.keep(|| e.to_string())));
+        let lost = FirstMessage::default();
         let sink = lost.clone();
-        device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut slot) = sink.lock() {
-                slot.get_or_insert_with(|| lost_reason(reason, &message));
-            }
-        });
+        device.set_device_lost_callback(move |reason, message| sink.keep(|| lost_reason(reason, &message)));
         Ok(GpuContext { device, queue, adapter, report, uncaptured, lost })
     }
 
     /// Why the device was lost, if it was.
     pub fn lost(&self) -> Option<String> {
-        self.lost.lock().ok().and_then(|l| l.clone())
+        self.lost.peek()
     }
 
     /// Destroys the device, as a driver reset or a GPU taken away would lose it (the app's test hook): every
     /// buffer and pipeline on it is gone, and the next readback fails with [`Error::GpuLost`].
     pub fn destroy(&self, why: &str) {
-        if let Ok(mut slot) = self.lost.lock() {
-            slot.get_or_insert_with(|| why.to_string());
-        }
+        self.lost.keep(|| why.to_string());
         self.device.destroy();
     }
 
@@ -210,9 +220,9 @@ impl GpuContext {
         if let Some(why) = self.lost() {
             return Err(Error::GpuLost(why));
         }
-        match self.uncaptured.lock().map(|mut e| e.take()) {
-            Ok(Some(e)) => Err(Error::Gpu(e)),
-            _ => Ok(()),
+        match self.uncaptured.take() {
+            Some(e) => Err(Error::Gpu(e)),
+            None => Ok(()),
         }
     }
 }
