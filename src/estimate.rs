@@ -59,16 +59,15 @@ impl ModelFacts {
 }
 
 /// GPU memory for one model at one context.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Estimate {
     pub weights: u64,
     /// Expert slots per layer (all experts unless paged).
     pub expert_slots: usize,
     pub kv_cache: u64,
-    /// The largest single layer's KV buffer (bound as one storage buffer).
-    pub kv_layer_max: u64,
-    /// The logits buffer (bound as one storage buffer).
-    pub logits: u64,
+    /// What cannot be bound within the adapter's storage binding limit (a layer's KV cache, an activation): the
+    /// loader refuses the load for these same reasons before fetching a byte of weights.
+    pub over_limits: Vec<String>,
     /// Activations and tables.
     pub activations: u64,
     pub total: u64,
@@ -97,8 +96,7 @@ pub fn estimate(
         weights: sizes.weight_bytes(),
         expert_slots: sizes.pools.first().map_or(0, |p| p.slots as usize),
         kv_cache: sizes.kv_cache_bytes(),
-        kv_layer_max: sizes.kv_bytes.iter().copied().max().unwrap_or(0),
-        logits: sizes.activations.logits,
+        over_limits: sizes.over_limits(binding),
         activations: sizes.working_bytes(),
         total: sizes.total(),
     })
@@ -180,21 +178,11 @@ pub fn summary(facts: &ModelFacts, context: usize, experts: ExpertBudget, limits
             format_bytes(limits.max_storage_buffer_binding_size)
         ),
     ));
-    let binding = binding_limit(limits.max_storage_buffer_binding_size, limits.max_buffer_size);
     let mut problems = Vec::new();
     if context > config.context_length {
         problems.push(format!("context {context} exceeds the model's {}", config.context_length));
     }
-    if need.kv_layer_max > binding {
-        problems.push(format!(
-            "one layer's KV cache needs {} (over the {} binding limit): lower the context",
-            format_bytes(need.kv_layer_max),
-            format_bytes(binding)
-        ));
-    }
-    if need.logits > binding {
-        problems.push(format!("the logits buffer needs {}, over the binding limit", format_bytes(need.logits)));
-    }
+    problems.extend(need.over_limits.iter().cloned());
     out.push(if problems.is_empty() {
         Fact::new(
             "fits",
@@ -268,7 +256,8 @@ mod tests {
             // 201,088 f32 logits are 804,352 bytes; a full layer's f32 KV cache at 4096 positions is
             // 2 × 4096 × (2 kv heads × 16) × 4 = 1 MiB: both over a 512 KiB binding.
             assert!(
-                fits.value.contains("KV cache needs 1 MiB") && fits.value.contains("logits buffer needs 785.5 KiB"),
+                fits.value.contains("KV cache of layer 1 needs 1048576 bytes (2 of 4 layers are over)")
+                    && fits.value.contains("`logits` needs 804352 bytes, over the storage binding limit of 524288"),
                 "{fits:?}"
             );
             let roomy = Limits { max_buffer_size: 1 << 30, max_storage_buffer_binding_size: 1 << 30, shader_f16: true };

@@ -84,3 +84,45 @@ fn a_device_lost_during_a_load_stops_the_load() {
     }
     assert!(fetched >= 3);
 }
+
+/// A context whose KV cache no storage binding of this adapter can hold is refused before the loader allocates a
+/// buffer or fetches a byte of weights, naming the layer, the bytes and the limit (it used to be found at the end
+/// of the load, after every weight had been fetched and uploaded).
+#[test]
+fn a_context_over_the_binding_limit_is_refused_before_any_weight_is_fetched() {
+    use gptoss_engine::events::Event;
+    use gptoss_engine::gguf::GgufModel;
+    use gptoss_engine::gpu::{load_model, GpuOptions};
+    use gptoss_engine::source::ByteSource;
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
+    let file =
+        pollster::block_on(GgufModel::open(ByteSource::file(&path), &mut gptoss_engine::events::NoEvents)).unwrap();
+    let ctx = pollster::block_on(GpuContext::shared()).expect("a Vulkan adapter");
+    let binding = gptoss_engine::gpu::buffers::adapter_binding_limit(&ctx.report);
+    // A full-attention layer of the tiny model keeps 2 × 32 f32 per position, so this context is just over it.
+    let context = (binding / 256 + 1) as usize;
+    let (mut fetched, mut allocated) = (0, 0);
+    let mut count = |event: Event| match event {
+        Event::TensorFetched { .. } => fetched += 1,
+        Event::GpuBufferAllocated { .. } => allocated += 1,
+        _ => {}
+    };
+    let options = GpuOptions {
+        context,
+        max_batch: 16,
+        max_logit_rows: 1,
+        kv_storage: Some(gptoss_engine::gpu::KvStorage::F32),
+        ..Default::default()
+    };
+    let err = match pollster::block_on(load_model(ctx.clone(), &file, options, &mut count)) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a context of {context} loaded within a {binding}-byte binding"),
+    };
+    assert!(
+        err.contains(&format!("the KV cache of layer 1 needs {} bytes", context * 256))
+            && err.contains(&format!("storage binding limit of {binding} bytes: lower the context")),
+        "{err}"
+    );
+    assert_eq!((fetched, allocated), (0, 0), "{err}");
+}

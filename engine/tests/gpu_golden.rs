@@ -15,7 +15,7 @@ fn load(ctx: &Rc<GpuContext>, options: GpuOptions, events: &mut dyn EventSink) -
     let (header, bytes) = support::tiny();
     let config = GptOssConfig::from_header(&header).unwrap();
     let plan = TensorPlan::new(&config, &header.tensors).unwrap();
-    let mut loader = GpuLoader::new(ctx.clone(), config, plan.clone(), options, events).unwrap();
+    let mut loader = pollster::block_on(GpuLoader::new(ctx.clone(), config, plan.clone(), options, events)).unwrap();
     for t in &plan.tensors {
         let start = (header.data_offset + t.info.offset) as usize;
         let data = &bytes[start..start + t.info.n_bytes as usize];

@@ -101,7 +101,8 @@ fn gpu_matches_pytorch() {
     let plan = TensorPlan::new(&config, &header.tensors).unwrap();
     let reference = reference();
     let events = &mut gptoss_engine::events::NoEvents;
-    let mut loader = GpuLoader::new(ctx.clone(), config, plan.clone(), gpu_options(&reference), events).unwrap();
+    let mut loader =
+        pollster::block_on(GpuLoader::new(ctx.clone(), config, plan.clone(), gpu_options(&reference), events)).unwrap();
     for t in &plan.tensors {
         let start = (header.data_offset + t.info.offset) as usize;
         loader.push(&t.info.name, &bytes[start..start + t.info.n_bytes as usize]).unwrap();

@@ -115,27 +115,53 @@ impl Activations<u64> {
         }
     }
 
+    /// The buffers the kernels bind whole as storage, by label: each must fit one storage binding.
+    fn bound(&self) -> [(&'static str, u64); 18] {
+        [
+            ("tokens", self.tokens),
+            ("residual", self.h),
+            ("normed", self.xn),
+            ("q", self.q),
+            ("k", self.k),
+            ("v", self.v),
+            ("attention_out", self.attn),
+            ("attention_partials", self.attn_partials),
+            ("attention_probe", self.attn_probe),
+            ("router_logits", self.router),
+            ("chosen_experts", self.chosen),
+            ("routing_weights", self.route_weights),
+            ("expert_act", self.act),
+            ("expert_out", self.down),
+            ("expert_groups", self.groups),
+            ("logits", self.logits),
+            ("sample_partials", self.partials),
+            ("sample_result", self.result),
+        ]
+    }
+
     fn allocate(&self, a: &mut Allocator) -> Result<Activations<wgpu::Buffer>> {
+        let [tokens, h, xn, q, k, v, attn, attn_partials, attn_probe, router, chosen, route_weights, act, down, groups, logits, partials, result] =
+            self.bound().map(|(label, bytes)| a.activation(label, bytes));
         Ok(Activations {
             step: a.uniform("step", self.step)?,
-            tokens: a.activation("tokens", self.tokens)?,
-            h: a.activation("residual", self.h)?,
-            xn: a.activation("normed", self.xn)?,
-            q: a.activation("q", self.q)?,
-            k: a.activation("k", self.k)?,
-            v: a.activation("v", self.v)?,
-            attn: a.activation("attention_out", self.attn)?,
-            attn_partials: a.activation("attention_partials", self.attn_partials)?,
-            attn_probe: a.activation("attention_probe", self.attn_probe)?,
-            router: a.activation("router_logits", self.router)?,
-            chosen: a.activation("chosen_experts", self.chosen)?,
-            route_weights: a.activation("routing_weights", self.route_weights)?,
-            act: a.activation("expert_act", self.act)?,
-            down: a.activation("expert_out", self.down)?,
-            groups: a.activation("expert_groups", self.groups)?,
-            logits: a.activation("logits", self.logits)?,
-            partials: a.activation("sample_partials", self.partials)?,
-            result: a.activation("sample_result", self.result)?,
+            tokens: tokens?,
+            h: h?,
+            xn: xn?,
+            q: q?,
+            k: k?,
+            v: v?,
+            attn: attn?,
+            attn_partials: attn_partials?,
+            attn_probe: attn_probe?,
+            router: router?,
+            chosen: chosen?,
+            route_weights: route_weights?,
+            act: act?,
+            down: down?,
+            groups: groups?,
+            logits: logits?,
+            partials: partials?,
+            result: result?,
             readback: [a.readback("readback.0", self.readback[0])?, a.readback("readback.1", self.readback[1])?],
             logits_readback: a.readback("logits_readback", self.logits_readback)?,
         })
@@ -344,6 +370,32 @@ impl BufferSizes {
         self.weight_bytes() + self.kv_cache_bytes() + self.working_bytes()
     }
 
+    /// What cannot be allocated within a storage binding of `binding` bytes (the adapter's, [`binding_limit`]): a
+    /// layer's KV cache, or an activation buffer. Checked before a byte of weights is fetched, so a context the
+    /// adapter cannot hold is refused at once, naming the buffer and the limit. (Weights and expert slots are split
+    /// or refused by [`BufferSizes::new`] itself.)
+    pub fn over_limits(&self, binding: u64) -> Vec<String> {
+        let mut problems = Vec::new();
+        let kv_over: Vec<usize> = (0..self.kv_bytes.len()).filter(|&il| self.kv_bytes[il] > binding).collect();
+        if let Some(&il) = kv_over.first() {
+            problems.push(format!(
+                "the KV cache of layer {il} needs {} bytes ({} of {} layers are over), over the storage binding \
+                 limit of {binding} bytes: lower the context",
+                self.kv_bytes[il],
+                kv_over.len(),
+                self.kv_bytes.len()
+            ));
+        }
+        for (label, bytes) in self.activations.bound() {
+            if bytes > binding {
+                problems.push(format!(
+                    "activation buffer `{label}` needs {bytes} bytes, over the storage binding limit of {binding} bytes"
+                ));
+            }
+        }
+        problems
+    }
+
     /// Allocate the activations.
     pub(super) fn allocate_activations(&self, a: &mut Allocator) -> Result<Activations<wgpu::Buffer>> {
         self.activations.allocate(a)
@@ -427,6 +479,15 @@ impl Allocator {
     /// Bytes allocated so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// The error for an out-of-memory error scope that caught `e` while `what` was allocated.
+    pub fn out_of_memory(&self, what: &str, e: wgpu::Error) -> Error {
+        Error::Gpu(format!(
+            "the GPU is out of memory: allocating {what} failed ({} buffers, {} bytes asked for so far; WebGPU \
+             cannot report free memory): {e}. Lower the context or the expert budget, or close other GPU work",
+            self.count, self.bytes
+        ))
     }
 
     /// Queue an event behind the allocations reported so far.

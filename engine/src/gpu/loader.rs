@@ -83,9 +83,10 @@ pub struct GpuLoader {
 }
 
 impl GpuLoader {
-    /// Check the model's shape against every kernel's limits, then allocate every weight buffer for `plan` (sized
-    /// and split for the adapter's binding limit), ready to receive tensor bytes.
-    pub fn new(
+    /// Check the model's shape against every kernel's limits and the adapter's binding limit, then allocate every
+    /// weight buffer for `plan` (sized and split for that limit), ready to receive tensor bytes. An allocation the
+    /// device cannot make (its out-of-memory error scope) fails here, before a byte of weights is fetched.
+    pub async fn new(
         ctx: Rc<GpuContext>,
         config: GptOssConfig,
         plan: TensorPlan,
@@ -94,9 +95,18 @@ impl GpuLoader {
     ) -> Result<Self> {
         Kernel::check_all(&config)?;
         let kv = KvStorage::resolve(options.kv_storage, ctx.report.shader_f16)?;
-        let sizes =
-            BufferSizes::new(&config, &plan, &options, kv, weight_limit(adapter_binding_limit(&ctx.report), &options))?;
+        let binding = adapter_binding_limit(&ctx.report);
+        let sizes = BufferSizes::new(&config, &plan, &options, kv, weight_limit(binding, &options))?;
+        let over = sizes.over_limits(binding);
+        if !over.is_empty() {
+            return Err(Error::Gpu(format!(
+                "the model does not fit this adapter at context {}: {}",
+                options.context,
+                over.join("; ")
+            )));
+        }
         let error_scope = Some(ctx.device.push_error_scope(wgpu::ErrorFilter::Validation));
+        let out_of_memory = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let mut alloc = Allocator::new(ctx.clone());
         let upload = WeightUpload::new(ctx.clone(), &mut alloc, sizes.upload_piece);
         alloc.flush(events);
@@ -115,6 +125,9 @@ impl GpuLoader {
         let allocated = loader.allocate(&plan);
         loader.alloc.flush(events);
         allocated?;
+        if let Some(e) = out_of_memory.pop().await {
+            return Err(loader.alloc.out_of_memory("the weights and expert slots", e));
+        }
         Ok(loader)
     }
 
@@ -266,6 +279,7 @@ impl GpuLoader {
         let c = &self.config;
         let tiling = AttentionTiling::new(c.n_head, c.n_head_kv, c.head_dim)
             .map_err(|e| Error::Gpu(format!("kernel attention: {e}")))?;
+        let out_of_memory = self.ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let model = GpuModel::build(
             self.ctx.clone(),
             self.config.clone(),
@@ -277,6 +291,9 @@ impl GpuLoader {
             self.upload.take().ok_or_else(|| Error::Gpu("the load was finished twice".into()))?,
             &mut self.alloc,
         )?;
+        if let Some(e) = out_of_memory.pop().await {
+            return Err(self.alloc.out_of_memory("the KV caches and activations", e));
+        }
         if let Some(scope) = self.error_scope.take() {
             if let Some(e) = scope.pop().await {
                 return Err(Error::Gpu(format!("loading the model on the GPU failed: {e}")));

@@ -81,7 +81,7 @@ pub async fn load_model(
     events.emit(Event::GpuAdapter { report: ctx.report.clone() });
     let (config, plan) = crate::model::plan_of(model)?;
     let needed: std::collections::HashSet<String> = plan.tensors.iter().map(|t| t.info.name.clone()).collect();
-    let mut loader = GpuLoader::new(ctx, config, plan, options, events)?;
+    let mut loader = GpuLoader::new(ctx, config, plan, options, events).await?;
     if loader.pages_experts() {
         loader.set_expert_files(expert_files(model, loader.n_layer())?);
     }
