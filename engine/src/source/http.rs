@@ -235,6 +235,11 @@ impl HttpSource {
     /// which lets several ranges be in flight at once.
     #[cfg(not(target_arch = "wasm32"))]
     async fn fetch_range(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        // Scripted answers never block: no thread (which would cost the fuzzer most of an input's time).
+        #[cfg(any(test, feature = "scripted-http"))]
+        if self.url.starts_with(super::scripted::SCHEME) {
+            return self.fetch(offset, len).await;
+        }
         let this = self.clone();
         let (tx, rx) = futures::channel::oneshot::channel();
         std::thread::Builder::new()
@@ -287,8 +292,10 @@ impl HttpSource {
                             self.url
                         )));
                     }
+                    // What arrived before the failure is kept: the retry asks for the rest.
+                    let resume = offset + buf.len() as u64;
                     let note = format!(
-                        "{} bytes={start}-{last}: {why}; retrying in {delay} ms (attempt {} of {}), from byte {start}",
+                        "{} bytes={start}-{last}: {why}; retrying in {delay} ms (attempt {} of {}), from byte {resume}",
                         self.url,
                         failures + 1,
                         self.retry.attempts

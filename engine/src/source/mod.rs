@@ -8,6 +8,8 @@ pub mod cache;
 mod http;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+#[cfg(all(not(target_arch = "wasm32"), any(test, feature = "scripted-http")))]
+pub mod scripted;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
