@@ -70,15 +70,16 @@ pub fn serve() {
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    install_gpu_loss_hook(&scope);
+    install_test_hooks(&scope);
     let ready = Object::new();
     let _ = Reflect::set(&ready, &"ready".into(), &JsValue::TRUE);
     let _ = scope.post_message(&ready);
 }
 
-/// The browser tests' way to lose the GPU as a driver reset would: `__gptossLoseGpu()` in the worker's scope
-/// (Playwright evaluates it there; the page's scripts cannot reach it) destroys the engine's device.
-fn install_gpu_loss_hook(scope: &DedicatedWorkerGlobalScope) {
+/// The browser tests' hooks in the worker's scope (Playwright evaluates them there; the page's scripts cannot reach
+/// them): `__gptossLoseGpu()` destroys the engine's device, as a driver reset would lose it; `__gptossWasmBytes()`
+/// is the size of the engine's wasm memory, which grows and never shrinks, so a leak across loads shows in it.
+fn install_test_hooks(scope: &DedicatedWorkerGlobalScope) {
     let lose = Closure::<dyn Fn() -> bool>::new(|| match gptoss_engine::gpu::GpuContext::current() {
         Some(ctx) => {
             ctx.destroy("destroyed by the test hook __gptossLoseGpu");
@@ -88,6 +89,12 @@ fn install_gpu_loss_hook(scope: &DedicatedWorkerGlobalScope) {
     });
     let _ = Reflect::set(scope, &"__gptossLoseGpu".into(), lose.as_ref());
     lose.forget();
+    let wasm_bytes = Closure::<dyn Fn() -> f64>::new(|| {
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
+    });
+    let _ = Reflect::set(scope, &"__gptossWasmBytes".into(), wasm_bytes.as_ref());
+    wasm_bytes.forget();
 }
 
 fn scope_of() -> DedicatedWorkerGlobalScope {

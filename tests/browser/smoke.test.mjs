@@ -385,27 +385,46 @@ test("LOAD MODEL again releases the first model: the GPU-bytes gauge returns to 
   assert.match(await page.locator("#event-log").innerText(), /\(stopped\)/);
 });
 
-test("the GPU lost in the middle of a generation: the HUD says so, the model is released, LOAD MODEL works again", async () => {
-  const errorsBefore = consoleErrors.length;
-  await page.click("#generate");
-  await phase(page, "generating");
-  await tokensShown(1);
-  // The engine's device is destroyed from its worker, as a driver reset would lose it (the test hook).
-  const worker = page.workers()[0];
-  assert.ok(worker, "the engine runs in a worker");
-  assert.equal(await worker.evaluate(() => self.__gptossLoseGpu()), true);
+/** After the engine's device was destroyed: the HUD error, the log line, nothing allocated, no model, and only the
+ * loss in the console (taken off `consoleErrors`). */
+async function assertGpuLost(errorsBefore) {
   await phase(page, "error");
   assert.match(await page.locator("#hud-error").innerText(), /GPU device was lost: destroyed by the test hook/);
   const log = await page.locator("#event-log").innerText();
   assert.match(log, /the GPU was lost: the model was released; LOAD MODEL loads it again on a new device/);
   assert.equal(await attr("#memory-gauge", "data-allocated"), "0");
   assert.equal(await count("#model-ready"), 0);
-  // The failure went to the console as an error, and nothing else did.
   const logged = consoleErrors.splice(errorsBefore);
   assert.ok(logged.length >= 1 && logged.every((e) => /GPU device was lost/.test(e)), JSON.stringify(logged));
-
-  // A new device: the model loads and generates again.
   await page.waitForSelector('#load-model[data-state="idle"]', { timeout: LOAD_TIMEOUT_MS });
+}
+
+/** Destroys the engine's device from its worker, as a driver reset would lose it (the test hook). */
+async function loseGpu() {
+  const worker = page.workers()[0];
+  assert.ok(worker, "the engine runs in a worker");
+  assert.equal(await worker.evaluate(() => self.__gptossLoseGpu()), true);
+}
+
+test("the GPU lost in the middle of a load, then of a generation: the HUD says so each time, the model is released, LOAD MODEL works again", async () => {
+  // In a load: a tenth of the tensors are on the GPU.
+  await page.click("#load-model");
+  await page.waitForFunction((n) => Number(document.querySelector("#tensor-ticker")?.dataset.count) >= n,
+    Math.ceil(BUNDLED_TENSORS / 10), { timeout: RUN_TIMEOUT_MS });
+  let before = consoleErrors.length;
+  await loseGpu();
+  await assertGpuLost(before);
+
+  // In a generation, on the new device the next LOAD MODEL brings up.
+  await page.click("#load-model");
+  await page.waitForSelector("#model-ready", { timeout: RUN_TIMEOUT_MS });
+  await phase(page, "generating");
+  await tokensShown(1);
+  before = consoleErrors.length;
+  await loseGpu();
+  await assertGpuLost(before);
+
+  // A new device again: the model loads and generates.
   const started = Date.now();
   await page.click("#load-model");
   await page.waitForSelector("#model-ready", { timeout: RUN_TIMEOUT_MS });
