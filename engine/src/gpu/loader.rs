@@ -124,8 +124,11 @@ impl GpuLoader {
         };
         let allocated = loader.allocate(&plan);
         loader.alloc.flush(events);
+        // Popped before `allocated?` can drop the loader, whose validation scope lies under this one: wgpu panics
+        // on scopes popped out of order.
+        let out_of_memory = out_of_memory.pop().await;
         allocated?;
-        if let Some(e) = out_of_memory.pop().await {
+        if let Some(e) = out_of_memory {
             return Err(loader.alloc.out_of_memory("the weights and expert slots", e));
         }
         Ok(loader)
