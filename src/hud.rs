@@ -194,8 +194,7 @@ impl Hud {
                 self.parity = Parity::NotRun;
             }
             Update::Released { bytes } => {
-                self.gpu_bytes = 0;
-                self.buffers.clear();
+                self.forget_buffers();
                 self.ready = None;
                 self.kv = None;
                 self.log(at_ms, Tone::Data, format!("released the previous model's {bytes} GPU bytes"));
@@ -220,6 +219,10 @@ impl Hud {
                 self.parity = parity;
             }
             Update::Failed(error) => {
+                // A load that failed dropped its loader, and with it every buffer the load had allocated.
+                if self.phase == Phase::Loading {
+                    self.forget_buffers();
+                }
                 self.log(at_ms, Tone::Error, error.clone());
                 for stage in &mut self.stages {
                     if stage.state == StageState::Running {
@@ -238,12 +241,17 @@ impl Hud {
                         stage.state = StageState::Stopped;
                     }
                 }
-                self.gpu_bytes = 0;
-                self.buffers.clear();
+                self.forget_buffers();
                 self.log(at_ms, Tone::Warning, "load stopped; its GPU buffers are released".into());
             }
             Update::Log(tone, text) => self.log(at_ms, tone, text),
         }
+    }
+
+    /// The engine holds none of the buffers shown any more.
+    fn forget_buffers(&mut self) {
+        self.gpu_bytes = 0;
+        self.buffers.clear();
     }
 
     fn apply_event(&mut self, at_ms: f64, event: Event) {
@@ -511,6 +519,30 @@ mod tests {
         // The next action clears the error.
         hud.apply(6.0, Update::Phase(Phase::Loading));
         assert_eq!(hud.error, None);
+    }
+
+    /// A load that fails (here the GPU lost part way) has dropped what it allocated: the gauge says 0. A failure
+    /// while generating leaves the loaded model's buffers shown.
+    #[test]
+    fn a_failed_load_shows_its_buffers_released() {
+        let allocated = Update::Engine(Event::GpuBufferAllocated {
+            label: "a".into(),
+            bytes: 64,
+            buffer_index: 0,
+            total_gpu_bytes: 64,
+        });
+        let mut hud = Hud::default();
+        hud.apply(0.0, Update::Phase(Phase::Loading));
+        hud.apply(1.0, allocated.clone());
+        hud.apply(2.0, Update::Failed("the GPU device was lost".into()));
+        assert_eq!((hud.gpu_bytes, hud.buffers.len()), (0, 0));
+
+        let mut hud = Hud::default();
+        hud.apply(0.0, Update::Phase(Phase::Loading));
+        hud.apply(1.0, allocated);
+        hud.apply(2.0, Update::Phase(Phase::Generating));
+        hud.apply(3.0, Update::Failed("a readback failed".into()));
+        assert_eq!((hud.gpu_bytes, hud.buffers.len()), (64, 1));
     }
 
     #[test]
