@@ -6,7 +6,9 @@
 use std::rc::Rc;
 
 use super::device::AdapterReport;
-use super::kernels::{group_words, AttentionSplits, SAMPLE_MAX_PER_THREAD, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS};
+use super::kernels::{
+    group_words, AttentionSplits, SAMPLE_LOGITS_PER_THREAD, SAMPLE_MAX_VOCAB, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS,
+};
 use super::paging::ExpertPart;
 use super::params::{RepackParams, SampleResult, StepUniform};
 use super::shaders::KvStorage;
@@ -311,6 +313,13 @@ impl BufferSizes {
         kv: KvStorage,
         weight_limit: u64,
     ) -> Result<BufferSizes> {
+        if c.n_vocab as u64 > SAMPLE_MAX_VOCAB {
+            return Err(Error::Gpu(format!(
+                "the vocabulary of {} ids is over the GPU sampler's limit of {SAMPLE_MAX_VOCAB} (sample.wgsl merges \
+                 at most SAMPLE_ENTRIES candidates per thread)",
+                c.n_vocab
+            )));
+        }
         let (ctx, batch) = (options.context as u64, options.max_batch as u64);
         let window = c.sliding_window as u64;
         let kv_capacity: Vec<u64> =
@@ -319,7 +328,7 @@ impl BufferSizes {
         let kv_bytes = kv_capacity.iter().map(|cap| (2 * cap * kv_width * kv.bytes()).next_multiple_of(4)).collect();
         let max_keys = (0..c.n_layer).map(|il| if c.is_sliding(il) { ctx.min(window) } else { ctx }).max().unwrap_or(1);
         let attention_splits = AttentionSplits::new(kv_capacity.iter().max().copied().unwrap_or(1) as u32);
-        let sample_groups = (c.n_vocab as u64).div_ceil((SAMPLE_THREADS * SAMPLE_MAX_PER_THREAD) as u64);
+        let sample_groups = (c.n_vocab as u64).div_ceil((SAMPLE_THREADS * SAMPLE_LOGITS_PER_THREAD) as u64);
         let tensors = plan
             .tensors
             .iter()

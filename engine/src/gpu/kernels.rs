@@ -50,10 +50,15 @@ pub const ATTENTION_MAX_DIMS_PER_THREAD: u32 = 16;
 /// moe_route.wgsl: one thread per expert.
 pub const ROUTE_MAX_EXPERTS: u32 = 128;
 pub const ROUTE_MAX_K: u32 = 8;
-/// sample.wgsl: threads per workgroup, logits per thread, and the words of one workgroup's partial (max, Σexp,
-/// Σexp·y, Gumbel value and id, then CANDIDATES values and ids).
+/// sample.wgsl: threads per workgroup; logits per thread in the first pass (99 slices of gpt-oss's 201,088 ids);
+/// the entries a thread holds in either pass (its logits, or the slices' candidates it merges), which bounds the
+/// vocabulary; and the words of one slice's partial (max, Σexp, Σexp·y, Gumbel value and id, then CANDIDATES
+/// values and ids).
 pub const SAMPLE_THREADS: u32 = 256;
-pub const SAMPLE_MAX_PER_THREAD: u32 = 8;
+pub const SAMPLE_LOGITS_PER_THREAD: u32 = 8;
+pub const SAMPLE_ENTRIES: u32 = 16;
+pub const SAMPLE_MAX_VOCAB: u64 =
+    (SAMPLE_THREADS * SAMPLE_ENTRIES / CANDIDATES as u32 * SAMPLE_THREADS * SAMPLE_LOGITS_PER_THREAD) as u64;
 pub const SAMPLE_PARTIAL_WORDS: u32 = 5 + 2 * CANDIDATES as u32;
 
 /// How attention.wgsl splits a query's keys in a cache of `capacity` positions: `batch` splits of
@@ -141,7 +146,7 @@ impl Kernel {
             Kernel::MoeGateUp | Kernel::MoeDown => vec![("THREADS", EXPERT_THREADS)],
             Kernel::Sample => vec![
                 ("THREADS", SAMPLE_THREADS),
-                ("MAX_PER_THREAD", SAMPLE_MAX_PER_THREAD),
+                ("ENTRIES", SAMPLE_ENTRIES),
                 ("CANDIDATES", CANDIDATES as u32),
                 ("PARTIAL_WORDS", SAMPLE_PARTIAL_WORDS),
                 ("NONE", NO_ID),

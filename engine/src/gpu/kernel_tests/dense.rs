@@ -1,6 +1,7 @@
 //! The dense kernels: rmsnorm, matvec in every weight format, the embedding lookup, the sampler.
 
 use super::*;
+use crate::sampler::CANDIDATES;
 
 #[test]
 fn rmsnorm_matches_cpu() {
@@ -158,67 +159,81 @@ fn matmul_matches_cpu_in_every_format() {
     }
 }
 
-/// Both sampler passes against `sampler::sample` over a vocabulary that leaves the last workgroup part-full.
+/// Both sampler passes against `sampler::sample`: the chosen token, top-5, entropy, log-sum-exp and all CANDIDATES
+/// candidates in order. Three vocabularies: random logits leaving the last workgroup part-full; logits of four
+/// values (the CANDIDATES-th largest is tied hundreds of times, so ties go by id); and a last workgroup with fewer
+/// than CANDIDATES ids.
 #[test]
 fn sample_matches_cpu() {
     let h = Harness::new();
     let mut rng = Rng(8);
-    let vocab = 5000u32;
-    let logits = rng.vec(vocab as usize, 4.0);
-    let groups = vocab.div_ceil(SAMPLE_THREADS * SAMPLE_MAX_PER_THREAD);
-    let per_thread = vocab.div_ceil(groups * SAMPLE_THREADS);
-    let lb = h.buffer(cast_slice(&logits));
-    let partials = h.zeros((groups * SAMPLE_PARTIAL_WORDS * 4) as usize);
-    let result = h.zeros(std::mem::size_of::<SampleResult>());
-    let p = SampleParams { vocab, groups, per_thread, _pad0: 0 };
-    let greedy = SamplerConfig::greedy();
-    let hot = SamplerConfig { temperature: 0.8, top_k: 0, top_p: 1.0, seed: 11 };
-    let top_k = SamplerConfig { temperature: 0.7, top_k: 10, top_p: 1.0, seed: 12 };
-    let top_p = SamplerConfig { temperature: 1.2, top_k: 0, top_p: 0.9, seed: 13 };
-    for (name, config) in [("greedy", greedy), ("temperature", hot), ("top-k", top_k), ("top-p", top_p)] {
-        let s = StepUniform {
-            n_tokens: 1,
-            logits_rows: 1,
-            seed: config.seed,
-            temperature: config.temperature,
-            top_k: config.top_k,
-            top_p: config.top_p,
-            step_index: 5,
-            ..Default::default()
-        };
-        let steps = [
-            Step {
-                kernel: Kernel::Sample,
-                variant: Variant::Plain,
-                entry: "partials_main",
-                specialise: vec![],
-                params: bytes_of(&p),
-                bindings: vec![(2, &lb), (3, &partials)],
-                grid: (groups, 1, 1),
-            },
-            Step {
-                kernel: Kernel::Sample,
-                variant: Variant::Plain,
-                entry: "finalize_main",
-                specialise: vec![],
-                params: bytes_of(&p),
-                bindings: vec![(3, &partials), (4, &result)],
-                grid: (1, 1, 1),
-            },
-        ];
-        let out = h.run(s, vec![], &steps, &[&result]);
-        let got: SampleResult = bytemuck::pod_read_unaligned(&out[0][..std::mem::size_of::<SampleResult>()]);
-        let want = sample(&logits, &config, 5);
-        assert_eq!(got.token, want.token, "kernel sample ({name}): token");
-        let want_ids: Vec<u32> = want.top.iter().map(|t| t.0).collect();
-        assert_eq!(got.top_ids.to_vec(), want_ids, "kernel sample ({name}): top-5 ids");
-        let want_p: Vec<f32> = want.top.iter().map(|t| t.1).collect();
-        assert_close(&format!("kernel sample ({name}): top-5 probabilities"), &got.top_probs, &want_p, 1e-5);
-        assert_close(
-            &format!("kernel sample ({name}): entropy, log-sum-exp"),
-            &[got.entropy, got.logsumexp],
-            &[want.entropy, want.logsumexp],
-            1e-5,
-        );
+    let random = rng.vec(5000, 4.0);
+    let ties: Vec<f32> = rng.vec(5000, 4.0).iter().map(|x| x.round().clamp(-1.0, 2.0)).collect();
+    // 8 workgroups of 2048 ids, the last with 4.
+    let short_last = rng.vec(7 * (SAMPLE_THREADS * SAMPLE_LOGITS_PER_THREAD) as usize + 4, 4.0);
+    for (logits_name, logits) in [("random", &random), ("ties", &ties), ("short last slice", &short_last)] {
+        let vocab = logits.len() as u32;
+        let groups = vocab.div_ceil(SAMPLE_THREADS * SAMPLE_LOGITS_PER_THREAD);
+        let per_thread = vocab.div_ceil(groups * SAMPLE_THREADS);
+        let lb = h.buffer(cast_slice(logits));
+        let partials = h.zeros((groups * SAMPLE_PARTIAL_WORDS * 4) as usize);
+        let result = h.zeros(std::mem::size_of::<SampleResult>());
+        let p = SampleParams { vocab, groups, per_thread, _pad0: 0 };
+        let mut order: Vec<u32> = (0..vocab).collect();
+        order.sort_by(|a, b| logits[*b as usize].total_cmp(&logits[*a as usize]).then(a.cmp(b)));
+        let greedy = SamplerConfig::greedy();
+        let hot = SamplerConfig { temperature: 0.8, top_k: 0, top_p: 1.0, seed: 11 };
+        let top_k = SamplerConfig { temperature: 0.7, top_k: 10, top_p: 1.0, seed: 12 };
+        let top_p = SamplerConfig { temperature: 1.2, top_k: 0, top_p: 0.9, seed: 13 };
+        for (name, config) in [("greedy", greedy), ("temperature", hot), ("top-k", top_k), ("top-p", top_p)] {
+            let name = format!("{logits_name}, {name}");
+            let s = StepUniform {
+                n_tokens: 1,
+                logits_rows: 1,
+                seed: config.seed,
+                temperature: config.temperature,
+                top_k: config.top_k,
+                top_p: config.top_p,
+                step_index: 5,
+                ..Default::default()
+            };
+            let steps = [
+                Step {
+                    kernel: Kernel::Sample,
+                    variant: Variant::Plain,
+                    entry: "partials_main",
+                    specialise: vec![],
+                    params: bytes_of(&p),
+                    bindings: vec![(2, &lb), (3, &partials)],
+                    grid: (groups, 1, 1),
+                },
+                Step {
+                    kernel: Kernel::Sample,
+                    variant: Variant::Plain,
+                    entry: "finalize_main",
+                    specialise: vec![],
+                    params: bytes_of(&p),
+                    bindings: vec![(3, &partials), (4, &result)],
+                    grid: (1, 1, 1),
+                },
+            ];
+            let out = h.run(s, vec![], &steps, &[&result]);
+            let got: SampleResult = bytemuck::pod_read_unaligned(&out[0][..std::mem::size_of::<SampleResult>()]);
+            let want = sample(logits, &config, 5);
+            assert_eq!(got.token, want.token, "kernel sample ({name}): token");
+            assert_eq!(got.candidate_ids.to_vec(), order[..CANDIDATES], "kernel sample ({name}): candidates");
+            let want_logits: Vec<f32> = order[..CANDIDATES].iter().map(|&i| logits[i as usize]).collect();
+            assert_eq!(got.candidate_logits.to_vec(), want_logits, "kernel sample ({name}): candidates' logits");
+            let want_ids: Vec<u32> = want.top.iter().map(|t| t.0).collect();
+            assert_eq!(got.top_ids.to_vec(), want_ids, "kernel sample ({name}): top-5 ids");
+            let want_p: Vec<f32> = want.top.iter().map(|t| t.1).collect();
+            assert_close(&format!("kernel sample ({name}): top-5 probabilities"), &got.top_probs, &want_p, 1e-5);
+            assert_close(
+                &format!("kernel sample ({name}): entropy, log-sum-exp"),
+                &[got.entropy, got.logsumexp],
+                &[want.entropy, want.logsumexp],
+                1e-5,
+            );
+        }
     }
 }
