@@ -10,8 +10,8 @@ use bytemuck::bytes_of;
 
 use super::buffers::{Activations, BufferSizes};
 use super::kernels::{
-    lanes_override, row_lanes, AttentionSplits, AttentionTiling, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS,
-    ROPE_THREADS, SAMPLE_THREADS, TILE_ROWS,
+    lanes_override, row_lanes, AttentionTiling, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS, ROPE_THREADS,
+    SAMPLE_THREADS, TILE_ROWS,
 };
 use super::loader::{GpuLayer, GpuMatrix, GpuWeights};
 use super::params::*;
@@ -124,7 +124,7 @@ impl Forward<'_, '_> {
         let splits = self.r.sizes.attention_splits;
         let (n_splits, decode_splits) = (splits.batch, splits.decode);
         let ap = AttentionParams { n_head, n_head_kv, head_dim, capacity, window, scale, n_splits, decode_splits };
-        let grid = (n_head_kv * self.r.tiling.chunks, Dim::Fixed(AttentionSplits::new(capacity).grid()), Dim::Tokens);
+        let grid = (n_head_kv * self.r.tiling.chunks, Dim::KeySplits { window }, Dim::Tokens);
         let (label, bufs) = (format!("blk.{il}.attention"), [&act.q, cache, &act.attn_partials]);
         self.b.push(&label, Kernel::Attention, Variant::Kv(kv), bytes_of(&ap), &bufs, grid)?;
         // Sink S_h in the denominator only: M = max(max_j s_j, S_h); Z = Σ_j exp(s_j − M) + exp(S_h − M);

@@ -78,7 +78,8 @@ impl AttentionSplits {
         }
     }
 
-    /// Workgroups along the grid's y.
+    /// Workgroups along the grid's y when every split holds keys (a step dispatches only those its keys reach:
+    /// plan.rs `Dim::KeySplits`).
     pub fn grid(self) -> u32 {
         self.batch.max(self.decode)
     }

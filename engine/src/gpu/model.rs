@@ -281,7 +281,7 @@ impl GpuModel {
             let sample = if with_sample { &self.plan.sample[..] } else { &[] };
             for d in self.plan.forward[range].iter().chain(sample) {
                 if d.probe_layer.is_none() || d.probe_layer == probed {
-                    self.plan.record(&mut pass, d, n_tokens, logits_rows);
+                    self.plan.record(&mut pass, d, n_tokens, self.pos, logits_rows);
                 }
             }
         }

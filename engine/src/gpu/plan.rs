@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use wgpu::util::DeviceExt;
 
-use super::kernels::{expert_tiles, MATVEC_TOKENS, TILE_TOKENS};
+use super::kernels::{expert_tiles, ATTENTION_DECODE_SPLIT, ATTENTION_SPLIT, MATVEC_TOKENS, TILE_TOKENS};
 use super::shaders::{self, Kernel, Variant};
 use super::GpuContext;
 use crate::{Error, Result};
@@ -25,6 +25,12 @@ pub(super) enum Dim {
     ExpertTiles {
         k: u32,
         n_expert: u32,
+    },
+    /// attention.wgsl's key splits that hold keys in this step: the last token's keys (on a sliding layer at most
+    /// `window`; 0 = full attention) over the split size (finer for one token). Sized to the whole cache, the
+    /// grid would launch empty workgroups by the thousand at a short context (a CPU driver pays for each).
+    KeySplits {
+        window: u32,
     },
 }
 
@@ -70,9 +76,16 @@ impl Plan {
         }
     }
 
-    /// Record `d` for a batch of `n_tokens` of which `logits_rows` get logits (nothing if `d` is the other form
-    /// of a kernel than this batch runs).
-    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, d: &Dispatch, n_tokens: usize, logits_rows: usize) {
+    /// Record `d` for a batch of `n_tokens` from position `pos0` of which `logits_rows` get logits (nothing if `d`
+    /// is the other form of a kernel than this batch runs).
+    pub fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        d: &Dispatch,
+        n_tokens: usize,
+        pos0: usize,
+        logits_rows: usize,
+    ) {
         if !self.runs(d, n_tokens) {
             return;
         }
@@ -83,6 +96,11 @@ impl Plan {
             Dim::LogitRowTiles => (logits_rows as u32).div_ceil(MATVEC_TOKENS),
             Dim::BatchTiles => (n_tokens as u32).div_ceil(TILE_TOKENS),
             Dim::ExpertTiles { k, n_expert } => expert_tiles(n_tokens as u32 * k, n_expert),
+            Dim::KeySplits { window } => {
+                let last = (pos0 + n_tokens) as u32;
+                let keys = if window > 0 { last.min(window) } else { last };
+                keys.div_ceil(if n_tokens == 1 { ATTENTION_DECODE_SPLIT } else { ATTENTION_SPLIT })
+            }
         };
         pass.set_pipeline(&self.pipelines[d.pipeline]);
         pass.set_bind_group(0, &d.bind_group, &[]);

@@ -49,7 +49,7 @@ impl GpuModel {
                     end_of_pass_write_index: Some(2 * i as u32 + 1),
                 }),
             });
-            self.plan.record(&mut pass, d, tokens.len(), 1);
+            self.plan.record(&mut pass, d, tokens.len(), self.pos, 1);
         }
         encoder.resolve_query_set(&set, 0..n, &resolve, 0);
         encoder.copy_buffer_to_buffer(&resolve, 0, &read, 0, n as u64 * 8);

@@ -150,7 +150,7 @@ impl Harness {
             let mut pass =
                 encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
             for d in &plan.forward {
-                plan.record(&mut pass, d, 0, 0);
+                plan.record(&mut pass, d, 0, 0, 0);
             }
         }
         let reads: Vec<wgpu::Buffer> = outs
