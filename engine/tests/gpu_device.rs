@@ -52,6 +52,31 @@ fn a_lost_device_fails_the_next_step_and_a_new_one_takes_over() {
     assert_eq!(pollster::block_on(model.step(&[1, 2, 3], &greedy)).unwrap().choice.token, before);
 }
 
+/// A second load on the same device, at another context, builds no pipeline (the device keeps them; building them
+/// was most of a small model's load on a CPU driver) and computes the same logits.
+#[test]
+fn a_second_load_on_the_same_device_builds_no_pipeline() {
+    use gptoss_engine::events::NoEvents;
+    use gptoss_engine::gguf::GgufModel;
+    use gptoss_engine::gpu::{load_model, GpuOptions};
+    use gptoss_engine::source::ByteSource;
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/tiny.gguf");
+    let file = pollster::block_on(GgufModel::open(ByteSource::file(&path), &mut NoEvents)).unwrap();
+    let ctx = std::rc::Rc::new(pollster::block_on(GpuContext::new()).expect("a Vulkan adapter"));
+    let logits = |context: usize| {
+        let options = GpuOptions { context, max_batch: 16, max_logit_rows: 1, ..Default::default() };
+        let mut model = pollster::block_on(load_model(ctx.clone(), &file, options, &mut NoEvents)).unwrap();
+        pollster::block_on(model.logits(&[1, 2, 3, 4, 5])).unwrap().pop().unwrap()
+    };
+    let first = logits(64);
+    let built = ctx.pipelines_built();
+    assert!(built > 10, "{built} pipelines for a whole forward pass");
+    let second = logits(128);
+    assert_eq!(ctx.pipelines_built(), built, "the second load built pipelines");
+    assert_eq!(first, second);
+}
+
 /// A device lost while the model streams in stops the load at the next chunk with `Error::GpuLost` (writes to a
 /// lost device would vanish without an error, and the load would end "ready" with nothing on the GPU).
 #[test]

@@ -1,8 +1,10 @@
 //! The one wgpu device. Created once with the adapter's maxima (the WebGPU defaults of 128 MiB bindings and
 //! 256 MiB buffers are far below what gpt-oss tensors need), then shared.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::plan::PipelineKey;
 pub use crate::events::AdapterReport;
 use crate::{Error, Result};
 
@@ -16,6 +18,10 @@ pub struct GpuContext {
     uncaptured: FirstMessage,
     /// Why the device was lost, once it was.
     lost: FirstMessage,
+    /// Every compute pipeline built on this device, kept for the next load: loading again (another context, the
+    /// same model after a release) builds none. Building them is most of a small model's load on a CPU driver
+    /// (SwiftShader: about 10 s).
+    pipelines: std::cell::RefCell<HashMap<PipelineKey, wgpu::ComputePipeline>>,
 }
 
 /// The first message put in it, kept until taken; shared with the device's callbacks.
@@ -115,7 +121,26 @@ impl GpuContext {
         let lost = FirstMessage::default();
         let sink = lost.clone();
         device.set_device_lost_callback(move |reason, message| sink.keep(|| lost_reason(reason, &message)));
-        Ok(GpuContext { device, queue, adapter, report, uncaptured, lost })
+        Ok(GpuContext { device, queue, adapter, report, uncaptured, lost, pipelines: Default::default() })
+    }
+
+    /// How many compute pipelines this device has built.
+    pub fn pipelines_built(&self) -> usize {
+        self.pipelines.borrow().len()
+    }
+
+    /// The pipeline built for `key` on this device, built by `build` the first time.
+    pub(super) fn pipeline(
+        &self,
+        key: PipelineKey,
+        build: impl FnOnce() -> Result<wgpu::ComputePipeline>,
+    ) -> Result<wgpu::ComputePipeline> {
+        if let Some(p) = self.pipelines.borrow().get(&key) {
+            return Ok(p.clone());
+        }
+        let p = build()?;
+        self.pipelines.borrow_mut().insert(key, p.clone());
+        Ok(p)
     }
 
     /// Why the device was lost, if it was.

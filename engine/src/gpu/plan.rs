@@ -108,8 +108,8 @@ impl Plan {
     }
 }
 
-/// A pipeline by kernel, variant, entry point and the dispatch's own pipeline constants (as bits).
-type PipelineKey = (Kernel, Variant, &'static str, Vec<(&'static str, u64)>);
+/// A pipeline by kernel, variant, entry point and its pipeline constants (as bits).
+pub(super) type PipelineKey = (Kernel, Variant, &'static str, Vec<(&'static str, u64)>);
 
 /// Collects pipelines and dispatches with their bind groups.
 pub(super) struct PlanBuilder<'a> {
@@ -152,28 +152,30 @@ impl<'a> PlanBuilder<'a> {
         entry: &'static str,
         specialise: &[(&'static str, f64)],
     ) -> Result<usize> {
-        let key = (kernel, variant, entry, specialise.iter().map(|&(n, v)| (n, v.to_bits())).collect::<Vec<_>>());
+        let mut constants = self.constants.get(&kernel).cloned().unwrap_or_default();
+        constants.extend_from_slice(specialise);
+        let key = (kernel, variant, entry, constants.iter().map(|&(n, v)| (n, v.to_bits())).collect::<Vec<_>>());
         if let Some(&i) = self.index.get(&key) {
             return Ok(i);
         }
-        let src = shaders::source(kernel, variant)?;
-        let label = format!("{}+{variant:?}", kernel.name());
-        let device = &self.ctx.device;
-        let module = self.ctx.shader_module(&label, src);
-        let mut constants = self.constants.get(&kernel).cloned().unwrap_or_default();
-        constants.extend_from_slice(specialise);
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(&label),
-            layout: None,
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &constants,
-                // Every kernel writes its workgroup memory before reading it; zeroing it per dispatch is waste.
-                zero_initialize_workgroup_memory: false,
-            },
-            cache: None,
-        });
+        let ctx = self.ctx.clone();
+        let pipeline = ctx.pipeline(key.clone(), || {
+            let src = shaders::source(kernel, variant)?;
+            let label = format!("{}+{variant:?}", kernel.name());
+            let module = ctx.shader_module(&label, src);
+            Ok(ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    // Every kernel writes its workgroup memory before reading it; zeroing it per dispatch is waste.
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            }))
+        })?;
         self.pipelines.push(pipeline);
         self.index.insert(key, self.pipelines.len() - 1);
         Ok(self.pipelines.len() - 1)
