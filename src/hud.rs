@@ -194,9 +194,7 @@ impl Hud {
                 self.parity = Parity::NotRun;
             }
             Update::Released { bytes } => {
-                self.forget_buffers();
-                self.ready = None;
-                self.kv = None;
+                self.forget_model();
                 self.log(at_ms, Tone::Data, format!("released the previous model's {bytes} GPU bytes"));
             }
             Update::Kv(shape) => {
@@ -221,7 +219,7 @@ impl Hud {
             Update::Failed(error) => {
                 // A load that failed dropped its loader, and with it every buffer the load had allocated.
                 if self.phase == Phase::Loading {
-                    self.forget_buffers();
+                    self.forget_model();
                 }
                 self.log(at_ms, Tone::Error, error.clone());
                 for stage in &mut self.stages {
@@ -241,17 +239,20 @@ impl Hud {
                         stage.state = StageState::Stopped;
                     }
                 }
-                self.forget_buffers();
+                // Also after the model came out ready: the load's last steps (the cache's report) still held it.
+                self.forget_model();
                 self.log(at_ms, Tone::Warning, "load stopped; its GPU buffers are released".into());
             }
             Update::Log(tone, text) => self.log(at_ms, tone, text),
         }
     }
 
-    /// The engine holds none of the buffers shown any more.
-    fn forget_buffers(&mut self) {
+    /// The engine holds no model and none of the buffers shown any more.
+    fn forget_model(&mut self) {
         self.gpu_bytes = 0;
         self.buffers.clear();
+        self.ready = None;
+        self.kv = None;
     }
 
     fn apply_event(&mut self, at_ms: f64, event: Event) {
@@ -543,6 +544,17 @@ mod tests {
         hud.apply(2.0, Update::Phase(Phase::Generating));
         hud.apply(3.0, Update::Failed("a readback failed".into()));
         assert_eq!((hud.gpu_bytes, hud.buffers.len()), (64, 1));
+    }
+
+    /// Found by the endurance test: Stop landed after the model came out ready but before the load's task ended
+    /// (the cache's report), which dropped the model; the HUD kept showing it RESIDENT with 0 GPU bytes.
+    #[test]
+    fn a_load_stopped_after_its_model_was_ready_shows_no_model() {
+        let mut hud = Hud::default();
+        hud.apply(0.0, Update::Phase(Phase::Loading));
+        hud.apply(1.0, Update::Engine(Event::GpuModelReady { gpu_bytes: 64, dispatches_per_step: 9, pipelines: 3 }));
+        hud.apply(2.0, Update::LoadStopped);
+        assert_eq!((hud.gpu_bytes, hud.ready), (0, None));
     }
 
     #[test]
