@@ -11,7 +11,7 @@
 #      loads from it, a picked file is cached and loaded again through the cache panel's USE, a corrupt chunk is
 #      repaired, a cut-off load resumes, delete, a quota that refuses writes, a server without range support); and tests/browser/transport.test.mjs: broken range answers named in the HUD.
 #      With GPTOSS_ENDURANCE=1 also tests/browser/endurance.test.mjs (20 load → generate cycles, memory measured,
-#      and 50 random Stops: about 25 minutes on SwiftShader, so not by default).
+#      and 50 random Stops: about 7 minutes on SwiftShader, more than CI's time allows, so not by default).
 #   3. Component gallery: dx builds examples/gallery (every gptoss-components component with made-up data, no
 #      engine) and tests/browser/gallery.test.mjs checks that each exported component rendered (seconds).
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
@@ -60,8 +60,8 @@ if run_stage "dx build --platform web" dx build --platform web; then
         node --test --test-reporter=spec tests/browser/cache.test.mjs || true
     run_stage "browser transport faults test" env APP_DIR="$APP_DIR" \
         node --test --test-reporter=spec tests/browser/transport.test.mjs || true
-    # 20 load → generate cycles and 50 random Stops take about 25 minutes on SwiftShader (a cycle is ~50 s there),
-    # more than CI's time allows: run on request.
+    # 20 load → generate cycles and 50 random Stops take about 7 minutes on SwiftShader (a warm cycle is 8–10 s
+    # there), more than CI's time allows: run on request.
     if [ "${GPTOSS_ENDURANCE:-0}" = 1 ]; then
         run_stage "browser endurance test" env APP_DIR="$APP_DIR" \
             node --test --test-reporter=spec tests/browser/endurance.test.mjs || true
