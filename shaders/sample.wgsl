@@ -303,7 +303,8 @@ fn partials_main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id
 @compute @workgroup_size(THREADS)
 fn finalize_main(@builtin(local_invocation_index) li: u32) {
     let inv_t = inv_temperature();
-    // The slices' statistics, and their candidates, ENTRIES per thread (forward.rs keeps them that few).
+    // The slices' statistics, and their candidates, ENTRIES per thread (BufferSizes::new refuses a vocabulary
+    // that needs more).
     var m_local = NEG;
     var gv = NEG;
     var gi = NONE;

@@ -101,14 +101,7 @@ fn check_goldens(kv: KvStorage, tol: f32, swap_gap: f32) {
 #[test]
 fn gpu_long_context_matches_cpu() {
     let ctx = context();
-    let (header, bytes) = support::tiny();
-    let config = GptOssConfig::from_header(&header).unwrap();
-    let plan = TensorPlan::new(&config, &header.tensors).unwrap();
-    let cpu = gptoss_engine::model::CpuModel::load(&config, &plan, |info| {
-        let start = (header.data_offset + info.offset) as usize;
-        Ok(bytes[start..start + info.n_bytes as usize].to_vec())
-    })
-    .unwrap();
+    let cpu = support::tiny_cpu();
     let tokens: Vec<u32> = (0..600u32).map(|i| (i * 7919 + 13) % 199_998).collect();
     let want = cpu.prefill(&mut cpu.new_state(), &tokens, 0).unwrap();
     let options = GpuOptions {
@@ -146,11 +139,7 @@ fn a_2000_token_generation_matches_the_cpu_reference_at_every_step() {
     let mut config = GptOssConfig::from_header(&header).unwrap();
     config.n_vocab = VOCAB as usize;
     let plan = TensorPlan::new(&config, &header.tensors).unwrap();
-    let cpu = gptoss_engine::model::CpuModel::load(&config, &plan, |info| {
-        let start = (header.data_offset + info.offset) as usize;
-        Ok(bytes[start..start + info.n_bytes as usize].to_vec())
-    })
-    .unwrap();
+    let cpu = support::cpu_model(&header, &bytes, &config, &plan);
     let prompt = [3575u32, 553, 261, 10, 7, 4242, 8000, 1];
     let options = GpuOptions {
         context: prompt.len() + GENERATED,

@@ -7,7 +7,8 @@ use std::rc::Rc;
 
 use super::device::AdapterReport;
 use super::kernels::{
-    group_words, AttentionSplits, SAMPLE_LOGITS_PER_THREAD, SAMPLE_MAX_VOCAB, SAMPLE_PARTIAL_WORDS, SAMPLE_THREADS,
+    group_words, AttentionSplits, SAMPLE_ENTRIES, SAMPLE_LOGITS_PER_THREAD, SAMPLE_MAX_VOCAB, SAMPLE_PARTIAL_WORDS,
+    SAMPLE_THREADS,
 };
 use super::paging::ExpertPart;
 use super::params::{RepackParams, SampleResult, StepUniform};
@@ -316,7 +317,7 @@ impl BufferSizes {
         if c.n_vocab as u64 > SAMPLE_MAX_VOCAB {
             return Err(Error::Gpu(format!(
                 "the vocabulary of {} ids is over the GPU sampler's limit of {SAMPLE_MAX_VOCAB} (sample.wgsl merges \
-                 at most SAMPLE_ENTRIES candidates per thread)",
+                 at most {SAMPLE_ENTRIES} candidates per thread)",
                 c.n_vocab
             )));
         }

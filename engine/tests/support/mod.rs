@@ -31,11 +31,21 @@ pub fn tiny() -> (GgufHeader, Vec<u8>) {
 
 /// The tiny model on the CPU, loaded the way a streaming caller would: one tensor's bytes at a time.
 pub fn tiny_cpu() -> gptoss_engine::model::CpuModel {
-    use gptoss_engine::model::{CpuModel, GptOssConfig, TensorPlan};
+    use gptoss_engine::model::{GptOssConfig, TensorPlan};
     let (header, bytes) = tiny();
     let config = GptOssConfig::from_header(&header).expect("config");
     let plan = TensorPlan::new(&config, &header.tensors).expect("tensor plan");
-    CpuModel::load(&config, &plan, |info| {
+    cpu_model(&header, &bytes, &config, &plan)
+}
+
+/// `plan`'s tensors of a whole file in memory on the CPU, one tensor's bytes at a time.
+pub fn cpu_model(
+    header: &GgufHeader,
+    bytes: &[u8],
+    config: &gptoss_engine::model::GptOssConfig,
+    plan: &gptoss_engine::model::TensorPlan,
+) -> gptoss_engine::model::CpuModel {
+    gptoss_engine::model::CpuModel::load(config, plan, |info| {
         let start = (header.data_offset + info.offset) as usize;
         Ok(bytes[start..start + info.n_bytes as usize].to_vec())
     })
