@@ -5,7 +5,7 @@
 // under the storage-binding limit); a workgroup whose expert lives in another pool does nothing.
 // Decode and short batches run this per-(token, slot) form, each pair decoding the expert's weights itself; a
 // batch of kernels.rs's `tiled_from` tokens or more runs moe_gate_up_tiles.wgsl, which decodes each weight once
-// per tile of tokens. THREADS is composed in from gpu/kernels.rs; LANES is a pipeline constant
+// per tile of tokens. THREADS is composed in from gpu/kernels.rs; LANES and ROWS_PER_THREAD are pipeline constants
 // (moe_per_token.wgsl). Composed after a format_*.wgsl, weights.wgsl, step.wgsl, moe_experts.wgsl and
 // moe_per_token.wgsl.
 
@@ -15,8 +15,8 @@
 @group(0) @binding(7) var<storage, read> bias_gate: array<f32>;      // [expert][rows]
 @group(0) @binding(8) var<storage, read> bias_up: array<f32>;        // [expert][rows]
 
-var<workgroup> gate_partial: array<f32, THREADS>;
-var<workgroup> up_partial: array<f32, THREADS>;
+var<workgroup> gate_partial: array<vec4<f32>, THREADS>;
+var<workgroup> up_partial: array<vec4<f32>, THREADS>;
 
 @compute @workgroup_size(THREADS)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -24,18 +24,21 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         return;
     }
     let job = expert_row(li, wg);
-    var g = 0.0;
-    var u = 0.0;
+    var g = vec4<f32>(0.0);
+    var u = vec4<f32>(0.0);
     if (job.in_pool && job.row < P.rows) {
         let gate = job.base;
         let up = gate + P.second;
         let nblocks = P.rows * P.blocks;
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
-        let first = job.row * chunks;
         for (var c = job.lane; c < chunks; c += LANES) {
-            let xb = job.t * P.x_stride + c * (8u / CHUNKS_PER_BLOCK);
-            g += chunk_dot(W[(gate >> 2u) + first + c], gate, nblocks, first + c, xb);
-            u += chunk_dot(W[(up >> 2u) + first + c], up, nblocks, first + c, xb);
+            let x = chunk_x(job.t * P.x_stride + c * CHUNK_VEC4S);
+            for (var j = 0u; j < ROWS_PER_THREAD; j++) {
+                // A row past the matrix reads its last row, and is not stored.
+                let at = min(job.row + j, P.rows - 1u) * chunks + c;
+                g[j] += chunk_sum(W[(gate >> 2u) + at], x) * chunk_scale(gate, nblocks, at);
+                u[j] += chunk_sum(W[(up >> 2u) + at], x) * chunk_scale(up, nblocks, at);
+            }
         }
     }
     if (LANES > 1u) {
@@ -52,8 +55,13 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         g = gate_partial[li];
         u = up_partial[li];
     }
-    if (job.in_pool && job.lane == 0u && job.row < P.rows) {
-        let at = job.id * P.rows + job.row;
-        A[(job.t * P.k + job.slot_k) * P.rows + job.row] = swiglu_oai(g + bias_gate[at], u + bias_up[at]);
+    if (job.in_pool && job.lane == 0u) {
+        for (var j = 0u; j < ROWS_PER_THREAD; j++) {
+            let row = job.row + j;
+            if (row < P.rows) {
+                let at = job.id * P.rows + row;
+                A[(job.t * P.k + job.slot_k) * P.rows + row] = swiglu_oai(g[j] + bias_gate[at], u[j] + bias_up[at]);
+            }
+        }
     }
 }

@@ -1,14 +1,17 @@
 // Shared by moe_gate_up.wgsl and moe_down.wgsl, the per-(token, slot) expert kernels: the routing binding, and
 // what one thread computes. Composed after moe_experts.wgsl.
 
-// Lanes per row, a pipeline constant (kernels.rs `row_lanes`): one for a short row, whose pipeline then has no
-// reduction barriers.
+// Lanes per row and rows per thread (at most 4), pipeline constants (kernels.rs `RowSplit`): one lane for a short
+// row, whose pipeline then has no reduction barriers.
 override LANES: u32;
+override ROWS_PER_THREAD: u32;
 override ROWS_PER_GROUP: u32 = THREADS / LANES;
 @group(0) @binding(5) var<storage, read> chosen: array<u32>;         // [layer][token][k]
 
-// What one thread of a workgroup computes: output `row` of the (token t, slot k) pair, as lane `lane` of the row,
-// and the expert the pair reads: its id, whether it lives in this dispatch's pool, and its slot's word offset there.
+// What one thread of a workgroup computes: ROWS_PER_THREAD outputs from `row` on of the (token t, slot k) pair, as
+// lane `lane` of those rows, and the expert the pair reads: its id, whether it lives in this dispatch's pool, and
+// its slot's word offset there. A thread reads each chunk of X once for all its rows (kernels.rs `RowSplit` says
+// why).
 struct ExpertRow {
     t: u32,
     slot_k: u32,
@@ -24,5 +27,6 @@ fn expert_row(li: u32, wg: vec3<u32>) -> ExpertRow {
     let slot_k = wg.y;
     let e = chosen[(P.layer * P.max_tokens + t) * P.k + slot_k];
     let slot = expert_slot(e);
-    return ExpertRow(t, slot_k, e, slot.in_pool, slot.base, li % LANES, wg.x * ROWS_PER_GROUP + li / LANES);
+    let row = (wg.x * ROWS_PER_GROUP + li / LANES) * ROWS_PER_THREAD;
+    return ExpertRow(t, slot_k, e, slot.in_pool, slot.base, li % LANES, row);
 }

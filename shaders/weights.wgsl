@@ -11,14 +11,29 @@ fn word_at(i: u32) -> u32 {
     return W[i >> 2u][i & 3u];
 }
 
+// A chunk's values of X, from X index `xb` (vec4 units) on: read once by a thread that applies them to several
+// weight rows.
+fn chunk_x(xb: u32) -> array<vec4<f32>, CHUNK_VEC4S> {
+    var x: array<vec4<f32>, CHUNK_VEC4S>;
+    for (var i = 0u; i < CHUNK_VEC4S; i++) {
+        x[i] = X[xb + i];
+    }
+    return x;
+}
+
+// Σ w·x over the chunk whose 16 bytes `q` the caller loaded, against its values `x` (chunk_x), before its scale.
+fn chunk_sum(q: vec4<u32>, x: array<vec4<f32>, CHUNK_VEC4S>) -> f32 {
+    var acc = 0.0;
+    for (var i = 0u; i < CHUNK_VEC4S; i++) {
+        acc += dot(chunk_vec(q, i), x[i]);
+    }
+    return acc;
+}
+
 // Σ w·x over chunk `c` of the matrix, whose 16 bytes `q` the caller loaded; `xb` is the X index (vec4 units) of
 // the chunk's first value.
 fn chunk_dot(q: vec4<u32>, mat: u32, nblocks: u32, c: u32, xb: u32) -> f32 {
-    var acc = 0.0;
-    for (var i = 0u; i < CHUNK_VEC4S; i++) {
-        acc += dot(chunk_vec(q, i), X[xb + i]);
-    }
-    return acc * chunk_scale(mat, nblocks, c);
+    return chunk_sum(q, chunk_x(xb)) * chunk_scale(mat, nblocks, c);
 }
 
 // Value j (< 32) of block `blk`.

@@ -10,8 +10,7 @@ use bytemuck::bytes_of;
 
 use super::buffers::{Activations, BufferSizes};
 use super::kernels::{
-    lanes_override, row_lanes, AttentionTiling, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS, ROPE_THREADS,
-    SAMPLE_THREADS, TILE_ROWS,
+    AttentionTiling, RowSplit, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS, ROPE_THREADS, SAMPLE_THREADS, TILE_ROWS,
 };
 use super::loader::{GpuLayer, GpuMatrix, GpuWeights};
 use super::params::*;
@@ -208,9 +207,9 @@ impl Forward<'_, '_> {
 
             self.b.batches = Batches::PerToken;
             let label = format!("blk.{il}.moe_gate_up[pool {p}]");
-            let lanes = row_lanes(&gate);
-            let grid = ((gate.rows as u32).div_ceil(EXPERT_THREADS / lanes), Dim::Fixed(k), Dim::Tokens);
-            let specialise = lanes_override(lanes);
+            let split = RowSplit::of(&gate, gate.rows, k, EXPERT_THREADS);
+            let grid = (split.groups(gate.rows as u32, EXPERT_THREADS), Dim::Fixed(k), Dim::Tokens);
+            let specialise = split.overrides();
             self.b.push_specialised(
                 &label,
                 Kernel::MoeGateUp,
@@ -221,9 +220,9 @@ impl Forward<'_, '_> {
                 grid,
             )?;
             let label = format!("blk.{il}.moe_down[pool {p}]");
-            let lanes = row_lanes(&down);
-            let grid = ((down.rows as u32).div_ceil(EXPERT_THREADS / lanes), Dim::Fixed(k), Dim::Tokens);
-            let specialise = lanes_override(lanes);
+            let split = RowSplit::of(&down, down.rows, k, EXPERT_THREADS);
+            let grid = (split.groups(down.rows as u32, EXPERT_THREADS), Dim::Fixed(k), Dim::Tokens);
+            let specialise = split.overrides();
             self.b.push_specialised(
                 &label,
                 Kernel::MoeDown,
@@ -331,14 +330,14 @@ impl Forward<'_, '_> {
         bias: Option<&wgpu::Buffer>,
         flags: u32,
     ) -> Result<()> {
-        let lanes = row_lanes(&w.layout);
-        let specialise = lanes_override(lanes);
         for (row0, rows, buffer) in &w.parts {
+            let split = RowSplit::of(&w.layout, *rows, 1, MATVEC_THREADS);
+            let specialise = split.overrides();
             let p = projection_params(w, *row0, *rows, bias.is_some(), flags);
             // Without a bias, W stands in for B: the kernel never reads it (flag off), but the binding must exist.
             let b = bias.unwrap_or(buffer);
             let tokens = if flags & LAST_TOKENS != 0 { Dim::LogitRowTiles } else { Dim::TokenTiles };
-            let grid = ((*rows as u32).div_ceil(MATVEC_THREADS / lanes), tokens, Dim::Fixed(1));
+            let grid = (split.groups(*rows as u32, MATVEC_THREADS), tokens, Dim::Fixed(1));
             let variant = Variant::Weights(w.layout.format);
             self.b.push_specialised(
                 &w.name,

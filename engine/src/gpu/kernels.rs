@@ -90,18 +90,69 @@ impl AttentionSplits {
     }
 }
 
-/// Lanes that share one weight row in matvec.wgsl and moe_*.wgsl (their pipeline constant `LANES`); the rest of
-/// the workgroup's threads take more rows. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets one lane: read in
-/// sequence it costs a GPU no more than spread over lanes, and it needs no tree reduction, whose barriers CPU
-/// drivers run slowly (SwiftShader: ~0.5 ms per barrier of a 256-thread workgroup; the tiny model's 201,088-row
-/// LM head took 11 s a token with 8 lanes per row, 0.14 s with one). A longer row gets enough lanes for its
-/// chunks, at most 32.
-pub fn row_lanes(layout: &MatrixLayout) -> u32 {
-    let chunks = layout.gpu_row_bytes() / 16;
-    if chunks <= SERIAL_ROW_CHUNKS {
-        return 1;
+/// How a row-reading kernel (matvec.wgsl, moe_gate_up.wgsl, moe_down.wgsl: their pipeline constants `LANES` and
+/// `ROWS_PER_THREAD`) spreads a matrix over its workgroups' threads: the lanes that share a row, and the rows each
+/// thread takes. A thread reads each chunk of x once for all its rows: a warp's lanes read chunks 16 values or more
+/// apart, so each of those loads touches as many cache lines as there are lanes, and on an H200 the kernels spent
+/// their time on x, not on the weights (one row a thread, the expert kernels streamed 360–660 GB/s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSplit {
+    pub lanes: u32,
+    pub rows_per_thread: u32,
+}
+
+/// Workgroups a row-reading dispatch should at least have (counting its copies side by side, the k experts of a
+/// token) before its threads take more rows each, or after its rows get more lanes each. Measured on an H200
+/// (BENCHMARKS.md, eighth pass).
+pub const ROW_GROUPS_WANTED: u32 = 256;
+
+/// Most rows a thread takes (its sums are one vec4).
+pub const MAX_ROWS_PER_THREAD: u32 = 4;
+
+impl RowSplit {
+    /// For a matrix of `layout`'s rows, `rows` of them in this dispatch, dispatched `copies` times side by side, in
+    /// workgroups of `threads`. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets one lane: read in sequence it costs
+    /// a GPU no more than spread over lanes, and it needs no tree reduction, whose barriers CPU drivers run slowly
+    /// (SwiftShader: ~0.5 ms per barrier of a 256-thread workgroup; the tiny model's 201,088-row LM head took 11 s a
+    /// token with 8 lanes per row, 0.14 s with one). A longer row gets enough lanes for its chunks, at most 32, and
+    /// more (up to the workgroup) while the dispatch has fewer than [`ROW_GROUPS_WANTED`] workgroups and each lane
+    /// keeps two chunks or more (the router's 32 rows); then each thread takes 2 or 4 rows while the dispatch keeps
+    /// that many workgroups.
+    pub fn of(layout: &MatrixLayout, rows: u64, copies: u32, threads: u32) -> RowSplit {
+        let chunks = layout.gpu_row_bytes() / 16;
+        let wanted = ROW_GROUPS_WANTED;
+        let groups = |split: RowSplit| split.groups(rows as u32, threads).saturating_mul(copies);
+        if chunks <= SERIAL_ROW_CHUNKS {
+            return RowSplit { lanes: 1, rows_per_thread: 1 }.widest(wanted, groups);
+        }
+        let mut split = RowSplit { lanes: chunks.next_power_of_two().min(32) as u32, rows_per_thread: 1 };
+        while split.lanes < threads && chunks >= 4 * split.lanes as u64 && groups(split) < wanted {
+            split.lanes *= 2;
+        }
+        split.widest(wanted, groups)
     }
-    chunks.next_power_of_two().min(32) as u32
+
+    /// This split with as many rows per thread as keep `wanted` groups.
+    fn widest(mut self, wanted: u32, groups: impl Fn(RowSplit) -> u32) -> RowSplit {
+        while self.rows_per_thread < MAX_ROWS_PER_THREAD {
+            let wider = RowSplit { rows_per_thread: 2 * self.rows_per_thread, ..self };
+            if groups(wider) < wanted {
+                break;
+            }
+            self = wider;
+        }
+        self
+    }
+
+    /// Workgroups along x for `rows` rows in workgroups of `threads`.
+    pub fn groups(self, rows: u32, threads: u32) -> u32 {
+        rows.div_ceil(threads / self.lanes * self.rows_per_thread)
+    }
+
+    /// The pipeline constants the kernel is specialised with.
+    pub fn overrides(self) -> [(&'static str, f64); 2] {
+        [("LANES", self.lanes as f64), ("ROWS_PER_THREAD", self.rows_per_thread as f64)]
+    }
 }
 
 /// The most tiles moe_group.wgsl can cut `pairs` (token, slot) pairs into over `n_expert` experts: each expert's
@@ -114,11 +165,6 @@ pub fn expert_tiles(pairs: u32, n_expert: u32) -> u32 {
 /// per tile.
 pub fn group_words(max_pairs: u64, n_expert: u64) -> u64 {
     max_pairs + 4 + 4 * expert_tiles(max_pairs as u32, n_expert as u32) as u64
-}
-
-/// The pipeline constant a row-reading kernel is specialised with.
-pub fn lanes_override(lanes: u32) -> [(&'static str, f64); 1] {
-    [("LANES", lanes as f64)]
 }
 
 impl Kernel {
@@ -249,14 +295,24 @@ mod tests {
     use crate::quant::BlockFormat;
 
     #[test]
-    fn short_rows_get_one_lane_and_model_rows_keep_32() {
-        let lanes = |format, cols| row_lanes(&MatrixLayout::new(format, 8, cols, "t").unwrap());
-        // The bundled model's 128-wide rows: its LM head, projections and experts.
-        assert_eq!((lanes(BlockFormat::Q8_0, 128), lanes(BlockFormat::MXFP4, 128)), (1, 1));
-        assert_eq!(lanes(BlockFormat::Q8_0, 512), 32);
-        // gpt-oss-20b/120b's 2880-wide rows, as before this rule.
-        assert_eq!((lanes(BlockFormat::Q8_0, 2880), lanes(BlockFormat::MXFP4, 2880)), (32, 32));
-        assert_eq!(lanes(BlockFormat::F32, 64), 16);
+    fn row_splits_give_few_rows_more_lanes_and_many_rows_more_rows_a_thread() {
+        use BlockFormat::{F32, MXFP4, Q8_0};
+        let split = |format, rows, cols, copies| {
+            let s = RowSplit::of(&MatrixLayout::new(format, rows, cols, "t").unwrap(), rows, copies, 256);
+            (s.lanes, s.rows_per_thread)
+        };
+        // The bundled model's 128-wide rows: one lane, no barriers; its 201,088-row LM head four rows a thread.
+        assert_eq!((split(Q8_0, 128, 128, 1), split(MXFP4, 256, 128, 4)), ((1, 1), (1, 1)));
+        assert_eq!(split(Q8_0, 201_088, 128, 1), (1, 2));
+        assert_eq!(split(Q8_0, 8, 512, 1), (32, 1));
+        // gpt-oss-20b: attn_q, attn_output, attn_k/v, the router (F32, 32 rows), the LM head, the experts (k = 4).
+        assert_eq!(split(Q8_0, 4096, 2880, 1), (32, 2));
+        assert_eq!(split(Q8_0, 2880, 4096, 1), (32, 1));
+        assert_eq!(split(Q8_0, 512, 2880, 1), (64, 1));
+        assert_eq!(split(F32, 32, 2880, 1), (256, 1));
+        assert_eq!(split(Q8_0, 201_088, 2880, 1), (32, 4));
+        assert_eq!(split(MXFP4, 2880, 2880, 4), (32, 4));
+        assert_eq!(split(F32, 8, 64, 1), (16, 1));
     }
 
     #[test]

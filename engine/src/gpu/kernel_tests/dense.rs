@@ -36,8 +36,12 @@ fn matvec_matches_cpu_in_every_format() {
             let gguf: Vec<u8> = (0..rows).flat_map(|_| rng.row(format, cols)).collect();
             let (x, bias) = (rng.vec(tokens * cols, 1.0), rng.vec(rows, 0.5));
             let layout = MatrixLayout::new(format, rows as u64, cols as u64, "test").unwrap();
-            // The lanes the engine picks for this width, and one and 32 whatever the width.
-            for lanes in [row_lanes(&layout), 1, 32] {
+            // The split the engine picks for this matrix, and one or 32 lanes by one or four rows a thread
+            // whatever the matrix (37 rows is not a whole number of a workgroup's rows in any of them).
+            let picked = RowSplit::of(&layout, rows as u64, 1, MATVEC_THREADS);
+            let splits =
+                [(1, 1), (32, 1), (1, 4), (32, 4), (256, 2)].map(|(lanes, r)| RowSplit { lanes, rows_per_thread: r });
+            for split in std::iter::once(picked).chain(splits) {
                 let (w, xb, bb) =
                     (h.matrix(format, rows, cols, &gguf), h.buffer(cast_slice(&x)), h.buffer(cast_slice(&bias)));
                 let y = h.zeros(tokens * rows * 4);
@@ -55,10 +59,10 @@ fn matvec_matches_cpu_in_every_format() {
                     kernel: Kernel::Matvec,
                     variant: Variant::Weights(format),
                     entry: "main",
-                    specialise: lanes_override(lanes).to_vec(),
+                    specialise: split.overrides().to_vec(),
                     params: bytes_of(&p),
                     bindings: vec![(2, &w), (3, &xb), (4, &y), (5, &bb)],
-                    grid: ((rows as u32).div_ceil(MATVEC_THREADS / lanes), (tokens as u32).div_ceil(MATVEC_TOKENS), 1),
+                    grid: (split.groups(rows as u32, MATVEC_THREADS), (tokens as u32).div_ceil(MATVEC_TOKENS), 1),
                 };
                 let got = floats(&h.run(step(tokens as u32, 0), vec![], &[run], &[&y])[0], tokens * rows);
                 let row_bytes = gguf.len() / rows;
@@ -68,7 +72,7 @@ fn matvec_matches_cpu_in_every_format() {
                         gguf.chunks(row_bytes).zip(&bias).map(|(r, b)| dot_row(format, r, xt) + b).collect::<Vec<_>>()
                     })
                     .collect();
-                assert_close(&format!("kernel matvec+{format:?} {rows}×{cols}, {lanes} lanes"), &got, &want, 1e-4);
+                assert_close(&format!("kernel matvec+{format:?} {rows}×{cols}, {split:?}"), &got, &want, 1e-4);
             }
         }
     }
