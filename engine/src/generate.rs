@@ -8,15 +8,12 @@ use std::collections::VecDeque;
 use web_time::Instant;
 
 use crate::events::{Event, EventSink, GenerationStats, TokenEvent};
-use crate::gpu::{Ahead, GpuModel, StepOutput, StepTiming};
+use crate::gpu::{Ahead, GpuModel, StepOutput, StepTiming, STEPS_AHEAD};
 use crate::harmony::{HarmonyParser, Parsed};
 use crate::model::{CpuModel, CpuState};
 use crate::sampler::{self, SamplerConfig};
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
-
-/// Steps kept submitted ahead of the token being handled (on a GPU with every expert resident).
-const STEPS_AHEAD: usize = 2;
 
 /// Where the forward pass runs.
 pub enum Backend {

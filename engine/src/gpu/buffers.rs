@@ -10,6 +10,7 @@ use super::kernels::{
     group_words, AttentionSplits, SAMPLE_ENTRIES, SAMPLE_LOGITS_PER_THREAD, SAMPLE_MAX_VOCAB, SAMPLE_PARTIAL_WORDS,
     SAMPLE_THREADS,
 };
+use super::model::STEPS_AHEAD;
 use super::paging::ExpertPart;
 use super::params::{RepackParams, SampleResult, StepUniform};
 use super::shaders::KvStorage;
@@ -79,9 +80,9 @@ pub struct Activations<B> {
     pub partials: B,
     /// [`SampleResult`]
     pub result: B,
-    /// [`SampleResult`], [L][k] ids, [L][k] weights, then an attention row (mappable), twice: a step submitted
-    /// ahead copies into one while the previous step's is read from the other.
-    pub readback: [B; 2],
+    /// [`SampleResult`], [L][k] ids, [L][k] weights, then an attention row (mappable), one per step that can be
+    /// submitted ahead ([`STEPS_AHEAD`]): each copies into its own while an earlier one's is read.
+    pub readback: Vec<B>,
     /// [R][n_vocab] (mappable).
     pub logits_readback: B,
 }
@@ -113,7 +114,7 @@ impl Activations<u64> {
             logits,
             partials: sample_groups * SAMPLE_PARTIAL_WORDS as u64 * 4,
             result,
-            readback: [result + (2 * l * k + 1 + max_keys) * 4; 2],
+            readback: vec![result + (2 * l * k + 1 + max_keys) * 4; STEPS_AHEAD],
             logits_readback: logits,
         }
     }
@@ -165,7 +166,9 @@ impl Activations<u64> {
             logits: logits?,
             partials: partials?,
             result: result?,
-            readback: [a.readback("readback.0", self.readback[0])?, a.readback("readback.1", self.readback[1])?],
+            readback: (self.readback.iter().enumerate())
+                .map(|(i, &bytes)| a.readback(&format!("readback.{i}"), bytes))
+                .collect::<Result<_>>()?,
             logits_readback: a.readback("logits_readback", self.logits_readback)?,
         })
     }
@@ -192,11 +195,10 @@ impl Activations<u64> {
             self.logits,
             self.partials,
             self.result,
-            self.readback[0],
-            self.readback[1],
             self.logits_readback,
         ]
         .into_iter()
+        .chain(self.readback.iter().copied())
         .map(allocated_bytes)
         .sum()
     }

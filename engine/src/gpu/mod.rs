@@ -26,7 +26,7 @@ use std::rc::Rc;
 pub use buffers::BufferSizes;
 pub use device::{AdapterReport, GpuContext};
 pub use loader::GpuLoader;
-pub use model::{Ahead, GpuModel, StepOutput, StepTiming};
+pub use model::{Ahead, GpuModel, StepOutput, StepTiming, STEPS_AHEAD};
 pub use paging::{ExpertBudget, PagingStats};
 pub use probe::{compute_check, read_ceiling, ComputeCheck, ReadCeiling};
 pub use shaders::KvStorage;

@@ -21,6 +21,10 @@ use crate::model::{rope_frequencies, GptOssConfig};
 use crate::sampler::{SamplerConfig, TokenChoice, NO_ID};
 use crate::{Error, Result};
 
+/// Steps a generation keeps submitted ahead of the token it is handling (on a GPU with every expert resident), each
+/// with its own readback buffer: the GPU has the next steps' work while the host waits out a readback's map.
+pub const STEPS_AHEAD: usize = 3;
+
 /// One sampled token and what the UI shows about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepOutput {
@@ -422,7 +426,7 @@ impl GpuModel {
         paging: Option<PagingStats>,
     ) -> Ahead {
         let probe_keys = self.probe.map(|(layer, _)| self.probe_span(layer, self.pos + n_tokens - 1));
-        let slot = self.steps as usize % 2;
+        let slot = self.steps as usize % STEPS_AHEAD;
         self.copy_readback(&mut encoder, slot, n_tokens, probe_keys.map(|(_, n)| n));
         // SampleResult's first word is the sampled id.
         encoder.copy_buffer_to_buffer(&self.act.result, 0, &self.act.tokens, 0, 4);
