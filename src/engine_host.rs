@@ -104,6 +104,16 @@ impl Queue {
         }
     }
 
+    /// Whether something is waiting, and all of it is tokens (the updates a generating HUD may hold back).
+    pub fn holds_only_tokens(&self) -> bool {
+        let pending = self.pending.borrow();
+        !pending.is_empty() && pending.iter().all(|(_, u)| matches!(u, Update::Engine(Event::Token(_))))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.borrow().is_empty()
+    }
+
     pub fn take(&self) -> Vec<(f64, Update)> {
         std::mem::take(&mut *self.pending.borrow_mut())
     }

@@ -127,13 +127,25 @@ pub fn use_gptoss() -> GptossSession {
     GptossSession { hud, link }
 }
 
-/// Once per animation frame: apply what was queued, and any fault.
+/// While a generation streams tokens, the HUD applies them at most this often, not at every animation frame
+/// (anything else the engine reports is applied at the next frame). On the H200 in Chrome each repaint of the HUD
+/// (25–45 ms of the page's thread) held up the engine's next tokens by 5–20 ms, although the engine runs in its own
+/// worker: the page's drawing and the engine's WebGPU work share the browser's GPU process. Repainting at every
+/// frame the page generated at 0.73–0.85 of bench mode's rate, every 100 ms at 0.70–0.90, every 250 ms at 0.84–0.96
+/// (BENCHMARKS.md, eighth pass).
+pub const GENERATING_REPAINT_MS: f64 = 250.0;
+
+/// Once per animation frame: apply what was queued (a generation's tokens at most every
+/// [`GENERATING_REPAINT_MS`]), and any fault.
 #[cfg(target_arch = "wasm32")]
 async fn pump(link: Rc<EngineLink>, mut hud: Signal<Hud>) {
     let mut frames = FrameCount::default();
+    let repaint_ms = crate::sources::repaint_ms_param().unwrap_or(GENERATING_REPAINT_MS);
+    let mut applied_ms = f64::NEG_INFINITY;
     loop {
         crate::frame::next_frame().await;
-        frames.tick(now_ms());
+        let now = now_ms();
+        frames.tick(now);
         let faults = faults::take();
         if !faults.is_empty() {
             // A task on this thread that faulted cannot be trusted to finish: the engine accepts actions again.
@@ -141,10 +153,12 @@ async fn pump(link: Rc<EngineLink>, mut hud: Signal<Hud>) {
                 host.fault();
             }
         }
-        let updates = link.inbox.take();
-        if updates.is_empty() && faults.is_empty() {
+        let held = link.inbox.holds_only_tokens() && now - applied_ms < repaint_ms;
+        if faults.is_empty() && (held || link.inbox.is_empty()) {
             continue;
         }
+        applied_ms = now;
+        let updates = link.inbox.take();
         crate::frame::measure_frame();
         let mut hud = hud.write();
         for (at_ms, update) in updates {
@@ -157,7 +171,7 @@ async fn pump(link: Rc<EngineLink>, mut hud: Signal<Hud>) {
                     crate::model_cache::ask_persistence(check, &link.inbox)
                 }
                 Update::Engine(Event::GenerationDone(stats)) => {
-                    publish_run(&hud, stats, frames.per_s(), link.local.borrow().is_some())
+                    publish_run(&hud, stats, frames.per_s(), repaint_ms, link.local.borrow().is_some())
                 }
                 _ => {}
             }
@@ -195,10 +209,16 @@ impl FrameCount {
 /// The last generation's figures as `window.__gptossRun`, every generation's in `window.__gptossRuns` (and one
 /// console line each), for whoever measures the page: the engine's own statistics, when each token came out (ms
 /// since the generation began, as the engine stamped it), where the engine ran, the load's bytes and time as the
-/// HUD saw them, the frames the page drew, and how long the frames that applied updates took (`hud-frame`
+/// HUD saw them, the frames the page drew, how often the HUD repainted while generating, and how long the frames that applied updates took (`hud-frame`
 /// measures: render, DOM edits, style and layout).
 #[cfg(target_arch = "wasm32")]
-fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames_per_s: f64, on_page: bool) {
+fn publish_run(
+    hud: &Hud,
+    stats: &gptoss_engine::events::GenerationStats,
+    frames_per_s: f64,
+    repaint_ms: f64,
+    on_page: bool,
+) {
     let token_ms: Vec<f64> = hud.tokens.iter().map(|t| (t.elapsed_ms * 10.0).round() / 10.0).collect();
     let report = serde_json::json!({
         "generation": stats,
@@ -207,6 +227,7 @@ fn publish_run(hud: &Hud, stats: &gptoss_engine::events::GenerationStats, frames
         "load_bytes": hud.transfer.done,
         "load_ms": hud.transfer.elapsed_ms(),
         "frames_per_s": frames_per_s,
+        "repaint_ms": repaint_ms,
         "frame_render_ms": crate::frame::FrameTimes::of(crate::frame::measured_frames_ms()),
     })
     .to_string();

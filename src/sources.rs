@@ -94,3 +94,9 @@ pub fn gguf_param() -> Option<String> {
 pub fn engine_on_page_param() -> bool {
     address_param("engine").as_deref() == Some("page")
 }
+
+/// `repaint_ms=N`: the HUD applies a generation's updates at most every N ms (0: every animation frame), to
+/// measure what its repaints cost a token.
+pub fn repaint_ms_param() -> Option<f64> {
+    address_param("repaint_ms")?.parse().ok().filter(|ms: &f64| ms.is_finite() && *ms >= 0.0)
+}
