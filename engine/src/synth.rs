@@ -13,11 +13,11 @@
 //! the LM head's logits have a standard deviation of [`LOGIT_GAIN`] (far from uniform) at every size.
 
 use crate::events::{EventSink, NoEvents, Stage, StageTimer};
-use crate::gguf::{GgmlType, GgufWriter, MetaArray, MetaValue, TensorInfo};
+use crate::gguf::{split_file_name, GgmlType, GgufWriter, MetaArray, MetaValue, TensorInfo};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Token array length of o200k_harmony: 199,998 BPE ranks plus the specials 199,998..=201,087 (`gpt-oss.md` §6.4).
 pub const VOCAB_SIZE: u32 = 201_088;
@@ -220,9 +220,17 @@ enum Init {
 /// A synthetic model, laid out and ready to stream.
 pub struct SynthModel {
     seed: u64,
+    /// The file's metadata (also in `writer`'s header): a split model's first shard carries it.
+    metadata: Vec<(String, MetaValue)>,
     writer: GgufWriter,
     /// How each tensor of `writer.tensor_infos()` is drawn, same order.
     inits: Vec<Init>,
+}
+
+/// One file of a split synthetic model: its layout, and the index in the whole model of its first tensor.
+pub struct SynthShard {
+    pub writer: GgufWriter,
+    pub first_tensor: usize,
 }
 
 impl SynthModel {
@@ -240,7 +248,43 @@ impl SynthModel {
         let metadata = metadata(&card, &shape, vocab);
         let inits = plan.iter().map(|&(_, _, _, init)| init).collect();
         let tensors = plan.into_iter().map(|(name, dims, ggml_type, _)| (name, dims, ggml_type)).collect();
-        Ok(SynthModel { seed, writer: GgufWriter::new(metadata, tensors)?, inits })
+        let writer = GgufWriter::new(metadata.clone(), tensors)?;
+        Ok(SynthModel { seed, metadata, writer, inits })
+    }
+
+    /// The model laid out as `count` files the way llama.cpp's `gguf-split` cuts one: the tensors in file order
+    /// in runs of about equal bytes, the first file with the whole metadata, every file with `split.no`,
+    /// `split.count` and `split.tensors.count`.
+    pub fn shards(&self, count: u32) -> Result<Vec<SynthShard>> {
+        let infos = self.writer.tensor_infos();
+        if count == 0 || count as usize > infos.len() {
+            return Err(Error::Usage(format!(
+                "a split into {count} files: between 1 and {} (one per tensor)",
+                infos.len()
+            )));
+        }
+        let total: u64 = infos.iter().map(|t| t.n_bytes).sum();
+        let mut shards = Vec::with_capacity(count as usize);
+        let mut first = 0;
+        for no in 0..count {
+            // This file ends at the first tensor that takes the bytes so far to its share of the whole, leaving at
+            // least one tensor for each file after it.
+            let share = total * (no as u64 + 1) / count as u64;
+            let mut end = first + 1;
+            let mut bytes: u64 = infos[..end].iter().map(|t| t.n_bytes).sum();
+            while end < infos.len() - (count - no - 1) as usize && (bytes < share || no + 1 == count) {
+                bytes += infos[end].n_bytes;
+                end += 1;
+            }
+            let mut metadata = if no == 0 { self.metadata.clone() } else { Vec::new() };
+            metadata.push(("split.no".into(), MetaValue::U16(no as u16)));
+            metadata.push(("split.count".into(), MetaValue::U16(count as u16)));
+            metadata.push(("split.tensors.count".into(), MetaValue::I32(infos.len() as i32)));
+            let tensors = infos[first..end].iter().map(|t| (t.name.clone(), t.dims.clone(), t.ggml_type)).collect();
+            shards.push(SynthShard { writer: GgufWriter::new(metadata, tensors)?, first_tensor: first });
+            first = end;
+        }
+        Ok(shards)
     }
 
     /// The file's layout: header bytes, tensor infos, total size.
@@ -255,13 +299,26 @@ impl SynthModel {
 
     /// [`Self::write_to`], reporting a `write_gguf` stage with the bytes written before each tensor.
     fn write_reporting<W: Write>(&self, out: &mut W, events: &mut dyn EventSink) -> Result<()> {
+        self.write_file_of(&self.writer, 0, out, events)
+    }
+
+    /// One file, `writer`'s, whose tensors are the model's from index `first_tensor` on, as a `write_gguf` stage.
+    fn write_file_of<W: Write>(
+        &self,
+        writer: &GgufWriter,
+        first_tensor: usize,
+        out: &mut W,
+        events: &mut dyn EventSink,
+    ) -> Result<()> {
         let stage = StageTimer::start(Stage::WriteGguf, events);
-        let (data_offset, total) = (self.writer.data_offset(), self.writer.total_file_bytes());
+        let (data_offset, total) = (writer.data_offset(), writer.total_file_bytes());
         let mut written = 0;
-        let result = self.writer.write_to(out, |index, info, buf| {
+        let result = writer.write_to(out, |index, info, buf| {
             // The header, every earlier tensor and the padding before this one are with the writer.
             written = data_offset + info.offset;
             stage.progress(events, written, Some(total));
+            // Drawn by the tensor's index in the whole model, so a split model has the one file's bytes.
+            let index = first_tensor + index;
             let init = self.inits.get(index).copied().ok_or_else(|| {
                 Error::Model(format!("synthetic model has no initialiser for tensor #{index} `{}`", info.name))
             })?;
@@ -277,6 +334,22 @@ impl SynthModel {
     /// alone.
     pub fn write_file(&self, path: &Path, events: &mut dyn EventSink) -> Result<()> {
         write_file_with(path, |out| self.write_reporting(out, events))
+    }
+
+    /// Writes the model as `count` files ([`Self::shards`]) named after `path` as llama.cpp names a split model's
+    /// files (`model.gguf` → `model-00001-of-00003.gguf`, …) beside it, each as [`Self::write_file`] writes one,
+    /// with the same tensor bytes as the one file. Returns the files' paths, the first first.
+    pub fn write_split_files(&self, path: &Path, count: u32, events: &mut dyn EventSink) -> Result<Vec<PathBuf>> {
+        let stem = path.file_stem().and_then(|s| s.to_str()).filter(|s| !s.is_empty());
+        let stem = stem
+            .ok_or_else(|| Error::Usage(format!("{}: no file name to name the split files after", path.display())))?;
+        let mut paths = Vec::new();
+        for (no, shard) in self.shards(count)?.iter().enumerate() {
+            let shard_path = path.with_file_name(split_file_name(stem, no as u32 + 1, count));
+            write_file_with(&shard_path, |out| self.write_file_of(&shard.writer, shard.first_tensor, out, events))?;
+            paths.push(shard_path);
+        }
+        Ok(paths)
     }
 }
 

@@ -200,3 +200,48 @@ fn weights_are_a_function_of_the_seed() {
     let differing = a[header_len..].iter().zip(&c[header_len..]).filter(|(x, y)| x != y).count();
     assert!(differing > (a.len() - header_len) * 9 / 10, "only {differing} bytes differ between seeds");
 }
+
+#[test]
+fn a_split_model_holds_the_one_files_tensors_and_loads_as_one() {
+    use gptoss_engine::events::NoEvents;
+    use gptoss_engine::gguf::GgufModel;
+    use gptoss_engine::source::ByteSource;
+
+    let model = SynthModel::new(Preset::Tiny, 5, vocab()).unwrap();
+    let mut whole = Vec::new();
+    model.write_to(&mut whole).unwrap();
+    let one = parse(&whole);
+    let dir = std::env::temp_dir().join(format!("gptoss-synth-split-{}", std::process::id()));
+    let paths = model.write_split_files(&dir.join("tiny.gguf"), 3, &mut NoEvents).unwrap();
+    let names: Vec<_> = paths.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["tiny-00001-of-00003.gguf", "tiny-00002-of-00003.gguf", "tiny-00003-of-00003.gguf"]);
+    for (no, path) in paths.iter().enumerate() {
+        let h = parse(&std::fs::read(path).unwrap());
+        let key = |k: &str| h.metadata.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone());
+        assert_eq!(key("split.no"), Some(MetaValue::U16(no as u16)));
+        assert_eq!(key("split.count"), Some(MetaValue::U16(3)));
+        assert_eq!(key("split.tensors.count"), Some(MetaValue::I32(one.tensors.len() as i32)));
+        assert_eq!(key("general.architecture").is_some(), no == 0, "only the first file has the model's metadata");
+    }
+
+    let split = pollster::block_on(GgufModel::open(ByteSource::file(&paths[0]), &mut NoEvents)).unwrap();
+    assert_eq!(split.shards().len(), 3);
+    assert_eq!(split.tensors().count(), one.tensors.len());
+    for t in &one.tensors {
+        let start = (one.data_offset + t.offset) as usize;
+        let bytes = pollster::block_on(split.read_tensor(&t.name)).unwrap();
+        assert!(bytes == whole[start..start + t.n_bytes as usize], "tensor {} differs in the split model", t.name);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // gpt-oss-120b in three files as published: about a third of its 63.4 GB each (within one expert tensor).
+    let big = SynthModel::new(Preset::Gpt120b, 0, vocab()).unwrap();
+    let shards = big.shards(3).unwrap();
+    let third = 63_374_323_968 / 3;
+    for shard in &shards {
+        let bytes: u64 = shard.writer.tensor_infos().iter().map(|t| t.n_bytes).sum();
+        assert!(bytes.abs_diff(third) <= 564_019_200, "a shard of {bytes} bytes against a third of {third}");
+    }
+    assert_eq!(shards.iter().map(|s| s.writer.tensor_infos().len()).sum::<usize>(), 687);
+    assert!(big.shards(0).is_err() && big.shards(688).is_err());
+}

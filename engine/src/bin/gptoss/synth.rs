@@ -1,5 +1,6 @@
-//! `gptoss synth --preset tiny|gpt-oss-20b|gpt-oss-120b [--seed N] -o FILE`: writes a gpt-oss GGUF with random
-//! weights (`gptoss_engine::synth`), with its progress (bytes written, rate, time left) on stderr.
+//! `gptoss synth --preset tiny|gpt-oss-20b|gpt-oss-120b [--seed N] [--split N] -o FILE`: writes a gpt-oss GGUF with
+//! random weights (`gptoss_engine::synth`), as one file or split into several, with its progress (bytes written,
+//! rate, time left) on stderr.
 
 use crate::args::named;
 use crate::progress::Progress;
@@ -18,6 +19,9 @@ pub struct SynthArgs {
     /// Where to write the GGUF file (missing folders are created)
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+    /// Write N files, as llama.cpp splits a model: FILE's name with -00001-of-0000N and so on
+    #[arg(long, value_name = "N")]
+    split: Option<u32>,
 }
 
 pub fn run(args: SynthArgs) -> Result<(), String> {
@@ -36,5 +40,13 @@ pub fn run(args: SynthArgs) -> Result<(), String> {
         args.output.display(),
         start.elapsed().as_secs_f64()
     ));
-    model.write_file(&args.output, &mut progress).map_err(|e| e.to_string())
+    match args.split {
+        None => model.write_file(&args.output, &mut progress).map_err(|e| e.to_string()),
+        Some(count) => {
+            let paths = model.write_split_files(&args.output, count, &mut progress).map_err(|e| e.to_string())?;
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            progress.note(&format!("synth: split into {count} files: {}", names.join(", ")));
+            Ok(())
+        }
+    }
 }
