@@ -23,12 +23,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
         let x0 = (job.t * P.k + job.slot_k) * P.x_stride;
         for (var c = job.lane; c < chunks; c += LANES) {
-            let x = chunk_x(x0 + c * CHUNK_VEC4S);
-            for (var j = 0u; j < ROWS_PER_THREAD; j++) {
-                // A row past the matrix reads its last row, and is not stored.
-                let at = min(job.row + j, P.rows - 1u) * chunks + c;
-                acc[j] += chunk_sum(W[(down >> 2u) + at], x) * chunk_scale(down, nblocks, at);
-            }
+            acc += rows_dot(down, nblocks, job.row, chunks, c, chunk_x(x0 + c * CHUNK_VEC4S));
         }
     }
     if (LANES > 1u) {

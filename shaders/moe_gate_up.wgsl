@@ -33,12 +33,8 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
         let chunks = P.blocks * CHUNKS_PER_BLOCK;
         for (var c = job.lane; c < chunks; c += LANES) {
             let x = chunk_x(job.t * P.x_stride + c * CHUNK_VEC4S);
-            for (var j = 0u; j < ROWS_PER_THREAD; j++) {
-                // A row past the matrix reads its last row, and is not stored.
-                let at = min(job.row + j, P.rows - 1u) * chunks + c;
-                g[j] += chunk_sum(W[(gate >> 2u) + at], x) * chunk_scale(gate, nblocks, at);
-                u[j] += chunk_sum(W[(up >> 2u) + at], x) * chunk_scale(up, nblocks, at);
-            }
+            g += rows_dot(gate, nblocks, job.row, chunks, c, x);
+            u += rows_dot(up, nblocks, job.row, chunks, c, x);
         }
     }
     if (LANES > 1u) {

@@ -30,3 +30,20 @@ fn expert_row(li: u32, wg: vec3<u32>) -> ExpertRow {
     let row = (wg.x * ROWS_PER_GROUP + li / LANES) * ROWS_PER_THREAD;
     return ExpertRow(t, slot_k, e, slot.in_pool, slot.base, li % LANES, row);
 }
+
+// Chunk c of rows `row` .. `row` + ROWS_PER_THREAD of the expert matrix at `mat` (of `nblocks` blocks, `chunks`
+// chunks a row) against `x`, one row per component. A row past the matrix reads its last row, and is not stored.
+fn rows_dot(mat: u32, nblocks: u32, row: u32, chunks: u32, c: u32, x: ChunkX) -> vec4<f32> {
+    let last = P.rows - 1u;
+    var sums = vec4<f32>(chunk_dot(mat, nblocks, min(row, last) * chunks + c, x), 0.0, 0.0, 0.0);
+    if (ROWS_PER_THREAD > 1u) {
+        sums.y = chunk_dot(mat, nblocks, min(row + 1u, last) * chunks + c, x);
+    }
+    if (ROWS_PER_THREAD > 2u) {
+        sums.z = chunk_dot(mat, nblocks, min(row + 2u, last) * chunks + c, x);
+    }
+    if (ROWS_PER_THREAD > 3u) {
+        sums.w = chunk_dot(mat, nblocks, min(row + 3u, last) * chunks + c, x);
+    }
+    return sums;
+}

@@ -10,7 +10,8 @@ use bytemuck::bytes_of;
 
 use super::buffers::{Activations, BufferSizes};
 use super::kernels::{
-    AttentionTiling, RowSplit, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS, ROPE_THREADS, SAMPLE_THREADS, TILE_ROWS,
+    AttentionTiling, RowSplit, ELEMENT_THREADS, EXPERT_THREADS, MATVEC_THREADS, MAX_ROWS_PER_THREAD, ROPE_THREADS,
+    SAMPLE_THREADS, TILE_ROWS,
 };
 use super::loader::{GpuLayer, GpuMatrix, GpuWeights};
 use super::params::*;
@@ -207,7 +208,7 @@ impl Forward<'_, '_> {
 
             self.b.batches = Batches::PerToken;
             let label = format!("blk.{il}.moe_gate_up[pool {p}]");
-            let split = RowSplit::of(&gate, gate.rows, k, EXPERT_THREADS);
+            let split = RowSplit::of(&gate, gate.rows, k, EXPERT_THREADS, MAX_ROWS_PER_THREAD);
             let grid = (split.groups(gate.rows as u32, EXPERT_THREADS), Dim::Fixed(k), Dim::Tokens);
             let specialise = split.overrides();
             self.b.push_specialised(
@@ -220,7 +221,7 @@ impl Forward<'_, '_> {
                 grid,
             )?;
             let label = format!("blk.{il}.moe_down[pool {p}]");
-            let split = RowSplit::of(&down, down.rows, k, EXPERT_THREADS);
+            let split = RowSplit::of(&down, down.rows, k, EXPERT_THREADS, MAX_ROWS_PER_THREAD);
             let grid = (split.groups(down.rows as u32, EXPERT_THREADS), Dim::Fixed(k), Dim::Tokens);
             let specialise = split.overrides();
             self.b.push_specialised(
@@ -331,8 +332,8 @@ impl Forward<'_, '_> {
         flags: u32,
     ) -> Result<()> {
         for (row0, rows, buffer) in &w.parts {
-            let split = RowSplit::of(&w.layout, *rows, 1, MATVEC_THREADS);
-            let specialise = split.overrides();
+            let split = RowSplit::of(&w.layout, *rows, 1, MATVEC_THREADS, 1);
+            let specialise = split.lanes_override();
             let p = projection_params(w, *row0, *rows, bias.is_some(), flags);
             // Without a bias, W stands in for B: the kernel never reads it (flag off), but the binding must exist.
             let b = bias.unwrap_or(buffer);

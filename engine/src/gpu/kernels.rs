@@ -90,11 +90,13 @@ impl AttentionSplits {
     }
 }
 
-/// How a row-reading kernel (matvec.wgsl, moe_gate_up.wgsl, moe_down.wgsl: their pipeline constants `LANES` and
-/// `ROWS_PER_THREAD`) spreads a matrix over its workgroups' threads: the lanes that share a row, and the rows each
-/// thread takes. A thread reads each chunk of x once for all its rows: a warp's lanes read chunks 16 values or more
-/// apart, so each of those loads touches as many cache lines as there are lanes, and on an H200 the kernels spent
-/// their time on x, not on the weights (one row a thread, the expert kernels streamed 360–660 GB/s).
+/// How a row-reading kernel (matvec.wgsl: its pipeline constant `LANES`; moe_gate_up.wgsl, moe_down.wgsl: `LANES`
+/// and `ROWS_PER_THREAD`) spreads a matrix over its workgroups' threads: the lanes that share a row, and the rows
+/// each thread takes. A thread reads each chunk of x once for all its rows: a warp's lanes read chunks 16 values or
+/// more apart, so each of those loads touches as many cache lines as there are lanes, and on an H200 the expert
+/// kernels spent their time on x, not on the weights (one row a thread, they streamed 360–660 GB/s). The mat-vecs
+/// keep one row a thread: on the H200 two or four made attn_q slower and the LM head 10% faster, and on
+/// SwiftShader they doubled the bundled model's decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowSplit {
     pub lanes: u32,
@@ -111,30 +113,30 @@ pub const MAX_ROWS_PER_THREAD: u32 = 4;
 
 impl RowSplit {
     /// For a matrix of `layout`'s rows, `rows` of them in this dispatch, dispatched `copies` times side by side, in
-    /// workgroups of `threads`. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets one lane: read in sequence it costs
+    /// workgroups of `threads`, at most `max_rows` rows a thread. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets one lane: read in sequence it costs
     /// a GPU no more than spread over lanes, and it needs no tree reduction, whose barriers CPU drivers run slowly
     /// (SwiftShader: ~0.5 ms per barrier of a 256-thread workgroup; the tiny model's 201,088-row LM head took 11 s a
     /// token with 8 lanes per row, 0.14 s with one). A longer row gets enough lanes for its chunks, at most 32, and
     /// more (up to the workgroup) while the dispatch has fewer than [`ROW_GROUPS_WANTED`] workgroups and each lane
     /// keeps two chunks or more (the router's 32 rows); then each thread takes 2 or 4 rows while the dispatch keeps
     /// that many workgroups.
-    pub fn of(layout: &MatrixLayout, rows: u64, copies: u32, threads: u32) -> RowSplit {
+    pub fn of(layout: &MatrixLayout, rows: u64, copies: u32, threads: u32, max_rows: u32) -> RowSplit {
         let chunks = layout.gpu_row_bytes() / 16;
         let wanted = ROW_GROUPS_WANTED;
         let groups = |split: RowSplit| split.groups(rows as u32, threads).saturating_mul(copies);
         if chunks <= SERIAL_ROW_CHUNKS {
-            return RowSplit { lanes: 1, rows_per_thread: 1 }.widest(wanted, groups);
+            return RowSplit { lanes: 1, rows_per_thread: 1 }.widest(max_rows, wanted, groups);
         }
         let mut split = RowSplit { lanes: chunks.next_power_of_two().min(32) as u32, rows_per_thread: 1 };
         while split.lanes < threads && chunks >= 4 * split.lanes as u64 && groups(split) < wanted {
             split.lanes *= 2;
         }
-        split.widest(wanted, groups)
+        split.widest(max_rows, wanted, groups)
     }
 
-    /// This split with as many rows per thread as keep `wanted` groups.
-    fn widest(mut self, wanted: u32, groups: impl Fn(RowSplit) -> u32) -> RowSplit {
-        while self.rows_per_thread < MAX_ROWS_PER_THREAD {
+    /// This split with as many rows per thread (up to `max_rows`) as keep `wanted` groups.
+    fn widest(mut self, max_rows: u32, wanted: u32, groups: impl Fn(RowSplit) -> u32) -> RowSplit {
+        while self.rows_per_thread < max_rows.min(MAX_ROWS_PER_THREAD) {
             let wider = RowSplit { rows_per_thread: 2 * self.rows_per_thread, ..self };
             if groups(wider) < wanted {
                 break;
@@ -149,9 +151,14 @@ impl RowSplit {
         rows.div_ceil(threads / self.lanes * self.rows_per_thread)
     }
 
-    /// The pipeline constants the kernel is specialised with.
+    /// The pipeline constants the expert kernels are specialised with.
     pub fn overrides(self) -> [(&'static str, f64); 2] {
         [("LANES", self.lanes as f64), ("ROWS_PER_THREAD", self.rows_per_thread as f64)]
+    }
+
+    /// The pipeline constant matvec.wgsl is specialised with (one row a thread).
+    pub fn lanes_override(self) -> [(&'static str, f64); 1] {
+        [("LANES", self.lanes as f64)]
     }
 }
 
@@ -297,22 +304,25 @@ mod tests {
     #[test]
     fn row_splits_give_few_rows_more_lanes_and_many_rows_more_rows_a_thread() {
         use BlockFormat::{F32, MXFP4, Q8_0};
-        let split = |format, rows, cols, copies| {
-            let s = RowSplit::of(&MatrixLayout::new(format, rows, cols, "t").unwrap(), rows, copies, 256);
+        // (lanes, rows a thread) as forward.rs asks: the mat-vecs one row a thread, the experts (k = 4) up to four.
+        let split = |format, rows, cols, copies, max_rows| {
+            let s = RowSplit::of(&MatrixLayout::new(format, rows, cols, "t").unwrap(), rows, copies, 256, max_rows);
             (s.lanes, s.rows_per_thread)
         };
-        // The bundled model's 128-wide rows: one lane, no barriers; its 201,088-row LM head four rows a thread.
-        assert_eq!((split(Q8_0, 128, 128, 1), split(MXFP4, 256, 128, 4)), ((1, 1), (1, 1)));
-        assert_eq!(split(Q8_0, 201_088, 128, 1), (1, 2));
-        assert_eq!(split(Q8_0, 8, 512, 1), (32, 1));
-        // gpt-oss-20b: attn_q, attn_output, attn_k/v, the router (F32, 32 rows), the LM head, the experts (k = 4).
-        assert_eq!(split(Q8_0, 4096, 2880, 1), (32, 2));
-        assert_eq!(split(Q8_0, 2880, 4096, 1), (32, 1));
-        assert_eq!(split(Q8_0, 512, 2880, 1), (64, 1));
-        assert_eq!(split(F32, 32, 2880, 1), (256, 1));
-        assert_eq!(split(Q8_0, 201_088, 2880, 1), (32, 4));
-        assert_eq!(split(MXFP4, 2880, 2880, 4), (32, 4));
-        assert_eq!(split(F32, 8, 64, 1), (16, 1));
+        // The bundled model's 128-wide rows: one lane, no barriers.
+        assert_eq!((split(Q8_0, 128, 128, 1, 1), split(MXFP4, 256, 128, 4, 4)), ((1, 1), (1, 1)));
+        assert_eq!(split(Q8_0, 201_088, 128, 1, 1), (1, 1));
+        assert_eq!(split(Q8_0, 8, 512, 1, 1), (32, 1));
+        // gpt-oss-20b: attn_q, attn_output, attn_k/v, the router (F32, 32 rows), the LM head, the experts.
+        assert_eq!(split(Q8_0, 4096, 2880, 1, 1), (32, 1));
+        assert_eq!(split(Q8_0, 2880, 4096, 1, 1), (32, 1));
+        assert_eq!(split(Q8_0, 512, 2880, 1, 1), (64, 1));
+        assert_eq!(split(F32, 32, 2880, 1, 1), (256, 1));
+        assert_eq!(split(Q8_0, 201_088, 2880, 1, 1), (32, 1));
+        assert_eq!(split(MXFP4, 2880, 2880, 4, 4), (32, 4));
+        assert_eq!(split(F32, 8, 64, 1, 1), (16, 1));
+        // Rows a thread stop where the dispatch would fall under ROW_GROUPS_WANTED workgroups.
+        assert_eq!((split(MXFP4, 2880, 2880, 1, 4), split(Q8_0, 4096, 2880, 1, 4)), ((32, 1), (32, 2)));
     }
 
     #[test]
