@@ -10,6 +10,7 @@
 #   hud      the real page with the whole HUD on screen: LOAD MODEL pressed once, 128 tokens generated, then
 #            GENERATE pressed once more (HUD_QUERY adds parameters to its address)
 #   hud-page the same with the engine on the page's thread (`engine=page`) instead of its worker
+#   hud-repaint-N  the same with the HUD repainting at most every N ms while it generates (0: every frame)
 # Everything it writes lands in $OUT: server.txt, probe.json, native.json, bench.json, bench-console.log,
 # hud.json, hud-console.log, hud.png (and hud-page's). The app and the model are served by
 # scripts/range-server.py (sendfile, so the server is not what a load's rate measures).
@@ -17,9 +18,9 @@
 #   bash scripts/chrome-bench.sh APP_DIR GPTOSS_BINARY
 # APP_DIR is a static build of the app (e.g. dx's `web/public` folder), GPTOSS_BINARY a release build of the CLI
 # (it writes the model: `gptoss synth`). Chrome comes from ../shared/device-chrome, copied into the checkout as
-# .device-chrome and staged by its stage.sh (see its README). Knobs: PRESET (gpt-oss-20b), RUNS ("native bench
-# hud"), BENCH_QUERY (extra benchmark-mode parameters, e.g. `&contexts=0,1024`), MODELS (where models are written;
-# a RAM disk by default).
+# .device-chrome and staged by its stage.sh (see its README). Knobs: PRESET (gpt-oss-20b), SPLIT (N: the model in
+# N files), RUNS ("native bench hud"), BENCH_QUERY (extra benchmark-mode parameters, e.g. `&contexts=0,1024`),
+# MODELS (where models are written; a RAM disk by default).
 set -uo pipefail
 APP=${1:?static app folder}
 BIN=${2:?gptoss binary}
@@ -36,11 +37,13 @@ source "$DC/env.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader
 
 mkdir -p "$MODELS"
+# SPLIT=N writes the model as N files, as llama.cpp splits one; the page is given the first.
 MODEL=$PRESET.gguf
+[ -n "${SPLIT:-}" ] && MODEL=$(printf '%s-%05d-of-%05d.gguf' "$PRESET" 1 "$SPLIT")
 if [ ! -s "$MODELS/$MODEL" ]; then
     t0=$(date +%s.%N)
-    "$BIN" synth --preset "$PRESET" -o "$MODELS/$MODEL" >/dev/null || exit 1
-    echo "synth $PRESET: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+    "$BIN" synth --preset "$PRESET" ${SPLIT:+--split "$SPLIT"} -o "$MODELS/$PRESET.gguf" >/dev/null || exit 1
+    echo "synth $PRESET${SPLIT:+ in $SPLIT files}: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
 fi
 ls -la "$MODELS"
 # The page fetches the model from the same static server as the app.
@@ -108,11 +111,16 @@ PY
         chrome inpage-bench "/?bench=1&gguf=$URL${BENCH_QUERY:-}" "$(inpage 'window.__gptossBench || window.__gptossBenchError')" 540 \
             '({ probe: window.__inpage, bench: window.__gptossBench || window.__gptossBenchError })'
         ;;
-    hud | hud-page)
+    hud | hud-page | hud-repaint-*)
         # Press LOAD MODEL once the device is up, then GENERATE once the first generation is done (the second
         # runs on pipelines and buffers the first has used); done when the page has published both generations'
-        # figures. hud-page runs the engine on the page's thread (`engine=page`) instead of its worker.
-        query=; [ $run = hud-page ] && query='&engine=page'
+        # figures. hud-page runs the engine on the page's thread (`engine=page`) instead of its worker;
+        # hud-repaint-N has the HUD repaint at most every N ms while generating (`repaint_ms=N`; 0: every frame).
+        query=
+        case $run in
+        hud-page) query='&engine=page' ;;
+        hud-repaint-*) query="&repaint_ms=${run#hud-repaint-}" ;;
+        esac
         chrome $run "/gptoss?gguf=$URL$query${HUD_QUERY:-}" "(() => {
             const b = document.querySelector('#load-model'), g = document.querySelector('#generate');
             if (!window.__pressed && b && b.dataset.state === 'idle' &&
