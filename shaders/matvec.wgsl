@@ -1,12 +1,13 @@
-// y = W·x (+ bias) for a quantised or plain weight matrix: LANES lanes per row (32 for real widths, more for a
-// matrix of few rows; one for a row of at most 8 chunks, see kernels.rs `RowSplit`; one row a thread) striding over the row's 16-byte chunks (contiguous loads across
-// a warp), THREADS / LANES rows per workgroup, and up to TOKENS tokens per workgroup so a short batch reads each
-// weight chunk once for four tokens (decode runs one; the unused token slots are skipped, not computed; a batch of
-// `tiled_from` tokens or more runs matmul.wgsl, except the LM head's few rows). Tree reduction in workgroup memory (WebGPU exposes no subgroups), skipped when one lane holds the
-// whole row (LANES is a pipeline constant, so that pipeline has no barrier); f32 accumulation. `accumulate`
-// adds into y (residual connections); `last_tokens` applies the matrix to the batch's trailing `logits_rows`
-// tokens only (the LM head). THREADS and TOKENS are composed in from gpu/kernels.rs. Composed after a format_*.wgsl,
-// weights.wgsl, step.wgsl and projection.wgsl.
+// y = W·x (+ bias) for a quantised or plain weight matrix: LANES lanes per row (32 for real widths, more for a matrix
+// of few rows; one for a row of at most 8 chunks, see kernels.rs `RowSplit`; one row a thread) striding over the row's
+// 16-byte chunks (contiguous loads across a warp), THREADS / LANES rows per workgroup, and up to TOKENS tokens per
+// workgroup so a short batch reads each weight chunk once for four tokens (decode runs one; the unused token slots are
+// skipped, not computed; a batch of `tiled_from` tokens or more runs matmul.wgsl, except the LM head's few rows). Tree
+// reduction in workgroup memory (WebGPU exposes no subgroups), skipped when one lane holds the whole row (LANES is a
+// pipeline constant, so that pipeline has no barrier); f32 accumulation. `accumulate` adds into y (residual
+// connections); `last_tokens` applies the matrix to the batch's trailing `logits_rows` tokens only (the LM head).
+// THREADS and TOKENS are composed in from gpu/kernels.rs. Composed after a format_*.wgsl, weights.wgsl, step.wgsl and
+// projection.wgsl.
 
 override LANES: u32;    // lanes per row: a power of two ≤ THREADS
 

@@ -1,7 +1,8 @@
 // For each token and each of its k chosen experts: y = W_down[e]·act + b_down[e] (the bias is added before the
 // routing weight). Reads through the same (pool, slot) indirection as moe_gate_up, with the same composed
-// THREADS and pipeline constants LANES and ROWS_PER_THREAD; a batch of `tiled_from` tokens or more runs moe_down_tiles.wgsl instead. Composed after a
-// format_*.wgsl, weights.wgsl, step.wgsl, moe_experts.wgsl and moe_per_token.wgsl.
+// THREADS and pipeline constants LANES and ROWS_PER_THREAD; a batch of `tiled_from` tokens or more runs
+// moe_down_tiles.wgsl instead. Composed after a format_*.wgsl, weights.wgsl, step.wgsl, moe_experts.wgsl and
+// moe_per_token.wgsl.
 
 @group(0) @binding(2) var<storage, read> W: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> X: array<vec4<f32>>;      // [token][k][expert width]

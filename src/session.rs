@@ -128,9 +128,9 @@ pub fn use_gptoss() -> GptossSession {
 }
 
 /// While a generation streams tokens, the HUD applies them at most this often, not at every animation frame
-/// (anything else the engine reports is applied at the next frame). On the H200 in Chrome each repaint of the HUD
-/// (25–45 ms of the page's thread) held up the engine's next tokens by 5–20 ms, although the engine runs in its own
-/// worker: the page's drawing and the engine's WebGPU work share the browser's GPU process. Repainting at every
+/// (anything else the engine reports is applied at the next frame). On the H200 in Chrome each repaint of the
+/// HUD (25–45 ms of the page's thread) held up the engine's next tokens by 5–20 ms, although the engine runs in its
+/// own worker: the page's drawing and the engine's WebGPU work share the browser's GPU process. Repainting at every
 /// frame the page generated at 0.73–0.85 of bench mode's rate, every 100 ms at 0.70–0.90, every 250 ms at 0.84–0.96
 /// (BENCHMARKS.md, eighth pass).
 pub const GENERATING_REPAINT_MS: f64 = 250.0;
@@ -209,8 +209,8 @@ impl FrameCount {
 /// The last generation's figures as `window.__gptossRun`, every generation's in `window.__gptossRuns` (and one
 /// console line each), for whoever measures the page: the engine's own statistics, when each token came out (ms
 /// since the generation began, as the engine stamped it), where the engine ran, the load's bytes and time as the
-/// HUD saw them, the frames the page drew, how often the HUD repainted while generating, and how long the frames that applied updates took (`hud-frame`
-/// measures: render, DOM edits, style and layout).
+/// HUD saw them, the frames the page drew, how often the HUD repainted while generating, and how long the frames
+/// that applied updates took (`hud-frame` measures: render, DOM edits, style and layout).
 #[cfg(target_arch = "wasm32")]
 fn publish_run(
     hud: &Hud,

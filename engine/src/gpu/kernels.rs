@@ -113,32 +113,31 @@ pub const MAX_ROWS_PER_THREAD: u32 = 4;
 
 impl RowSplit {
     /// For a matrix of `layout`'s rows, `rows` of them in this dispatch, dispatched `copies` times side by side, in
-    /// workgroups of `threads`, at most `max_rows` rows a thread. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets one lane: read in sequence it costs
-    /// a GPU no more than spread over lanes, and it needs no tree reduction, whose barriers CPU drivers run slowly
-    /// (SwiftShader: ~0.5 ms per barrier of a 256-thread workgroup; the tiny model's 201,088-row LM head took 11 s a
-    /// token with 8 lanes per row, 0.14 s with one). A longer row gets enough lanes for its chunks, at most 32, and
-    /// more (up to the workgroup) while the dispatch has fewer than [`ROW_GROUPS_WANTED`] workgroups and each lane
-    /// keeps two chunks or more (the router's 32 rows); then each thread takes 2 or 4 rows while the dispatch keeps
-    /// that many workgroups.
+    /// workgroups of `threads`, at most `max_rows` rows a thread. A row of at most [`SERIAL_ROW_CHUNKS`] chunks gets
+    /// one lane: read in sequence it costs a GPU no more than spread over lanes, and it needs no tree reduction, whose
+    /// barriers CPU drivers run slowly (SwiftShader: ~0.5 ms per barrier of a 256-thread workgroup; the tiny model's
+    /// 201,088-row LM head took 11 s a token with 8 lanes per row, 0.14 s with one). A longer row gets enough lanes for
+    /// its chunks, at most 32, and more (up to the workgroup) while the dispatch has fewer than [`ROW_GROUPS_WANTED`]
+    /// workgroups and each lane keeps two chunks or more (the router's 32 rows); then each thread takes 2 or 4 rows
+    /// while the dispatch keeps that many workgroups.
     pub fn of(layout: &MatrixLayout, rows: u64, copies: u32, threads: u32, max_rows: u32) -> RowSplit {
         let chunks = layout.gpu_row_bytes() / 16;
-        let wanted = ROW_GROUPS_WANTED;
         let groups = |split: RowSplit| split.groups(rows as u32, threads).saturating_mul(copies);
         if chunks <= SERIAL_ROW_CHUNKS {
-            return RowSplit { lanes: 1, rows_per_thread: 1 }.widest(max_rows, wanted, groups);
+            return RowSplit { lanes: 1, rows_per_thread: 1 }.widest(max_rows, groups);
         }
         let mut split = RowSplit { lanes: chunks.next_power_of_two().min(32) as u32, rows_per_thread: 1 };
-        while split.lanes < threads && chunks >= 4 * split.lanes as u64 && groups(split) < wanted {
+        while split.lanes < threads && chunks >= 4 * split.lanes as u64 && groups(split) < ROW_GROUPS_WANTED {
             split.lanes *= 2;
         }
-        split.widest(max_rows, wanted, groups)
+        split.widest(max_rows, groups)
     }
 
-    /// This split with as many rows per thread (up to `max_rows`) as keep `wanted` groups.
-    fn widest(mut self, max_rows: u32, wanted: u32, groups: impl Fn(RowSplit) -> u32) -> RowSplit {
+    /// This split with as many rows per thread (up to `max_rows`) as keep [`ROW_GROUPS_WANTED`] groups.
+    fn widest(mut self, max_rows: u32, groups: impl Fn(RowSplit) -> u32) -> RowSplit {
         while self.rows_per_thread < max_rows.min(MAX_ROWS_PER_THREAD) {
             let wider = RowSplit { rows_per_thread: 2 * self.rows_per_thread, ..self };
-            if groups(wider) < wanted {
+            if groups(wider) < ROW_GROUPS_WANTED {
                 break;
             }
             self = wider;
