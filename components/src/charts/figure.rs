@@ -109,7 +109,7 @@ pub fn ChartFigure<T: Draw + Clone + PartialEq + 'static>(
 /// Paints the canvas once it is mounted, again whenever `chart` changes, and again when a stylesheet finishes
 /// loading. The theme's colours are read at the first paint and again when a stylesheet loads (it may change
 /// them), not at every paint: each read has the browser compute the page's style (profiled on the SwiftShader
-/// machine: 63 ms of the page's 430 ms of script over a generation's 44 HUD repaints).
+/// machine: 65 ms of the page's 487 ms of script over a generation's 44 HUD repaints).
 #[cfg(target_arch = "wasm32")]
 fn use_painter<T: Draw + Clone + PartialEq + 'static>(chart: T) -> impl FnMut(MountedEvent) + 'static {
     use std::cell::{Cell, RefCell};
